@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# exfilmon build: BPF objects -> linked object -> skeleton; userspace library,
+# daemon, CLI and unit tests. Everything generated goes under build/.
+
+OUT      ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VMLINUX_H ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LIBS     := $(PKG_LIBS) -lm
+
+CLANG_SYS_INC := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -Ibpf -I$(OUT) $(CLANG_SYS_INC) -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+
+# Every user/*.c except the two mains and the CLI subcommands goes into one library
+# that the daemon, the CLI and the unit tests link.
+MAINS     := user/exfilmond.c user/exfilctl.c
+CTL_SRCS  := $(wildcard user/ctl_*.c)
+LIB_SRCS  := $(filter-out $(MAINS) $(CTL_SRCS),$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
+CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all test check integration clean install bench
+
+all: $(OUT)/exfilmond $(OUT)/exfilctl
+
+$(OUT)/vmlinux.h.new:
+	$(Q)mkdir -p $(OUT)
+ifeq ($(VMLINUX_H),)
+	$(call msg,VMLINUX,$@)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+else
+	$(Q)cp $(VMLINUX_H) $@
+endif
+
+# Only replace vmlinux.h when its content changed, so BPF objects do not rebuild needlessly.
+$(OUT)/vmlinux.h: $(OUT)/vmlinux.h.new
+	$(Q)cmp -s $< $@ || cp $< $@
+.INTERMEDIATE: $(OUT)/vmlinux.h.new
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h
+	$(Q)mkdir -p $(@D)
+	$(call msg,BPF,$@)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bpf/%.bpf.i: bpf/%.bpf.c $(OUT)/vmlinux.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -E $< -o $@
+
+$(OUT)/exfilmon.bpf.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)$(BPFTOOL) gen object $@ $^
+
+$(OUT)/exfilmon.skel.h: $(OUT)/exfilmon.bpf.o
+	$(call msg,GEN-SKEL,$@)$(BPFTOOL) gen skeleton $< name exfilmon_bpf > $@
+
+$(OUT)/user/%.o: user/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+# Modules that include the skeleton must wait for it on a first build.
+$(OUT)/user/loader.o $(OUT)/user/maps.o: $(OUT)/exfilmon.skel.h
+
+$(OUT)/libexfilmon.a: $(LIB_OBJS)
+	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/exfilmond: $(OUT)/user/exfilmond.o $(OUT)/libexfilmon.a
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/exfilctl: $(OUT)/user/exfilctl.o $(CTL_OBJS) $(OUT)/libexfilmon.a
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/tests/%.o: tests/unit/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Itests/lib -c $< -o $@
+
+$(OUT)/tests/%: $(OUT)/tests/%.o $(OUT)/libexfilmon.a
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+
+# Unit tests: no root needed.
+test: $(UNIT_BINS)
+	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# Root integration tests against the real BPF programs.
+integration: all
+	$(Q)tests/integration/run.sh
+
+check: test integration
+
+bench: all
+	$(Q)bench/run.sh
+
+install: all
+	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)/usr/sbin/exfilmond
+	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)/usr/sbin/exfilctl
+	install -D -m 0644 scripts/exfilmond.service $(DESTDIR)/lib/systemd/system/exfilmond.service
+	install -D -m 0600 examples/exfilmon.yaml $(DESTDIR)/etc/exfilmon/exfilmon.yaml
+
+clean:
+	rm -rf $(OUT)
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * exfilctl subcommands: one file each (ctl_<name>.c), one entry point each. An entry
+ * point gets argv with argv[0] = the subcommand name and returns the exit status:
+ * 0 success, 1 failure, 2 bad usage.
+ */
+#ifndef EXFILMON_CTL_H
+#define EXFILMON_CTL_H
+
+int ctl_trace(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+int ctl_verify(int argc, char **argv);
+int ctl_sessions(int argc, char **argv);
+int ctl_alerts(int argc, char **argv);
+int ctl_timeline(int argc, char **argv);
+int ctl_export(int argc, char **argv);
+int ctl_report(int argc, char **argv);
+
+/* Default evidence directory when --dir is not given. */
+#define CTL_DEFAULT_EVIDENCE_DIR "/var/lib/exfilmon/evidence"
+/* Where the daemon publishes its status (JSON, rewritten atomically). */
+#define CTL_STATUS_PATH "/run/exfilmon/status.json"
+
+#endif
