@@ -34,7 +34,9 @@ CLANG_SYS_INC := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Iinclude -Ibpf -I$(OUT) $(CLANG_SYS_INC) -MMD -MP
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+# maps.bpf.c defines the shared maps; it links first so the linker sees definitions
+# before the extern declarations that refer to them.
+BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 
 # Every user/*.c except the two mains and the CLI subcommands goes into one library

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * File sensors: opens decide whether a file is watched (inode already known, or below a
+ * watched tree root, or on a sink filesystem), and the read/write family counts bytes on
+ * watched inodes. One exit program per syscall: the fd comes from the saved user
+ * registers, the byte count from the return value. An unwatched file costs the fd-table
+ * walk and one hash lookup. Sockets reached through read/write are handed to the socket
+ * accounting only when the kernel lacks the sock length tracepoints.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "abi.h"
+#include "flow.bpf.h"
+#include "sockclass.bpf.h"
+#include "vfs.bpf.h"
+
+#define XM_FMODE_WRITE 0x2
+
+/* Set by the loader: no sock:sock_{send,recv}_length on this kernel. */
+const volatile __u32 sock_via_syscalls = 0;
+
+static __always_inline void file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes)
+{
+	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = kind };
+
+	flow_add(&key, bytes);
+}
+
+/* Ordinary files written by a process that has collected: staging. */
+static __always_inline void staging_account(struct inode *inode, struct xm_watch_key *wk,
+					    __u64 bytes)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode) != XM_S_IFREG)
+		return;
+	file_flow_add(wk, XM_FLOW_STAGING, bytes);
+}
+
+/* The one body behind every read/write-family exit program. */
+static __always_inline void fd_io(int fd, long ret, int writing)
+{
+	struct xm_watch_key wk;
+	struct xm_watch_val *v;
+	struct inode *inode;
+	struct file *f;
+
+	if (ret <= 0)
+		return;
+	f = fd_file(fd);
+	if (!f)
+		return;
+	inode = file_inode_of(f);
+	if (inode_mode(inode) == XM_S_IFSOCK) {
+		if (sock_via_syscalls)
+			sock_account(file_sock(f), ret, writing);
+		return;
+	}
+	inode_key(inode, &wk);
+	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v) {
+		if (writing)
+			staging_account(inode, &wk, ret);
+		return;
+	}
+	if (!writing && (v->flags & XM_W_SOURCE))
+		file_flow_add(&wk, XM_FLOW_FILE_READ, ret);
+	else if (writing && (v->flags & XM_W_SINK))
+		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret);
+}
+
+static __always_inline int io_exit(long ret, int fd_arg, int writing)
+{
+	struct pt_regs *regs = syscall_regs();
+	int fd = fd_arg == 0 ? (int)SYSCALL_ARG0(regs) : (int)SYSCALL_ARG2(regs);
+
+	fd_io(fd, ret, writing);
+	return 0;
+}
+
+#define IO_EXIT(name, writing)							\
+	SEC("tracepoint/syscalls/sys_exit_" #name)				\
+	int on_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+	{									\
+		return io_exit(ctx->ret, 0, writing);				\
+	}
+
+IO_EXIT(read, 0)
+IO_EXIT(readv, 0)
+IO_EXIT(pread64, 0)
+IO_EXIT(preadv, 0)
+IO_EXIT(preadv2, 0)
+IO_EXIT(write, 1)
+IO_EXIT(writev, 1)
+IO_EXIT(pwrite64, 1)
+IO_EXIT(pwritev, 1)
+IO_EXIT(pwritev2, 1)
+
+/*
+ * Calls that move bytes from one fd to another in the kernel: the input side is a read,
+ * the output side a write. sendfile(out, in, ...) puts the output first; splice and
+ * copy_file_range (in, off, out, ...) put it third.
+ */
+static __always_inline int transfer_exit(long ret, int in_fd, int out_fd)
+{
+	fd_io(in_fd, ret, 0);
+	fd_io(out_fd, ret, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int on_sys_exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+
+	return transfer_exit(ctx->ret, SYSCALL_ARG1(regs), SYSCALL_ARG0(regs));
+}
+
+SEC("tracepoint/syscalls/sys_exit_splice")
+int on_sys_exit_splice(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+
+	return transfer_exit(ctx->ret, SYSCALL_ARG0(regs), SYSCALL_ARG2(regs));
+}
+
+SEC("tracepoint/syscalls/sys_exit_copy_file_range")
+int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+
+	return transfer_exit(ctx->ret, SYSCALL_ARG0(regs), SYSCALL_ARG2(regs));
+}
+
+static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
+					struct xm_watch_val *v)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 session = task_session(task), zero = 0;
+	struct xm_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct xm_open *r;
+	__u32 len;
+
+	if (!s)
+		return;
+	len = dentry_path_rev(BPF_CORE_READ(f, f_path.dentry), s->buf);
+	r = record_reserve(sizeof(*r), XM_REC_OPEN, XM_DROP_RING_OPEN, session);
+	if (!r)
+		return;
+	task_fill(&r->task, task);
+	r->ino = wk->ino;
+	r->dev = wk->dev;
+	r->flags = v->flags;
+	r->open_flags = BPF_CORE_READ(f, f_flags);
+	r->path_len = len;
+	r->_pad = 0;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* Learns whether a newly opened file is watched; returns its entry or NULL. */
+static __always_inline struct xm_watch_val *open_classify(struct file *f, struct inode *inode,
+							  struct xm_watch_key *wk)
+{
+	struct xm_watch_val *v = bpf_map_lookup_elem(&watch, wk);
+	struct xm_watch_val nv = {};
+	struct xm_sinkdev_val *sd;
+
+	if (v)
+		return v;
+	if (inode_mode(inode) != XM_S_IFREG)
+		return NULL;
+	v = ancestry_watch(BPF_CORE_READ(f, f_path.dentry), wk->dev);
+	if (v) {
+		nv.flags = v->flags & ~XM_W_DIR;
+		nv.source_id = v->source_id;
+	} else {
+		sd = bpf_map_lookup_elem(&sinkdevs, &wk->dev);
+		if (!sd || !(BPF_CORE_READ(f, f_mode) & XM_FMODE_WRITE))
+			return NULL;
+		nv.flags = sd->flags;
+	}
+	if (bpf_map_update_elem(&watch, wk, &nv, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&watch, wk)) {
+		drop_count(XM_DROP_WATCH_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&watch, wk);
+}
+
+static __always_inline int open_exit(long ret)
+{
+	struct xm_watch_key wk;
+	struct xm_watch_val *v;
+	struct inode *inode;
+	struct file *f;
+
+	if (ret < 0)
+		return 0;
+	f = fd_file(ret);
+	if (!f)
+		return 0;
+	inode = file_inode_of(f);
+	inode_key(inode, &wk);
+	v = open_classify(f, inode, &wk);
+	if (v)
+		open_record(f, &wk, v);
+	return 0;
+}
+
+#define OPEN_EXIT(name)								\
+	SEC("tracepoint/syscalls/sys_exit_" #name)				\
+	int on_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+	{									\
+		return open_exit(ctx->ret);					\
+	}
+
+OPEN_EXIT(openat)
+OPEN_EXIT(open)
+OPEN_EXIT(openat2)
+OPEN_EXIT(creat)
+
+/* A mapping of a watched source: its pages can be read without any further syscall, so
+ * the mapped length is what the record and the flow carry. */
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	struct task_struct *task;
+	struct xm_watch_key wk;
+	struct xm_watch_val *v;
+	struct xm_mmap *r;
+	struct file *f;
+	__u64 len;
+
+	if (ctx->ret < 0 && ctx->ret > -4096)
+		return 0;
+	f = fd_file((int)SYSCALL_ARG4(regs));
+	if (!f)
+		return 0;
+	inode_key(file_inode_of(f), &wk);
+	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v || !(v->flags & XM_W_SOURCE))
+		return 0;
+	len = SYSCALL_ARG1(regs);
+	file_flow_add(&wk, XM_FLOW_MMAP, len);
+	task = (struct task_struct *)bpf_get_current_task();
+	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
+	if (!r)
+		return 0;
+	task_fill(&r->task, task);
+	r->ino = wk.ino;
+	r->dev = wk.dev;
+	r->len = len;
+	r->prot = SYSCALL_ARG2(regs);
+	r->flags = SYSCALL_ARG3(regs);
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Byte accounting: every counted byte lands in the flow map (per process, session and
+ * object) with atomic adds, so threads on several CPUs never lose an update. When the
+ * flow map is full the bytes still reach the per-session totals.
+ */
+#ifndef EXFILMON_FLOW_BPF_H
+#define EXFILMON_FLOW_BPF_H
+
+#include "record.bpf.h"
+#include "task.bpf.h"
+
+static __always_inline void totals_add(__u32 session, __u32 kind, __u64 bytes)
+{
+	struct xm_total_key key = { .session = session, .kind = kind };
+	struct xm_total_val *v = bpf_map_lookup_elem(&totals, &key);
+
+	if (!v) {
+		struct xm_total_val init = {};
+
+		bpf_map_update_elem(&totals, &key, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&totals, &key);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->ops, 1);
+}
+
+static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
+							struct task_struct *task, __u64 now)
+{
+	struct xm_flow_val init = {
+		.first_ns = now,
+		.loginuid = task_loginuid(task),
+		.uid = (__u32)bpf_get_current_uid_gid(),
+		.start_ns = BPF_CORE_READ(task, group_leader, start_time),
+	};
+
+	bpf_get_current_comm(init.comm, sizeof(init.comm));
+	if (key->kind == XM_FLOW_FILE_READ || key->kind == XM_FLOW_NET_SOURCE ||
+	    key->kind == XM_FLOW_URING_READ)
+		bpf_map_update_elem(&collectors, &key->pid, &now, BPF_NOEXIST);
+	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&flows, key);
+}
+
+/* key must have kind and object fields set; pid and session are filled here. */
+static __always_inline void flow_add(struct xm_flow_key *key, __u64 bytes)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct xm_flow_val *v;
+
+	key->pid = bpf_get_current_pid_tgid() >> 32;
+	key->session = task_session(task);
+	v = bpf_map_lookup_elem(&flows, key);
+	if (!v) {
+		v = flow_create(key, task, now);
+		if (!v) {
+			drop_count(XM_DROP_FLOW_FULL);
+			totals_add(key->session, key->kind, bytes);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->ops, 1);
+	v->last_ns = now;
+}
+
+#endif

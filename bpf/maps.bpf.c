@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The one definition of every shared map (declared in maps.bpf.h). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "maps.bpf.h"
+
+watch_map_t watch SEC(".maps");
+flows_map_t flows SEC(".maps");
+totals_map_t totals SEC(".maps");
+gaps_map_t gaps SEC(".maps");
+drops_map_t drops SEC(".maps");
+net_map_t services SEC(".maps");
+net_map_t allow SEC(".maps");
+socks_map_t socks SEC(".maps");
+sinkdevs_map_t sinkdevs SEC(".maps");
+settings_map_t settings SEC(".maps");
+ring_map_t events SEC(".maps");
+scratch_map_t scratch SEC(".maps");
+collectors_map_t collectors SEC(".maps");
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Maps every sensor file shares. maps.bpf.c defines them once; the other files see them
+ * as extern, and bpftool's static linker joins them into one object and one skeleton.
+ */
+#ifndef EXFILMON_MAPS_BPF_H
+#define EXFILMON_MAPS_BPF_H
+
+#include "abi.h"
+
+#define XM_WATCH_ENTRIES 262144
+#define XM_FLOW_ENTRIES 65536
+#define XM_SOCK_ENTRIES 65536
+#define XM_NET_ENTRIES 1024
+
+/* Watched inodes and tree roots, filled by userspace and extended at open time. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_WATCH_ENTRIES);
+	__type(key, struct xm_watch_key);
+	__type(value, struct xm_watch_val);
+} watch_map_t;
+
+/* Byte counters per process, session and object; userspace drains deltas. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_FLOW_ENTRIES);
+	__type(key, struct xm_flow_key);
+	__type(value, struct xm_flow_val);
+} flows_map_t;
+
+/* Per-session totals, only written when a flow could not be created (map full). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct xm_total_key);
+	__type(value, struct xm_total_val);
+} totals_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct xm_gap_key);
+	__type(value, struct xm_gap_val);
+} gaps_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XM_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XM_NET_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xm_net_key);
+	__type(value, struct xm_net_val);
+} net_map_t;
+
+/* Classification cache per struct sock, negative results included, so a socket that
+ * is not interesting costs one lookup per operation. LRU bounds it without a close hook. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XM_SOCK_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct xm_sock_val);
+} socks_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct xm_sinkdev_val);
+} sinkdevs_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xm_settings);
+} settings_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} ring_map_t;
+
+/* Processes that have collected (read a source): their writes to ordinary files are
+ * staging. Keyed by tgid, value the boot time of the first collection. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} collectors_map_t;
+
+/* Scratch space for building paths: too big for the 512-byte stack. */
+struct xm_scratch {
+	char buf[XM_PATH_LEN * 2];
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xm_scratch);
+} scratch_map_t;
+
+extern watch_map_t watch SEC(".maps");
+extern flows_map_t flows SEC(".maps");
+extern totals_map_t totals SEC(".maps");
+extern gaps_map_t gaps SEC(".maps");
+extern drops_map_t drops SEC(".maps");
+extern net_map_t services SEC(".maps");
+extern net_map_t allow SEC(".maps");
+extern socks_map_t socks SEC(".maps");
+extern sinkdevs_map_t sinkdevs SEC(".maps");
+extern settings_map_t settings SEC(".maps");
+extern ring_map_t events SEC(".maps");
+extern scratch_map_t scratch SEC(".maps");
+extern collectors_map_t collectors SEC(".maps");
+
+#endif

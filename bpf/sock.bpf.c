@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Socket sensors: connect and accept report both ends and the peer's class; bytes are
+ * counted at the kernel's own socket choke point (sock:sock_send_length and
+ * sock:sock_recv_length, 6.3+) which sees every send/recv/read/write/sendmmsg path, or,
+ * on kernels without them, at the send/recv syscall exits (the read/write family is
+ * covered in file.bpf.c). Unconnected UDP carries its peer in the syscall's address
+ * argument, so sendto/recvfrom with an address are counted there in both modes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "abi.h"
+#include "sockclass.bpf.h"
+#include "vfs.bpf.h"
+
+#define XM_MSG_PEEK 2
+#define XM_EINPROGRESS 115
+
+/* Defined in file.bpf.c; set by the loader. */
+extern const volatile __u32 sock_via_syscalls;
+
+static __always_inline void connect_record(struct sock *sk, __u8 accepted)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct xm_connect *r;
+	struct sk_ends e;
+	__u16 cls = sock_class(sk, &e);
+
+	if (addr_unset(e.raddr))
+		return;
+	r = record_reserve(sizeof(*r), XM_REC_CONNECT, XM_DROP_RING_CONNECT, task_session(task));
+	if (!r)
+		return;
+	task_fill(&r->task, task);
+	__builtin_memcpy(r->laddr, e.laddr, 16);
+	__builtin_memcpy(r->raddr, e.raddr, 16);
+	r->lport = e.lport;
+	r->rport = e.rport;
+	r->family = e.family;
+	r->proto = e.proto;
+	r->accepted = accepted;
+	r->cls = cls;
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct file *f = fd_file(fd);
+
+	if (!f || inode_mode(file_inode_of(f)) != XM_S_IFSOCK)
+		return NULL;
+	return file_sock(f);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int on_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+	struct sock *sk;
+
+	if (ctx->ret < 0 && ctx->ret != -XM_EINPROGRESS)
+		return 0;
+	sk = fd_sock((int)SYSCALL_ARG0(regs));
+	if (sk)
+		connect_record(sk, 0);
+	return 0;
+}
+
+static __always_inline int accept_exit(long ret)
+{
+	struct sock *sk;
+
+	if (ret < 0)
+		return 0;
+	sk = fd_sock(ret);
+	if (sk)
+		connect_record(sk, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int on_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int on_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	if (ret > 0)
+		sock_account(sk, ret, 1);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	if (ret > 0 && !(flags & XM_MSG_PEEK))
+		sock_account(sk, ret, 0);
+	return 0;
+}
+
+/* Peer of an unconnected datagram, from the sockaddr the caller passed or got back. */
+static __always_inline int user_sockaddr(const void *uaddr, __u8 addr[16], __u16 *port)
+{
+	struct sockaddr_in6 sa = {};
+
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+		return -1;
+	if (sa.sin6_family == XM_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		v4_mapped(addr, in->sin_addr.s_addr);
+	} else if (sa.sin6_family == XM_AF_INET6) {
+		__builtin_memcpy(addr, sa.sin6_addr.in6_u.u6_addr8, 16);
+	} else {
+		return -1;
+	}
+	*port = bpf_ntohs(sa.sin6_port);
+	return 0;
+}
+
+/*
+ * sendto/recvfrom: with an address on an unconnected socket the peer is only in the
+ * argument; otherwise the socket's own peer applies, and that path is counted here only
+ * when the kernel has no sock length tracepoints.
+ */
+static __always_inline int dgram_exit(long ret, int sending)
+{
+	struct pt_regs *regs = syscall_regs();
+	struct sock *sk;
+	struct sk_ends e;
+	__u8 addr[16];
+	__u16 port, cls;
+
+	if (ret <= 0)
+		return 0;
+	sk = fd_sock((int)SYSCALL_ARG0(regs));
+	if (!sk || sk_read_ends(sk, &e))
+		return 0;
+	if (!addr_unset(e.raddr)) {
+		if (sock_via_syscalls)
+			sock_account(sk, ret, sending);
+		return 0;
+	}
+	if (user_sockaddr((const void *)SYSCALL_ARG4(regs), addr, &port))
+		return 0;
+	cls = net_classify(addr, port);
+	if (cls == XM_SOCK_SOURCE && !sending)
+		net_flow_add(addr, port, XM_FLOW_NET_SOURCE, ret);
+	else if (cls == XM_SOCK_EGRESS && sending)
+		net_flow_add(addr, port, XM_FLOW_NET_EGRESS, ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int on_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return dgram_exit(ctx->ret, 1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int on_sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return dgram_exit(ctx->ret, 0);
+}
+
+/* Fallback only (autoload off when the sock length tracepoints exist): connected
+ * sockets through sendmsg/recvmsg. The *mmsg calls return a message count, not bytes,
+ * and are covered only by the tracepoints; docs/sensors.md says so. */
+static __always_inline int msg_exit(long ret, int sending)
+{
+	struct pt_regs *regs = syscall_regs();
+
+	if (ret > 0)
+		sock_account(fd_sock((int)SYSCALL_ARG0(regs)), ret, sending);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int on_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_exit(ctx->ret, 1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int on_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_exit(ctx->ret, 0);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Socket classification: is the peer a configured source service, an allowlisted
+ * destination, or an egress channel? The answer is cached per struct sock (negative
+ * answers too) and stamped with the peer it was computed for, because sockets are freed
+ * and reallocated without a hook this code could rely on on every kernel.
+ */
+#ifndef EXFILMON_SOCKCLASS_BPF_H
+#define EXFILMON_SOCKCLASS_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "flow.bpf.h"
+
+#define XM_AF_INET 2
+#define XM_AF_INET6 10
+
+struct sk_ends {
+	__u8 raddr[16];
+	__u8 laddr[16];
+	__u16 rport;
+	__u16 lport;
+	__u16 family;
+	__u8 proto;
+};
+
+static __always_inline void v4_mapped(__u8 out[16], __be32 a)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(&out[12], &a, 4);
+}
+
+/* Reads both ends of an inet socket. Returns 0, or -1 for a non-inet socket. */
+static __always_inline int sk_read_ends(struct sock *sk, struct sk_ends *e)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (e->family == XM_AF_INET) {
+		v4_mapped(e->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+		v4_mapped(e->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+	} else if (e->family == XM_AF_INET6) {
+		BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	} else {
+		return -1;
+	}
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	return 0;
+}
+
+static __always_inline int addr_equal(const __u8 a[16], const __u8 b[16])
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+static __always_inline int addr_unset(const __u8 a[16])
+{
+	__u64 hi, lo;
+
+	__builtin_memcpy(&hi, a, 8);
+	__builtin_memcpy(&lo, a + 8, 8);
+	/* :: and ::ffff:0.0.0.0 both mean "no peer" (unconnected UDP, listeners). */
+	return hi == 0 && (lo == 0 || lo == 0xffffULL << 16);
+}
+
+/* Peer address in mapped form and port in host order -> xm_sock_class. */
+static __always_inline __u16 net_classify(const __u8 addr[16], __u16 port)
+{
+	struct xm_net_key k = {};
+
+	k.prefixlen = 16 + 128;
+	k.data[0] = port >> 8;
+	k.data[1] = port & 0xff;
+	__builtin_memcpy(&k.data[2], addr, 16);
+	if (bpf_map_lookup_elem(&services, &k))
+		return XM_SOCK_SOURCE;
+	/* Rules without a port are stored with port 0. */
+	k.data[0] = 0;
+	k.data[1] = 0;
+	if (bpf_map_lookup_elem(&services, &k))
+		return XM_SOCK_SOURCE;
+	k.prefixlen = 128;
+	__builtin_memcpy(&k.data[0], addr, 16);
+	k.data[16] = 0;
+	k.data[17] = 0;
+	if (bpf_map_lookup_elem(&allow, &k))
+		return XM_SOCK_OTHER;
+	return XM_SOCK_EGRESS;
+}
+
+/* Cached class of a connected socket's peer; XM_SOCK_OTHER for anything uncounted. */
+static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
+{
+	__u64 key = (__u64)sk;
+	struct xm_sock_val *c, v = {};
+
+	if (!sk || sk_read_ends(sk, e) || addr_unset(e->raddr))
+		return XM_SOCK_OTHER;
+	c = bpf_map_lookup_elem(&socks, &key);
+	if (c && c->rport == e->rport && addr_equal(c->raddr, e->raddr))
+		return c->cls;
+	__builtin_memcpy(v.raddr, e->raddr, 16);
+	v.rport = e->rport;
+	v.cls = net_classify(e->raddr, e->rport);
+	if (bpf_map_update_elem(&socks, &key, &v, BPF_ANY))
+		drop_count(XM_DROP_SOCK_FULL);
+	return v.cls;
+}
+
+static __always_inline void net_flow_add(const __u8 addr[16], __u16 port, __u8 kind, __u64 bytes)
+{
+	struct xm_flow_key key = { .port = port, .kind = kind };
+
+	__builtin_memcpy(key.addr, addr, 16);
+	flow_add(&key, bytes);
+}
+
+/* Bytes moved on a socket: received from a source, or sent to an egress peer. */
+static __always_inline void sock_account(struct sock *sk, __u64 bytes, int sending)
+{
+	struct sk_ends e;
+	__u16 cls = sock_class(sk, &e);
+
+	if (cls == XM_SOCK_SOURCE && !sending)
+		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_SOURCE, bytes);
+	else if (cls == XM_SOCK_EGRESS && sending)
+		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_EGRESS, bytes);
+}
+
+#endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The contract between exfilmon's BPF programs and its userspace: ring-buffer record
+ * layouts, map keys and values, limits and their enums. Compiles unchanged under
+ * clang -target bpf (after vmlinux.h) and the host compiler (after linux/types.h).
+ *
+ * Byte accounting does not travel through the ring: the kernel adds bytes to the flow
+ * map (struct xm_flow_key -> struct xm_flow_val) and userspace drains deltas, so a full
+ * ring loses detail, never totals. The ring carries what userspace needs one by one
+ * (exec, exit, watched opens, connects), and every failed reserve is counted both per
+ * CPU (drops map) and per session and kind (gaps map) so the loss is reported in-band.
+ */
+#ifndef EXFILMON_ABI_H
+#define EXFILMON_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define XM_ABI_VERSION 1
+
+#define XM_COMM_LEN 16
+#define XM_PATH_LEN 256     /* kernel-built paths; longer ones keep their last components */
+#define XM_ARGS_LEN 192     /* argv summary, NUL-separated as in /proc/PID/cmdline */
+#define XM_PATH_DEPTH 24    /* dentry levels walked for ancestry and path building */
+#define XM_SESSION_NONE 0xffffffffu
+
+/* Ring record types. Written out, never reused: a retired type leaves a hole. */
+enum xm_rec_type {
+	XM_REC_EXEC = 1,
+	XM_REC_FORK = 2,
+	XM_REC_EXIT = 3,
+	XM_REC_OPEN = 4,      /* a watched file (source or sink) was opened */
+	XM_REC_MMAP = 5,      /* a watched source file was mapped */
+	XM_REC_CONNECT = 6,   /* connect/accept of a classified socket */
+	XM_REC_URING = 7,     /* an io_uring read was submitted on a watched file */
+};
+
+/* What a flow counts. Stored in xm_flow_key.kind. */
+enum xm_flow_kind {
+	XM_FLOW_FILE_READ = 1,   /* bytes read from a watched source file */
+	XM_FLOW_NET_SOURCE = 2,  /* bytes received from a configured source service */
+	XM_FLOW_NET_EGRESS = 3,  /* bytes sent to a destination outside the allowlist */
+	XM_FLOW_SINK_WRITE = 4,  /* bytes written to a file on removable media or in a sync folder */
+	XM_FLOW_MMAP = 5,        /* bytes of watched files mapped (length of the mapping) */
+	XM_FLOW_URING_READ = 6,  /* bytes read from a watched file through io_uring */
+	XM_FLOW_STAGING = 7,     /* bytes a collecting process wrote to an unwatched file */
+};
+
+/* Why a ring record was lost or a map update failed; index into the drops map. */
+enum xm_drop {
+	XM_DROP_RING_EXEC = 0,
+	XM_DROP_RING_FORK,
+	XM_DROP_RING_EXIT,
+	XM_DROP_RING_OPEN,
+	XM_DROP_RING_MMAP,
+	XM_DROP_RING_CONNECT,
+	XM_DROP_RING_URING,
+	XM_DROP_FLOW_FULL,       /* flow map full: those bytes went to the session total only */
+	XM_DROP_SOCK_FULL,       /* socket classification map full */
+	XM_DROP_WATCH_FULL,      /* a newly found watched file could not be added */
+	XM_DROP_MAX,
+};
+
+/* How a watched inode or directory is classified (xm_watch_val.flags). */
+enum xm_watch_flag {
+	XM_W_SOURCE = 1 << 0,    /* reads count as collection */
+	XM_W_SINK = 1 << 1,      /* writes count as egress (sync folder, media) */
+	XM_W_DIR = 1 << 2,       /* a watched tree's root: files below inherit its class */
+	XM_W_MEDIA = 1 << 3,     /* sink is removable/external media (else a sync folder) */
+};
+
+/* Socket classes (xm_sock_val.cls, xm_connect.cls). */
+enum xm_sock_class {
+	XM_SOCK_OTHER = 0,       /* allowlisted destination: not counted */
+	XM_SOCK_SOURCE = 1,      /* peer is a configured source service */
+	XM_SOCK_EGRESS = 2,      /* peer is outside the egress allowlist */
+};
+
+/* Which hooks the loader chose; bits in xm_settings.hooks, reported by status. */
+enum xm_hook_set {
+	XM_HOOK_SOCK_LEN_TP = 1 << 0,   /* sock:sock_{send,recv}_length carry socket bytes */
+	XM_HOOK_TASK_REGS = 1 << 1,     /* exit programs read args via bpf_task_pt_regs */
+	XM_HOOK_URING = 1 << 2,         /* io_uring tracepoints attached */
+};
+
+struct xm_hdr {
+	__u16 type;
+	__u16 version;
+	__u32 size;          /* bytes of the whole record */
+	__u64 ts_ns;         /* bpf_ktime_get_boot_ns(): boot-time clock, converted by userspace */
+};
+_Static_assert(sizeof(struct xm_hdr) == 16, "xm_hdr layout changed");
+
+/* Who did it: common to every record. */
+struct xm_task {
+	__u64 cgroup_id;
+	__u64 start_ns;      /* task start (boot clock), tells pid reuse apart */
+	__u32 pid;           /* tgid */
+	__u32 tid;
+	__u32 ppid;          /* real parent's tgid */
+	__u32 uid;
+	__u32 loginuid;      /* audit loginuid, XM_SESSION_NONE when unset */
+	__u32 session;       /* audit sessionid, XM_SESSION_NONE when unset */
+	__u32 tty_nr;        /* new_encode_dev of the controlling tty, 0 when none */
+	__u32 _pad;
+	char comm[XM_COMM_LEN];
+};
+_Static_assert(sizeof(struct xm_task) == 64, "xm_task layout changed");
+
+struct xm_exec {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u16 path_len;      /* bytes of path used, no terminator counted */
+	__u16 args_len;      /* bytes of args used */
+	__u16 argc;          /* argv count in the kernel's view */
+	__u16 _pad;
+	__u32 _pad2;
+	char path[XM_PATH_LEN];
+	char args[XM_ARGS_LEN];
+};
+_Static_assert(sizeof(struct xm_exec) == 16 + 64 + 12 + 4 + 256 + 192, "xm_exec layout changed");
+
+struct xm_fork {
+	struct xm_hdr hdr;
+	struct xm_task task;  /* the child */
+};
+_Static_assert(sizeof(struct xm_fork) == 80, "xm_fork layout changed");
+
+struct xm_exit {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u32 exit_code;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_exit) == 88, "xm_exit layout changed");
+
+/*
+ * A watched file was opened. path is built from the dentry chain inside its filesystem
+ * (the part below the mount root of the filesystem, so a bind mount shows its real
+ * place); userspace prefixes the mount point found for dev.
+ */
+struct xm_open {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u64 ino;
+	__u32 dev;           /* kernel encoding: major << 20 | minor */
+	__u32 flags;         /* xm_watch_flag of the file */
+	__u32 open_flags;    /* O_* of the open */
+	__u16 path_len;
+	__u16 _pad;
+	char path[XM_PATH_LEN];
+};
+_Static_assert(sizeof(struct xm_open) == 16 + 64 + 24 + 256, "xm_open layout changed");
+
+struct xm_mmap {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u64 ino;
+	__u64 len;
+	__u32 dev;
+	__u32 prot;
+	__u32 flags;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_mmap) == 16 + 64 + 32, "xm_mmap layout changed");
+
+struct xm_connect {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u8 laddr[16];      /* IPv4 mapped as ::ffff:a.b.c.d */
+	__u8 raddr[16];
+	__u16 lport;         /* host order */
+	__u16 rport;
+	__u16 family;        /* AF_INET or AF_INET6 as the socket was created */
+	__u8 proto;          /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 accepted;       /* 1 for accept, 0 for connect */
+	__u32 cls;           /* xm_sock_class */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_connect) == 16 + 64 + 48, "xm_connect layout changed");
+
+struct xm_uring {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u64 ino;
+	__u32 dev;
+	__u32 opcode;        /* IORING_OP_* */
+};
+_Static_assert(sizeof(struct xm_uring) == 16 + 64 + 16, "xm_uring layout changed");
+
+/* Map: watch (hash). A watched inode or a watched tree's root directory. */
+struct xm_watch_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_watch_key) == 16, "xm_watch_key layout changed");
+
+struct xm_watch_val {
+	__u32 flags;         /* xm_watch_flag */
+	__u32 source_id;     /* index of the configured path that made it watched */
+};
+_Static_assert(sizeof(struct xm_watch_val) == 8, "xm_watch_val layout changed");
+
+/* Map: flows (hash). One per process, session and object; values only grow. */
+struct xm_flow_key {
+	__u64 ino;           /* files; 0 for sockets */
+	__u8 addr[16];       /* sockets: the peer; zero for files */
+	__u32 pid;           /* tgid */
+	__u32 session;
+	__u32 dev;           /* files; 0 for sockets */
+	__u16 port;          /* sockets: the peer's port */
+	__u8 kind;           /* xm_flow_kind */
+	__u8 _pad;
+};
+_Static_assert(sizeof(struct xm_flow_key) == 40, "xm_flow_key layout changed");
+
+struct xm_flow_val {
+	__u64 bytes;
+	__u64 ops;
+	__u64 first_ns;      /* boot clock */
+	__u64 last_ns;
+	__u32 loginuid;
+	__u32 uid;
+	__u64 start_ns;      /* the task's start time, to tell a reused pid apart */
+	char comm[XM_COMM_LEN];
+};
+_Static_assert(sizeof(struct xm_flow_val) == 64, "xm_flow_val layout changed");
+
+/* Map: totals (hash). Per session and flow kind; survives flow-map exhaustion. */
+struct xm_total_key {
+	__u32 session;
+	__u32 kind;
+};
+_Static_assert(sizeof(struct xm_total_key) == 8, "xm_total_key layout changed");
+
+struct xm_total_val {
+	__u64 bytes;
+	__u64 ops;
+};
+_Static_assert(sizeof(struct xm_total_val) == 16, "xm_total_val layout changed");
+
+/* Map: gaps (hash). Ring records lost, per session and record type. */
+struct xm_gap_key {
+	__u32 session;
+	__u32 type;          /* xm_rec_type that was lost */
+};
+_Static_assert(sizeof(struct xm_gap_key) == 8, "xm_gap_key layout changed");
+
+struct xm_gap_val {
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+_Static_assert(sizeof(struct xm_gap_val) == 24, "xm_gap_val layout changed");
+
+/* Maps: services, allow (LPM tries). Peer address in the mapped 128-bit form. */
+struct xm_net_key {
+	__u32 prefixlen;     /* services: 16 (port) + address bits; allow: address bits */
+	__u8 data[18];       /* services: port (big endian) then address; allow: address */
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct xm_net_key) == 24, "xm_net_key layout changed");
+
+struct xm_net_val {
+	__u32 id;            /* index of the configured rule */
+	__u32 _pad;
+};
+
+/* Map: socks (LRU hash), keyed by struct sock address; classification of the peer. */
+struct xm_sock_val {
+	__u8 raddr[16];
+	__u16 rport;
+	__u16 cls;           /* xm_sock_class */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_sock_val) == 24, "xm_sock_val layout changed");
+
+/* Map: sinkdevs (hash) keyed by __u32 dev: filesystems whose writes are egress. */
+struct xm_sinkdev_val {
+	__u32 flags;         /* XM_W_SINK | XM_W_MEDIA */
+	__u32 _pad;
+};
+
+/* Map: settings (array, one entry). What a config reload can change. */
+struct xm_settings {
+	__u32 enabled;       /* 0 pauses accounting without detaching */
+	__u32 services_any_port; /* 1 when a service rule has no port */
+	__u32 self_pid;      /* the daemon's own tgid: never traced */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_settings) == 16, "xm_settings layout changed");
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The agent's internals, shared by agent.c, records.c and drain.c only. */
+#ifndef EXFILMON_AGENT_INT_H
+#define EXFILMON_AGENT_INT_H
+
+#include "agent.h"
+#include "loader.h"
+#include "objnames.h"
+#include "policy.h"
+
+#define AGENT_MAX_EXITED 4096
+#define AGENT_MOUNT_CACHE 64
+
+struct mount_cache_entry {
+	uint32_t dev;
+	char mnt[256];
+	char root[256];
+};
+
+struct agent {
+	struct sensors *sensors;
+	struct policy *policy;
+	struct session_table *sessions;
+	struct objnames *names;
+	struct agent_sink sink;
+	char proc_root[128];
+	char mountinfo[160];
+	void *flow_cache;            /* tsearch tree of struct flow_seen */
+	uint32_t exited[AGENT_MAX_EXITED]; /* pids that exited since the last drain */
+	unsigned n_exited;
+	struct mount_cache_entry mounts[AGENT_MOUNT_CACHE];
+	unsigned n_mounts;
+	int64_t boot_to_real_ns;     /* add to a boot-clock time to get CLOCK_REALTIME */
+	struct agent_stats stats;
+};
+
+/* records.c: the ring callback (ctx is the agent). */
+int records_handle(void *ctx, void *data, size_t len);
+uint64_t agent_realtime(const struct agent *a, uint64_t boot_ns);
+void agent_refresh_clock(struct agent *a);
+void agent_note_exit(struct agent *a, uint32_t pid);
+/* IPv4-mapped addresses print as dotted quads. */
+void agent_format_ip(const uint8_t addr[16], char *buf, size_t len);
+
+/* drain.c */
+int drain_flows(struct agent *a);
+int drain_gaps(struct agent *a);
+void drain_forget(struct agent *a);
+void drain_free(struct agent *a);
+
+#endif

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Counter drain: walks the kernel's flow map, turns growth since the last walk into
+ * EV_ACTIVITY deltas, and forgets flows of processes that have exited (after their last
+ * delta was taken, so nothing is lost). Kernel values only ever grow, so a delta is exact
+ * even while the kernel keeps adding during the walk: what it adds after the read is
+ * picked up next time. Gaps (lost ring records) are drained into EV_GAP the same way.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "agent_int.h"
+#include "log.h"
+
+struct flow_seen {
+	struct xm_flow_key key;
+	uint64_t bytes;
+	uint64_t ops;
+	uint64_t last_ns;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct xm_flow_key));
+}
+
+static struct flow_seen *seen_get(struct agent *a, const struct xm_flow_key *key)
+{
+	struct flow_seen *s = calloc(1, sizeof(*s)), **slot;
+
+	if (!s)
+		return NULL;
+	s->key = *key;
+	slot = tsearch(s, &a->flow_cache, cmp_key);
+	if (!slot) {
+		free(s);
+		return NULL;
+	}
+	if (*slot != s)
+		free(s);
+	return *slot;
+}
+
+static void seen_forget(struct agent *a, const struct xm_flow_key *key)
+{
+	struct flow_seen **slot = tfind(key, &a->flow_cache, cmp_key);
+	struct flow_seen *s;
+
+	if (!slot)
+		return;
+	s = *slot;
+	tdelete(key, &a->flow_cache, cmp_key);
+	free(s);
+}
+
+void drain_free(struct agent *a)
+{
+	tdestroy(a->flow_cache, free);
+	a->flow_cache = NULL;
+}
+
+static bool pid_exited(const struct agent *a, uint32_t pid)
+{
+	for (unsigned i = 0; i < a->n_exited; i++)
+		if (a->exited[i] == pid)
+			return true;
+	return false;
+}
+
+static const char *media_mount(struct agent *a, uint32_t dev)
+{
+	const struct mount_list *m = policy_media(a->policy);
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].dev == dev)
+			return m->v[i].mountpoint;
+	return NULL;
+}
+
+static const enum activity_kind kind_map[] = {
+	[XM_FLOW_FILE_READ] = ACT_SOURCE_FILE,
+	[XM_FLOW_NET_SOURCE] = ACT_SOURCE_NET,
+	[XM_FLOW_NET_EGRESS] = ACT_EGRESS_NET,
+	[XM_FLOW_SINK_WRITE] = ACT_EGRESS_SYNC,
+	[XM_FLOW_MMAP] = ACT_MMAP_SOURCE,
+	[XM_FLOW_URING_READ] = ACT_SOURCE_FILE,
+	[XM_FLOW_STAGING] = ACT_STAGING,
+};
+
+struct obj_text {
+	char name[PATH_MAX];
+	char ip[48];
+	char dir[PATH_MAX];
+};
+
+/* Fills the object side of an activity: a path for files, ip:port for sockets. */
+static void describe_object(struct agent *a, const struct xm_flow_key *k, struct activity *act,
+			    struct obj_text *t)
+{
+	const char *name;
+
+	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS) {
+		uint64_t h = 1469598103934665603ULL;
+
+		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
+		snprintf(t->name, sizeof(t->name), strchr(t->ip, ':') ? "[%s]:%u" : "%s:%u",
+			 t->ip, k->port);
+		/* Object identity only needs to tell peers apart, not resist attack. */
+		for (unsigned i = 0; i < 16; i++)
+			h = (h ^ k->addr[i]) * 1099511628211ULL;
+		act->object_id = h ^ k->port;
+		act->dst_ip = k->kind == XM_FLOW_NET_EGRESS ? t->ip : NULL;
+		act->dst_port = k->kind == XM_FLOW_NET_EGRESS ? k->port : 0;
+		act->object = t->name;
+		return;
+	}
+	name = objnames_get(a->names, k->dev, k->ino);
+	if (!name && k->pid)
+		name = objnames_resolve_fd(a->names, a->proc_root, k->pid, k->dev, k->ino);
+	if (name)
+		snprintf(t->name, sizeof(t->name), "%s", name);
+	else if (k->ino)
+		snprintf(t->name, sizeof(t->name), "inode %u:%u/%llu", k->dev >> 20,
+			 k->dev & 0xfffff, (unsigned long long)k->ino);
+	else
+		snprintf(t->name, sizeof(t->name), "(flow table full: session total)");
+	act->object = t->name;
+	act->object_id = (uint64_t)k->dev << 40 ^ k->ino;
+	if (k->kind == XM_FLOW_SINK_WRITE) {
+		const char *mnt = media_mount(a, k->dev);
+		char *slash;
+
+		if (mnt) {
+			act->kind = ACT_EGRESS_MEDIA;
+			act->mount = mnt;
+		} else {
+			snprintf(t->dir, sizeof(t->dir), "%s", t->name);
+			slash = strrchr(t->dir, '/');
+			if (slash && slash != t->dir)
+				*slash = '\0';
+			act->mount = t->dir;
+		}
+	}
+}
+
+static void emit_delta(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v,
+		       struct flow_seen *s)
+{
+	const struct process_info *p = k->pid ? session_process(a->sessions, k->pid) : NULL;
+	struct obj_text text;
+	struct event ev = { .kind = EV_ACTIVITY };
+	struct activity *act = &ev.act;
+
+	act->kind = k->kind < sizeof(kind_map) / sizeof(kind_map[0]) ? kind_map[k->kind] : 0;
+	if (!act->kind)
+		return;
+	act->ts_ns = agent_realtime(a, v->last_ns);
+	act->first_ns = agent_realtime(a, s->last_ns > v->first_ns ? s->last_ns : v->first_ns);
+	act->session_id = k->session;
+	act->loginuid = v->loginuid;
+	act->uid = v->uid;
+	act->pid = k->pid;
+	act->bytes = v->bytes - s->bytes;
+	act->ops = v->ops - s->ops;
+	act->comm = v->comm;
+	act->exe = p && p->exe[0] ? p->exe : NULL;
+	describe_object(a, k, act, &text);
+	ev.ts_ns = act->ts_ns;
+	ev.pid = k->pid;
+	ev.uid = v->uid;
+	ev.loginuid = v->loginuid;
+	ev.session_id = k->session;
+	memcpy(ev.comm, v->comm, sizeof(ev.comm));
+	ev.comm[sizeof(ev.comm) - 1] = '\0';
+	a->stats.activities++;
+	a->sink.emit(a->sink.ctx, &ev);
+}
+
+static void take(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v)
+{
+	struct flow_seen *s = seen_get(a, k);
+
+	if (!s || v->bytes <= s->bytes)
+		return;
+	emit_delta(a, k, v, s);
+	s->bytes = v->bytes;
+	s->ops = v->ops;
+	s->last_ns = v->last_ns;
+}
+
+static int drain_totals(struct agent *a);
+
+#define DEAD_BATCH 1024
+
+int drain_flows(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	struct xm_flow_key key, next, *prev = NULL;
+	struct xm_flow_key *dead = malloc(DEAD_BATCH * sizeof(*dead));
+	struct xm_flow_val v;
+	unsigned n_dead = 0;
+	uint64_t n = 0;
+
+	if (!dead)
+		return -ENOMEM;
+	agent_refresh_clock(a);
+	while (bpf_map_get_next_key(m->flows, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+		if (bpf_map_lookup_elem(m->flows, &key, &v))
+			continue;
+		take(a, &key, &v);
+		if (n_dead < DEAD_BATCH && pid_exited(a, key.pid))
+			dead[n_dead++] = key;
+	}
+	for (unsigned i = 0; i < n_dead; i++) {
+		bpf_map_delete_elem(m->flows, &dead[i]);
+		seen_forget(a, &dead[i]);
+	}
+	a->stats.flows = n - n_dead;
+	if (n_dead < DEAD_BATCH)
+		a->n_exited = 0;
+	free(dead);
+	return drain_totals(a);
+}
+
+/* Session totals only grow when the flow map was full; they are reported as flows of
+ * pid 0 so the bytes are never lost, only their process detail. */
+static int drain_totals(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	struct xm_total_key key, next, *prev = NULL;
+	struct xm_total_val tv;
+
+	while (bpf_map_get_next_key(m->totals, prev, &next) == 0) {
+		struct xm_flow_key fk = { 0 };
+		struct xm_flow_val fv = { 0 };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->totals, &key, &tv))
+			continue;
+		fk.session = key.session;
+		fk.kind = (uint8_t)key.kind;
+		fv.bytes = tv.bytes;
+		fv.ops = tv.ops;
+		fv.loginuid = LOGINUID_NONE;
+		snprintf(fv.comm, sizeof(fv.comm), "?");
+		take(a, &fk, &fv);
+	}
+	return 0;
+}
+
+static const char *const gap_what[] = {
+	[XM_REC_EXEC] = "exec", [XM_REC_FORK] = "fork", [XM_REC_EXIT] = "exit",
+	[XM_REC_OPEN] = "open", [XM_REC_MMAP] = "mmap", [XM_REC_CONNECT] = "connect",
+	[XM_REC_URING] = "io_uring",
+};
+
+int drain_gaps(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	struct xm_gap_key key, next;
+	struct xm_gap_val v;
+
+	/* Each key is deleted once reported, so the walk always restarts at the first. */
+	while (bpf_map_get_next_key(m->gaps, NULL, &next) == 0) {
+		struct event ev = { .kind = EV_GAP };
+
+		key = next;
+		if (bpf_map_lookup_elem(m->gaps, &key, &v) == 0) {
+			ev.session_id = key.session;
+			ev.ts_ns = agent_realtime(a, v.last_ns);
+			ev.gap.what = key.type < sizeof(gap_what) / sizeof(gap_what[0]) &&
+						  gap_what[key.type] ? gap_what[key.type] : "record";
+			ev.gap.count = v.count;
+			ev.gap.first_ns = agent_realtime(a, v.first_ns);
+			ev.gap.last_ns = ev.ts_ns;
+			ev.gap.reason = "ring buffer full";
+			a->stats.gaps++;
+			a->stats.lost_records += v.count;
+			a->sink.emit(a->sink.ctx, &ev);
+		}
+		if (bpf_map_delete_elem(m->gaps, &key))
+			break;
+	}
+	return 0;
+}

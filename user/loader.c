@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loader: probes the kernel (tracefs, which syscall tracepoints exist, the sock length
+ * tracepoints, bpf_task_pt_regs), switches programs off with set_autoload rather than
+ * comparing version numbers, then loads and attaches the skeleton.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "abi.h"
+#include "exfilmon.skel.h"
+#include "loader.h"
+#include "log.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+struct sensors {
+	struct exfilmon_bpf *skel;
+	struct ring_buffer *rb;
+	struct sensor_maps maps;
+	uint32_t hooks;
+	unsigned attached;
+	char hooks_text[512];
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warn("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+	return 0;
+}
+
+int sensors_ensure_tracefs(void)
+{
+	if (access(TRACEFS "/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
+		return -errno;
+	log_info("loader: mounted tracefs at %s", TRACEFS);
+	return 0;
+}
+
+static bool tracepoint_exists(const char *category, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", category, name);
+	return access(path, F_OK) == 0;
+}
+
+static bool btf_has_raw_tp(const struct btf *vmlinux, const char *name)
+{
+	char type[128];
+
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return vmlinux && btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Programs on syscalls this kernel lacks (openat2 before 5.6, open on arm64) stay off. */
+static void disable_missing_syscalls(struct exfilmon_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		const char *name;
+
+		if (strncmp(sec, "tracepoint/syscalls/", 20))
+			continue;
+		name = sec + 20;
+		if (!tracepoint_exists("syscalls", name)) {
+			log_info("loader: %s not on this kernel, not attached", name);
+			bpf_program__set_autoload(prog, false);
+		}
+	}
+}
+
+static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
+{
+	struct exfilmon_bpf *skel = s->skel;
+	bool sock_tp = btf_has_raw_tp(vmlinux, "sock_send_length") &&
+		       btf_has_raw_tp(vmlinux, "sock_recv_length");
+
+	if (sock_tp) {
+		s->hooks |= XM_HOOK_SOCK_LEN_TP;
+		bpf_program__set_autoload(skel->progs.on_sys_exit_sendmsg, false);
+		bpf_program__set_autoload(skel->progs.on_sys_exit_recvmsg, false);
+	} else {
+		bpf_program__set_autoload(skel->progs.on_sock_send_length, false);
+		bpf_program__set_autoload(skel->progs.on_sock_recv_length, false);
+	}
+	skel->rodata->sock_via_syscalls = !sock_tp;
+	s->hooks |= XM_HOOK_TASK_REGS;
+	snprintf(s->hooks_text, sizeof(s->hooks_text),
+		 "files: syscall exit tracepoints (fd from task pt_regs); sockets: %s",
+		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
+			 : "send/recv/read/write syscall exit tracepoints");
+}
+
+static int probe_required(void)
+{
+	/* Without bpf_task_pt_regs (5.15+) an exit program cannot see its fd. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) != 1) {
+		log_error("loader: kernel lacks bpf_task_pt_regs (needs 5.15+)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void fill_maps(struct sensors *s)
+{
+	struct exfilmon_bpf *k = s->skel;
+
+	s->maps = (struct sensor_maps){
+		.watch = bpf_map__fd(k->maps.watch),
+		.flows = bpf_map__fd(k->maps.flows),
+		.totals = bpf_map__fd(k->maps.totals),
+		.gaps = bpf_map__fd(k->maps.gaps),
+		.drops = bpf_map__fd(k->maps.drops),
+		.services = bpf_map__fd(k->maps.services),
+		.allow = bpf_map__fd(k->maps.allow),
+		.socks = bpf_map__fd(k->maps.socks),
+		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
+		.settings = bpf_map__fd(k->maps.settings),
+	};
+}
+
+static int attach_all(struct sensors *s)
+{
+	struct bpf_program *prog;
+	int err;
+
+	/* The skeleton attaches every program left on autoload and owns the links. */
+	err = exfilmon_bpf__attach(s->skel);
+	if (err) {
+		log_error("loader: attach sensors: %s", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(prog, s->skel->obj)
+		s->attached += bpf_program__autoload(prog);
+	return 0;
+}
+
+static int open_and_load(struct sensors *s, const struct sensors_opts *opts)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int err;
+
+	s->skel = exfilmon_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("loader: open BPF object: %s", strerror(-err));
+		goto out;
+	}
+	if (opts->ring_bytes)
+		bpf_map__set_max_entries(s->skel->maps.events, opts->ring_bytes);
+	disable_missing_syscalls(s->skel);
+	choose_hooks(s, vmlinux);
+	err = exfilmon_bpf__load(s->skel);
+	if (err)
+		log_error("loader: load BPF programs: %s", strerror(-err));
+out:
+	btf__free(vmlinux);
+	return err;
+}
+
+struct sensors *sensors_start(const struct sensors_opts *opts)
+{
+	struct sensors *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	libbpf_set_print(libbpf_log);
+	err = sensors_ensure_tracefs();
+	if (err) {
+		log_error("loader: mount tracefs at %s: %s", TRACEFS, strerror(-err));
+		goto out_free;
+	}
+	err = probe_required();
+	if (err)
+		goto out_free;
+	err = open_and_load(s, opts);
+	if (err)
+		goto out_destroy;
+	err = attach_all(s);
+	if (err)
+		goto out_destroy;
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), opts->on_record, opts->ctx,
+				 NULL);
+	if (!s->rb) {
+		err = -errno;
+		log_error("loader: ring buffer: %s", strerror(-err));
+		goto out_destroy;
+	}
+	fill_maps(s);
+	log_info("loader: %u programs attached; %s", s->attached, s->hooks_text);
+	return s;
+
+out_destroy:
+	exfilmon_bpf__destroy(s->skel);
+out_free:
+	free(s);
+	errno = -err;
+	return NULL;
+}
+
+void sensors_stop(struct sensors *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	exfilmon_bpf__destroy(s->skel);
+	free(s);
+}
+
+const struct sensor_maps *sensors_maps(const struct sensors *s)
+{
+	return &s->maps;
+}
+
+int sensors_ring_fd(const struct sensors *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int sensors_ring_consume(struct sensors *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+uint32_t sensors_hooks(const struct sensors *s)
+{
+	return s->hooks;
+}
+
+const char *sensors_hooks_text(const struct sensors *s)
+{
+	return s->hooks_text;
+}
+
+unsigned sensors_attached(const struct sensors *s)
+{
+	return s->attached;
+}

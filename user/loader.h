@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Sensor lifecycle: probe the running kernel, open/load/attach the skeleton with the
+ * hooks it supports, hand out the maps, and tear it all down. The only module besides
+ * maps.c that includes libbpf; everything above sees plain fds and ABI structs.
+ */
+#ifndef EXFILMON_LOADER_H
+#define EXFILMON_LOADER_H
+
+#include <stdint.h>
+
+struct sensors;
+
+/* Called for every ring record; data points into the ring (copy what you keep). */
+typedef int (*sensors_record_fn)(void *ctx, void *data, size_t len);
+
+struct sensors_opts {
+	uint32_t ring_bytes;         /* power of two, >= page size */
+	sensors_record_fn on_record;
+	void *ctx;
+};
+
+/* Map fds userspace reads and writes. */
+struct sensor_maps {
+	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, settings;
+};
+
+/* Loads and attaches everything the kernel supports. NULL with errno set; the reason
+ * has been logged ("loader: attach sys_exit_read: Operation not permitted"). */
+struct sensors *sensors_start(const struct sensors_opts *opts);
+void sensors_stop(struct sensors *s);
+
+const struct sensor_maps *sensors_maps(const struct sensors *s);
+/* The ring buffer's epoll-able fd and its consumer (returns records consumed or -errno). */
+int sensors_ring_fd(const struct sensors *s);
+int sensors_ring_consume(struct sensors *s);
+
+/* xm_hook_set bits and a text naming the hooks chosen ("tracepoints: ...; sock: ..."). */
+uint32_t sensors_hooks(const struct sensors *s);
+const char *sensors_hooks_text(const struct sensors *s);
+unsigned sensors_attached(const struct sensors *s);
+
+/* Mounts tracefs at /sys/kernel/tracing when it is not there. Returns 0 or -errno. */
+int sensors_ensure_tracefs(void);
+
+#endif
