@@ -170,7 +170,7 @@ static __always_inline struct xm_watch_val *open_classify(struct file *f, struct
 	struct xm_sinkdev_val *sd;
 
 	if (v)
-		return v;
+		return v->flags & XM_W_DIR ? NULL : v;
 	if (inode_mode(inode) != XM_S_IFREG)
 		return NULL;
 	v = ancestry_watch(BPF_CORE_READ(f, f_path.dentry), wk->dev);

@@ -34,7 +34,9 @@ int on_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	len = arg_end > arg_start ? arg_end - arg_start : 0;
 	if (len > XM_ARGS_LEN)
 		len = XM_ARGS_LEN;
-	if (len && bpf_probe_read_user(r->args, len, (void *)arg_start))
+	/* A constant-size read keeps the verifier's bounds simple; argv is followed by the
+	 * environment on the same stack pages, and args_len cuts what is not argv. */
+	if (len && bpf_probe_read_user(r->args, sizeof(r->args), (void *)arg_start))
 		len = 0;
 	r->args_len = len;
 	r->argc = 0;

@@ -35,7 +35,7 @@ struct sensors {
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[65536];
 	size_t n;
 
 	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)

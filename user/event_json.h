@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * JSON for agent events: the object written to the evidence store and printed by
+ * exfilctl trace --json. Activity events use output_activity_json's shape; the others
+ * carry the process, session, object and byte fields named in docs/evidence.md.
+ */
+#ifndef EXFILMON_EVENT_JSON_H
+#define EXFILMON_EVENT_JSON_H
+
+#include "event.h"
+
+/* The evidence record type for an event ("process", "connect", "activity", ...). */
+const char *event_record_type(const struct event *ev);
+/* malloc'd one-line JSON object, or NULL with errno set. */
+char *event_json(const struct event *ev);
+
+#endif
