@@ -22,22 +22,52 @@
 /* Set by the loader: no sock:sock_{send,recv}_length on this kernel. */
 const volatile __u32 sock_via_syscalls = 0;
 
-static __always_inline void file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes)
+static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes)
 {
 	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = kind };
 
-	flow_add(&key, bytes);
+	return flow_add(&key, bytes);
 }
 
-/* Ordinary files written by a process that has collected: staging. */
-static __always_inline void staging_account(struct inode *inode, struct xm_watch_key *wk,
-					    __u64 bytes)
+static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
+					struct xm_watch_val *v)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 session = task_session(task), zero = 0;
+	struct xm_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct xm_open *r;
+	__u32 len;
+
+	if (!s)
+		return;
+	len = dentry_path_rev(BPF_CORE_READ(f, f_path.dentry), s->buf);
+	r = record_reserve(sizeof(*r), XM_REC_OPEN, XM_DROP_RING_OPEN, session);
+	if (!r)
+		return;
+	task_fill(&r->task, task);
+	r->ino = wk->ino;
+	r->dev = wk->dev;
+	r->flags = v->flags;
+	r->open_flags = BPF_CORE_READ(f, f_flags);
+	r->path_len = len;
+	r->_pad = 0;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
+	bpf_ringbuf_submit(r, 0);
+}
+
+
+/* Ordinary files written by a process that has collected: staging. The file is not
+ * watched, so its name travels in an open record the first time it is staged to. */
+static __always_inline void staging_account(struct file *f, struct inode *inode,
+					    struct xm_watch_key *wk, __u64 bytes)
+{
+	struct xm_watch_val none = {};
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
 	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode) != XM_S_IFREG)
 		return;
-	file_flow_add(wk, XM_FLOW_STAGING, bytes);
+	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
+		open_record(f, wk, &none);
 }
 
 /* The one body behind every read/write-family exit program. */
@@ -63,7 +93,7 @@ static __always_inline void fd_io(int fd, long ret, int writing)
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v) {
 		if (writing)
-			staging_account(inode, &wk, ret);
+			staging_account(f, inode, &wk, ret);
 		return;
 	}
 	if (!writing && (v->flags & XM_W_SOURCE))
@@ -133,32 +163,6 @@ int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = syscall_regs();
 
 	return transfer_exit(ctx->ret, SYSCALL_ARG0(regs), SYSCALL_ARG2(regs));
-}
-
-static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
-					struct xm_watch_val *v)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 session = task_session(task), zero = 0;
-	struct xm_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	struct xm_open *r;
-	__u32 len;
-
-	if (!s)
-		return;
-	len = dentry_path_rev(BPF_CORE_READ(f, f_path.dentry), s->buf);
-	r = record_reserve(sizeof(*r), XM_REC_OPEN, XM_DROP_RING_OPEN, session);
-	if (!r)
-		return;
-	task_fill(&r->task, task);
-	r->ino = wk->ino;
-	r->dev = wk->dev;
-	r->flags = v->flags;
-	r->open_flags = BPF_CORE_READ(f, f_flags);
-	r->path_len = len;
-	r->_pad = 0;
-	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
-	bpf_ringbuf_submit(r, 0);
 }
 
 /* Learns whether a newly opened file is watched; returns its entry or NULL. */

@@ -45,12 +45,15 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 	return bpf_map_lookup_elem(&flows, key);
 }
 
-/* key must have kind and object fields set; pid and session are filled here. */
-static __always_inline void flow_add(struct xm_flow_key *key, __u64 bytes)
+/* key must have kind and object fields set; pid and session are filled here.
+ * Returns 1 when this call created the flow (first bytes of that object by that
+ * process), so callers can name the object once. */
+static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct xm_flow_val *v;
+	int created = 0;
 
 	key->pid = bpf_get_current_pid_tgid() >> 32;
 	key->session = task_session(task);
@@ -60,12 +63,14 @@ static __always_inline void flow_add(struct xm_flow_key *key, __u64 bytes)
 		if (!v) {
 			drop_count(XM_DROP_FLOW_FULL);
 			totals_add(key->session, key->kind, bytes);
-			return;
+			return 0;
 		}
+		created = 1;
 	}
 	__sync_fetch_and_add(&v->bytes, bytes);
 	__sync_fetch_and_add(&v->ops, 1);
 	v->last_ns = now;
+	return created;
 }
 
 #endif

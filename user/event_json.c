@@ -78,8 +78,10 @@ static void add_specific(json_t *o, const struct event *ev)
 		break;
 	case EV_OPEN:
 		set_str(o, "path", ev->path);
-		set_str(o, "class", ev->watch_flags & XM_W_SOURCE ? "source"
-				    : ev->watch_flags & XM_W_MEDIA ? "media" : "sync");
+		set_str(o, "class", ev->watch_flags & XM_W_SOURCE  ? "source"
+				    : ev->watch_flags & XM_W_MEDIA ? "media"
+				    : ev->watch_flags & XM_W_SINK  ? "sync"
+								   : "staging");
 		break;
 	case EV_MMAP:
 		set_str(o, "path", ev->path);
