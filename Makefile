@@ -24,7 +24,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
-XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+VERSION  := 0.1.0
+XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -DEXFILMON_VERSION=\"$(VERSION)\" \
             -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LIBS     := $(PKG_LIBS) -lm
