@@ -45,6 +45,26 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 	return bpf_map_lookup_elem(&flows, key);
 }
 
+/* Adds to a flow whose key (pid and session included) is already complete: for
+ * completions that may run in another task than the one that started the work. */
+static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct xm_flow_val *v = bpf_map_lookup_elem(&flows, key);
+
+	if (!v)
+		v = flow_create(key, task, now);
+	if (!v) {
+		drop_count(XM_DROP_FLOW_FULL);
+		totals_add(key->session, key->kind, bytes);
+		return;
+	}
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->ops, 1);
+	v->last_ns = now;
+}
+
 /* key must have kind and object fields set; pid and session are filled here.
  * Returns 1 when this call created the flow (first bytes of that object by that
  * process), so callers can name the object once. */

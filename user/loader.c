@@ -77,6 +77,62 @@ static bool btf_has_raw_tp(const struct btf *vmlinux, const char *name)
 	return vmlinux && btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) > 0;
 }
 
+/*
+ * True when raw tracepoint name takes exactly these parameters after the context: the
+ * io_uring tracepoints changed signature across releases, and a tp_btf program built for
+ * one signature must not load against another.
+ */
+static bool raw_tp_has_args(const struct btf *vmlinux, const char *name, const char *const *args,
+			    unsigned n)
+{
+	char type[128];
+	const struct btf_param *p;
+	const struct btf_type *t;
+	int id;
+
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	id = vmlinux ? btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) : -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);  /* pointer */
+	t = btf__type_by_id(vmlinux, t->type);                              /* func proto */
+	if (!btf_is_func_proto(t) || btf_vlen(t) != n + 1)
+		return false;
+	p = btf_params(t) + 1;
+	for (unsigned i = 0; i < n; i++, p++) {
+		const struct btf_type *a = btf__type_by_id(vmlinux, p->type);
+		const char *an;
+
+		if (btf_is_ptr(a) && a->type == 0) {
+			an = "void";
+		} else {
+			if (btf_is_ptr(a))
+				a = btf__type_by_id(vmlinux, a->type);
+			an = btf__name_by_offset(vmlinux, a->name_off);
+		}
+		if (strcmp(an ? an : "", args[i]))
+			return false;
+	}
+	return true;
+}
+
+static void choose_uring(struct sensors *s, const struct btf *vmlinux)
+{
+	static const char *const get_args[] = { "io_kiocb", "int" };
+	static const char *const done_args[] = { "io_ring_ctx", "void", "io_uring_cqe" };
+	bool ok = raw_tp_has_args(vmlinux, "io_uring_file_get", get_args, 2) &&
+		  raw_tp_has_args(vmlinux, "io_uring_complete", done_args, 3);
+
+	if (ok) {
+		s->hooks |= XM_HOOK_URING;
+		return;
+	}
+	log_info("loader: io_uring tracepoints absent or of another signature; io_uring reads "
+		 "are not seen on this kernel");
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get, false);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, false);
+}
+
 /* Programs on syscalls this kernel lacks (openat2 before 5.6, open on arm64) stay off. */
 static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 {
@@ -112,10 +168,12 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
 	}
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	s->hooks |= XM_HOOK_TASK_REGS;
+	choose_uring(s, vmlinux);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
-		 "files: syscall exit tracepoints (fd from task pt_regs); sockets: %s",
+		 "files: syscall exit tracepoints (fd from task pt_regs); sockets: %s; io_uring: %s",
 		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
-			 : "send/recv/read/write syscall exit tracepoints");
+			 : "send/recv/read/write syscall exit tracepoints",
+		 s->hooks & XM_HOOK_URING ? "io_uring_file_get/complete tracepoints" : "not seen");
 }
 
 static int probe_required(void)

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared fixture for the root integration tests: a scratch directory, cleanup that runs
+# whatever happens, checks that count, a trace or daemon started against the real BPF
+# programs, and login sessions created the way pam_loginuid creates them.
+# A test sources this, calls check/check_ge, and ends with itest_finish.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=$ROOT/build
+LIB=$ROOT/tests/lib
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "/var/tmp/exfilmon-$TEST_NAME.XXXXXX")
+PASS=0
+FAIL=0
+CLEANUP=()
+
+itest_on_exit() { CLEANUP=("$1" "${CLEANUP[@]}"); }
+itest_cleanup() {
+	local c
+	for c in "${CLEANUP[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+	rm -rf "$T"
+}
+trap itest_cleanup EXIT
+
+die() { echo "$TEST_NAME: FATAL: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "integration tests need root (they load BPF programs)"
+
+check() { # NAME ACTUAL EXPECTED
+	if [ "$2" = "$3" ]; then
+		PASS=$((PASS + 1)); echo "  ok   $1 ($2)"
+	else
+		FAIL=$((FAIL + 1)); echo "  FAIL $1: got '$2', expected '$3'"
+	fi
+}
+
+check_ge() { # NAME ACTUAL MIN
+	if [ "$2" -ge "$3" ] 2>/dev/null; then
+		PASS=$((PASS + 1)); echo "  ok   $1 ($2 >= $3)"
+	else
+		FAIL=$((FAIL + 1)); echo "  FAIL $1: got '$2', expected at least '$3'"
+	fi
+}
+
+itest_finish() {
+	echo "$TEST_NAME: $PASS passed, $FAIL failed"
+	[ "$FAIL" = 0 ]
+	exit $?
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds or time runs out.
+wait_until() {
+	local deadline=$(( $(date +%s) + $1 )); shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# trace_start CONFIG OUT: exfilctl trace --json on CONFIG until trace_stop.
+trace_start() {
+	"$BUILD/exfilctl" trace --json --all -c "$1" --interval 200 >"$2" 2>"$2.err" &
+	TRACE_PID=$!
+	itest_on_exit "kill -INT $TRACE_PID; wait $TRACE_PID"
+	wait_until 60 grep -q "ready" "$2.err" ||
+		{ cat "$2.err" >&2; die "exfilctl trace did not start (BPF could not be loaded?)"; }
+}
+
+trace_stop() {
+	kill -INT "$TRACE_PID" 2>/dev/null
+	wait "$TRACE_PID" || die "exfilctl trace exited with $?"
+}
+
+# in_session UID INFO CMD...: CMD in a new audit session; INFO gets "SESSION PID".
+in_session() {
+	local uid=$1 info=$2; shift 2
+	python3 "$LIB/in_session.py" --uid "$uid" --info "$info" -- "$@"
+}
+info_session() { cut -d' ' -f1 "$1"; }
+info_pid() { cut -d' ' -f2 "$1"; }
+
+events() { python3 "$LIB/events.py" "$@"; }
+
+# ensure_user NAME UID: a local account for session tests.
+ensure_user() {
+	id "$1" >/dev/null 2>&1 || useradd -m -u "$2" -s /bin/bash "$1" ||
+		die "cannot create user $1"
+}
