@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Runs every root integration test against the real BPF programs. A test that cannot
+# load BPF fails; nothing is skipped. Prints "N passed, N failed" over the test files.
+# usage: tests/integration/run.sh [TEST_NAME...]
+set -u
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "integration: must run as root" >&2; exit 1; }
+[ -x build/exfilmond ] && [ -x build/exfilctl ] || { echo "integration: run make first" >&2; exit 1; }
+
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || mapfile -t tests < <(ls tests/integration/test_*.sh | xargs -n1 basename | sed 's/\.sh$//')
+
+passed=0 failed=0 failed_names=()
+for t in "${tests[@]}"; do
+	echo "== $t"
+	start=$(date +%s)
+	if timeout 600 bash "tests/integration/$t.sh"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failed_names+=("$t")
+	fi
+	echo "   ($(( $(date +%s) - start ))s)"
+done
+echo "integration: ${failed_names[*]:+failed: ${failed_names[*]}}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
