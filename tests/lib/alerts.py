@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Counts alert episodes in an alerts JSON-lines file (ECS field names, docs/alerts.md).
+Revisions of one episode count once: the episode is exfilmon.alert_id.
+
+usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
+                            [--destination D] [--destination-prefix P] [--config-sha H]
+"""
+import argparse
+import json
+
+
+def dig(o, path):
+    for k in path.split("."):
+        if not isinstance(o, dict):
+            return None
+        o = o.get(k)
+    return o
+
+
+def matches(al, a):
+    x = al.get("exfilmon", {})
+    if a.rule and dig(al, "rule.name") != a.rule:
+        return False
+    if a.user and dig(al, "user.name") != a.user:
+        return False
+    if a.session and str(x.get("session_id")) != a.session:
+        return False
+    if a.session_none and x.get("session_id") is not None:
+        return False
+    if a.config_sha and x.get("config_sha256") != a.config_sha:
+        return False
+    dests = [d.get("name", "") for d in x.get("destinations", [])]
+    if a.destination and a.destination not in dests:
+        return False
+    if a.destination_prefix and not any(d.startswith(a.destination_prefix) for d in dests):
+        return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("op", choices=["count"])
+    for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha"):
+        ap.add_argument("--" + o)
+    ap.add_argument("--session-none", action="store_true")
+    a = ap.parse_args()
+    episodes = set()
+    try:
+        with open(a.file) as f:
+            for line in f:
+                if line.strip():
+                    al = json.loads(line)
+                    if matches(al, a):
+                        episodes.add(dig(al, "exfilmon.alert_id"))
+    except FileNotFoundError:
+        pass
+    print(len(episodes))
+
+
+if __name__ == "__main__":
+    main()
