@@ -26,6 +26,7 @@ struct agent {
 	char proc_root[128];
 	char mountinfo[160];
 	void *flow_cache;            /* tsearch tree of struct flow_seen */
+	void *gap_cache;             /* tsearch tree of struct gap_seen */
 	uint32_t exited[AGENT_MAX_EXITED]; /* pids that exited since the last drain */
 	unsigned n_exited;
 	struct mount_cache_entry mounts[AGENT_MOUNT_CACHE];

@@ -63,7 +63,9 @@ static void seen_forget(struct agent *a, const struct xm_flow_key *key)
 void drain_free(struct agent *a)
 {
 	tdestroy(a->flow_cache, free);
+	tdestroy(a->gap_cache, free);
 	a->flow_cache = NULL;
+	a->gap_cache = NULL;
 }
 
 static bool pid_exited(const struct agent *a, uint32_t pid)
@@ -265,32 +267,63 @@ static const char *const gap_what[] = {
 	[XM_REC_URING] = "io_uring",
 };
 
+struct gap_seen {
+	struct xm_gap_key key;
+	uint64_t count;
+	uint64_t last_ns;
+};
+
+static int cmp_gap(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct xm_gap_key));
+}
+
+/*
+ * Gap counters are cumulative in the kernel and never deleted there: reporting the growth
+ * since the last walk keeps the lost-record count exact, where read-then-delete would
+ * drop whatever the kernel added between the two calls.
+ */
 int drain_gaps(struct agent *a)
 {
 	const struct sensor_maps *m = sensors_maps(a->sensors);
-	struct xm_gap_key key, next;
+	struct xm_gap_key key, next, *prev = NULL;
 	struct xm_gap_val v;
 
-	/* Each key is deleted once reported, so the walk always restarts at the first. */
-	while (bpf_map_get_next_key(m->gaps, NULL, &next) == 0) {
+	while (bpf_map_get_next_key(m->gaps, prev, &next) == 0) {
 		struct event ev = { .kind = EV_GAP };
+		struct gap_seen *s, **slot;
 
 		key = next;
-		if (bpf_map_lookup_elem(m->gaps, &key, &v) == 0) {
-			ev.session_id = key.session;
-			ev.ts_ns = agent_realtime(a, v.last_ns);
-			ev.gap.what = key.type < sizeof(gap_what) / sizeof(gap_what[0]) &&
-						  gap_what[key.type] ? gap_what[key.type] : "record";
-			ev.gap.count = v.count;
-			ev.gap.first_ns = agent_realtime(a, v.first_ns);
-			ev.gap.last_ns = ev.ts_ns;
-			ev.gap.reason = "ring buffer full";
-			a->stats.gaps++;
-			a->stats.lost_records += v.count;
-			a->sink.emit(a->sink.ctx, &ev);
+		prev = &key;
+		if (bpf_map_lookup_elem(m->gaps, &key, &v))
+			continue;
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->key = key;
+		slot = tsearch(s, &a->gap_cache, cmp_gap);
+		if (!slot) {
+			free(s);
+			return -ENOMEM;
 		}
-		if (bpf_map_delete_elem(m->gaps, &key))
-			break;
+		if (*slot != s)
+			free(s);
+		s = *slot;
+		if (v.count <= s->count)
+			continue;
+		ev.session_id = key.session;
+		ev.ts_ns = agent_realtime(a, v.last_ns);
+		ev.gap.what = key.type < sizeof(gap_what) / sizeof(gap_what[0]) && gap_what[key.type]
+				      ? gap_what[key.type] : "record";
+		ev.gap.count = v.count - s->count;
+		ev.gap.first_ns = agent_realtime(a, s->count ? s->last_ns : v.first_ns);
+		ev.gap.last_ns = ev.ts_ns;
+		ev.gap.reason = "ring buffer full";
+		s->count = v.count;
+		s->last_ns = v.last_ns;
+		a->stats.gaps++;
+		a->stats.lost_records += ev.gap.count;
+		a->sink.emit(a->sink.ctx, &ev);
 	}
 	return 0;
 }

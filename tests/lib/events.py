@@ -6,6 +6,8 @@
       total bytes of matching activity records
   events.py count FILE [--event E] [--kind K] [--session S] [--pid P] [--path P] [--class C]
       number of matching records
+  events.py lost FILE [--session S] [--what W]
+      records lost according to gap records
 """
 import argparse
 import json
@@ -25,7 +27,7 @@ def records(path):
 
 
 def match(r, a):
-    checks = [("kind", a.kind), ("event", a.event), ("object", a.object),
+    checks = [("kind", a.kind), ("event", a.event), ("object", a.object), ("what", a.what),
               ("path", a.path), ("class", a.cls)]
     for key, want in checks:
         if want is not None and str(r.get(key)) != want:
@@ -41,14 +43,16 @@ def match(r, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("op", choices=["sum", "count"])
+    ap.add_argument("op", choices=["sum", "count", "lost"])
     ap.add_argument("file")
-    for opt in ("kind", "event", "session", "pid", "object", "path", "object-prefix"):
+    for opt in ("kind", "event", "session", "pid", "object", "path", "object-prefix", "what"):
         ap.add_argument("--" + opt)
     ap.add_argument("--class", dest="cls")
     a = ap.parse_args()
     sel = [r for r in records(a.file) if match(r, a)]
-    if a.op == "sum":
+    if a.op == "lost":
+        print(sum(int(r.get("count", 0)) for r in sel if r.get("event") == "gap"))
+    elif a.op == "sum":
         print(sum(int(r.get("bytes", 0)) for r in sel if "kind" in r))
     else:
         print(len(sel))
