@@ -102,12 +102,13 @@ static __always_inline void fd_io(int fd, long ret, int writing)
 		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret);
 }
 
-static __always_inline int io_exit(long ret, int fd_arg, int writing)
+static __always_inline int io_exit(long ret, int writing)
 {
-	struct pt_regs *regs = syscall_regs();
-	int fd = fd_arg == 0 ? (int)SYSCALL_ARG0(regs) : (int)SYSCALL_ARG2(regs);
+	struct xm_sys_args args;
 
-	fd_io(fd, ret, writing);
+	if (sys_args_get(&args))
+		return 0;
+	fd_io((int)args.a[0], ret, writing);
 	return 0;
 }
 
@@ -115,7 +116,7 @@ static __always_inline int io_exit(long ret, int fd_arg, int writing)
 	SEC("tracepoint/syscalls/sys_exit_" #name)				\
 	int on_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
 	{									\
-		return io_exit(ctx->ret, 0, writing);				\
+		return io_exit(ctx->ret, writing);				\
 	}
 
 IO_EXIT(read, 0)
@@ -144,25 +145,31 @@ static __always_inline int transfer_exit(long ret, int in_fd, int out_fd)
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int on_sys_exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 
-	return transfer_exit(ctx->ret, SYSCALL_ARG1(regs), SYSCALL_ARG0(regs));
+	if (sys_args_get(&args))
+		return 0;
+	return transfer_exit(ctx->ret, args.a[1], args.a[0]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_splice")
 int on_sys_exit_splice(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 
-	return transfer_exit(ctx->ret, SYSCALL_ARG0(regs), SYSCALL_ARG2(regs));
+	if (sys_args_get(&args))
+		return 0;
+	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_copy_file_range")
 int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 
-	return transfer_exit(ctx->ret, SYSCALL_ARG0(regs), SYSCALL_ARG2(regs));
+	if (sys_args_get(&args))
+		return 0;
+	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
 
 /* Learns whether a newly opened file is watched; returns its entry or NULL. */
@@ -232,7 +239,7 @@ OPEN_EXIT(creat)
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 	struct task_struct *task;
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
@@ -240,16 +247,16 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	struct file *f;
 	__u64 len;
 
-	if (ctx->ret < 0 && ctx->ret > -4096)
+	if (sys_args_get(&args) || (ctx->ret < 0 && ctx->ret > -4096))
 		return 0;
-	f = fd_file((int)SYSCALL_ARG4(regs));
+	f = fd_file((int)args.a[4]);
 	if (!f)
 		return 0;
 	inode_key(file_inode_of(f), &wk);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v || !(v->flags & XM_W_SOURCE))
 		return 0;
-	len = SYSCALL_ARG1(regs);
+	len = args.a[1];
 	file_flow_add(&wk, XM_FLOW_MMAP, len);
 	task = (struct task_struct *)bpf_get_current_task();
 	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
@@ -259,8 +266,8 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	r->ino = wk.ino;
 	r->dev = wk.dev;
 	r->len = len;
-	r->prot = SYSCALL_ARG2(regs);
-	r->flags = SYSCALL_ARG3(regs);
+	r->prot = args.a[2];
+	r->flags = args.a[3];
 	r->_pad = 0;
 	bpf_ringbuf_submit(r, 0);
 	return 0;

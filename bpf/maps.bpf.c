@@ -18,5 +18,8 @@ settings_map_t settings SEC(".maps");
 ring_map_t events SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
+sysargs_map_t sysargs SEC(".maps");
+
+const volatile __u32 args_from_enter = 0;
 
 char LICENSE[] SEC("license") = "GPL";

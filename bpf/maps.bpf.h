@@ -96,6 +96,20 @@ typedef struct {
 	__type(value, __u64);
 } collectors_map_t;
 
+/* Syscall arguments saved at entry, for kernels without bpf_task_pt_regs (before 5.15)
+ * where an exit program cannot read them itself. LRU: a task that dies inside a syscall
+ * never reaches its exit, and its entry must not pin a slot forever. */
+struct xm_sys_args {
+	__u64 a[5];
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct xm_sys_args);
+} sysargs_map_t;
+
 /* Scratch space for building paths: too big for the 512-byte stack. */
 struct xm_scratch {
 	char buf[XM_PATH_LEN * 2];
@@ -121,5 +135,9 @@ extern settings_map_t settings SEC(".maps");
 extern ring_map_t events SEC(".maps");
 extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
+extern sysargs_map_t sysargs SEC(".maps");
+
+/* Set by the loader: 1 when exit programs take their arguments from sysargs. */
+extern const volatile __u32 args_from_enter;
 
 #endif

@@ -59,12 +59,12 @@ static __always_inline struct sock *fd_sock(int fd)
 SEC("tracepoint/syscalls/sys_exit_connect")
 int on_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 	struct sock *sk;
 
-	if (ctx->ret < 0 && ctx->ret != -XM_EINPROGRESS)
+	if (sys_args_get(&args) || (ctx->ret < 0 && ctx->ret != -XM_EINPROGRESS))
 		return 0;
-	sk = fd_sock((int)SYSCALL_ARG0(regs));
+	sk = fd_sock((int)args.a[0]);
 	if (sk)
 		connect_record(sk, 0);
 	return 0;
@@ -137,15 +137,15 @@ static __always_inline int user_sockaddr(const void *uaddr, __u8 addr[16], __u16
  */
 static __always_inline int dgram_exit(long ret, int sending)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 	struct sock *sk;
 	struct sk_ends e;
 	__u8 addr[16];
 	__u16 port, cls;
 
-	if (ret <= 0)
+	if (sys_args_get(&args) || ret <= 0)
 		return 0;
-	sk = fd_sock((int)SYSCALL_ARG0(regs));
+	sk = fd_sock((int)args.a[0]);
 	if (!sk || sk_read_ends(sk, &e))
 		return 0;
 	if (!addr_unset(e.raddr)) {
@@ -153,7 +153,7 @@ static __always_inline int dgram_exit(long ret, int sending)
 			sock_account(sk, ret, sending);
 		return 0;
 	}
-	if (user_sockaddr((const void *)SYSCALL_ARG4(regs), addr, &port))
+	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
 	cls = net_classify(addr, port);
 	if (cls == XM_SOCK_SOURCE && !sending)
@@ -180,10 +180,10 @@ int on_sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
  * and are covered only by the tracepoints; docs/sensors.md says so. */
 static __always_inline int msg_exit(long ret, int sending)
 {
-	struct pt_regs *regs = syscall_regs();
+	struct xm_sys_args args;
 
-	if (ret > 0)
-		sock_account(fd_sock((int)SYSCALL_ARG0(regs)), ret, sending);
+	if (sys_args_get(&args) == 0 && ret > 0)
+		sock_account(fd_sock((int)args.a[0]), ret, sending);
 	return 0;
 }
 

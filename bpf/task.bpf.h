@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
+#include "maps.bpf.h"
 
 /* Audit fields exist only with CONFIG_AUDIT(SYSCALL); without them nothing is a login. */
 static __always_inline __u32 task_session(struct task_struct *task)
@@ -67,10 +68,34 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-#define SYSCALL_ARG0(regs) PT_REGS_PARM1_CORE_SYSCALL(regs)
-#define SYSCALL_ARG1(regs) PT_REGS_PARM2_CORE_SYSCALL(regs)
-#define SYSCALL_ARG2(regs) PT_REGS_PARM3_CORE_SYSCALL(regs)
-#define SYSCALL_ARG3(regs) PT_REGS_PARM4_CORE_SYSCALL(regs)
-#define SYSCALL_ARG4(regs) PT_REGS_PARM5_CORE_SYSCALL(regs)
+/*
+ * The current syscall's first five arguments. Every exit program that needs them calls
+ * this first and unconditionally: on kernels where they come from sysargs, the entry
+ * saved there must be consumed on every exit. With args_from_enter frozen at load, the
+ * verifier never walks the branch that a kernel cannot run.
+ */
+static __always_inline int sys_args_get(struct xm_sys_args *s)
+{
+	__u64 id;
+	struct xm_sys_args *saved;
+
+	if (!args_from_enter) {
+		struct pt_regs *regs = syscall_regs();
+
+		s->a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		s->a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		s->a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		s->a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		s->a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+		return 0;
+	}
+	id = bpf_get_current_pid_tgid();
+	saved = bpf_map_lookup_elem(&sysargs, &id);
+	if (!saved)
+		return -1;
+	*s = *saved;
+	bpf_map_delete_elem(&sysargs, &id);
+	return 0;
+}
 
 #endif

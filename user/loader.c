@@ -152,6 +152,8 @@ static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 	}
 }
 
+static void choose_arg_source(struct sensors *s);
+
 static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
 {
 	struct exfilmon_bpf *skel = s->skel;
@@ -167,23 +169,37 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
 		bpf_program__set_autoload(skel->progs.on_sock_recv_length, false);
 	}
 	skel->rodata->sock_via_syscalls = !sock_tp;
-	s->hooks |= XM_HOOK_TASK_REGS;
+	choose_arg_source(s);
 	choose_uring(s, vmlinux);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
-		 "files: syscall exit tracepoints (fd from task pt_regs); sockets: %s; io_uring: %s",
+		 "files: syscall exit tracepoints (%s); sockets: %s; io_uring: %s",
+		 s->hooks & XM_HOOK_TASK_REGS ? "fd from task pt_regs"
+					      : "arguments saved by sys_enter tracepoints",
 		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
 			 : "send/recv/read/write syscall exit tracepoints",
 		 s->hooks & XM_HOOK_URING ? "io_uring_file_get/complete tracepoints" : "not seen");
 }
 
-static int probe_required(void)
+/*
+ * Exit programs read their fd from the saved user registers where the kernel has
+ * bpf_task_pt_regs (5.15+); elsewhere entry programs save the arguments in a map.
+ * EXFILMON_FORCE_ENTER_ARGS=1 forces the fallback so tests can prove it on any kernel.
+ */
+static void choose_arg_source(struct sensors *s)
 {
-	/* Without bpf_task_pt_regs (5.15+) an exit program cannot see its fd. */
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) != 1) {
-		log_error("loader: kernel lacks bpf_task_pt_regs (needs 5.15+)");
-		return -ENOTSUP;
-	}
-	return 0;
+	const char *force = getenv("EXFILMON_FORCE_ENTER_ARGS");
+	bool regs = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
+					    NULL) == 1 &&
+		    !(force && !strcmp(force, "1"));
+	struct bpf_program *prog;
+
+	s->skel->rodata->args_from_enter = !regs;
+	if (regs)
+		s->hooks |= XM_HOOK_TASK_REGS;
+	bpf_object__for_each_program(prog, s->skel->obj)
+		if (regs && !strncmp(bpf_program__section_name(prog),
+				     "tracepoint/syscalls/sys_enter_", 30))
+			bpf_program__set_autoload(prog, false);
 }
 
 static void fill_maps(struct sensors *s)
@@ -256,9 +272,6 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 		log_error("loader: mount tracefs at %s: %s", TRACEFS, strerror(-err));
 		goto out_free;
 	}
-	err = probe_required();
-	if (err)
-		goto out_free;
 	err = open_and_load(s, opts);
 	if (err)
 		goto out_destroy;
