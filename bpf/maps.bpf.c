@@ -21,5 +21,6 @@ collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
 
 const volatile __u32 args_from_enter = 0;
+const volatile __u32 sock_via_syscalls = 0;
 
 char LICENSE[] SEC("license") = "GPL";

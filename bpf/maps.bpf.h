@@ -139,5 +139,7 @@ extern sysargs_map_t sysargs SEC(".maps");
 
 /* Set by the loader: 1 when exit programs take their arguments from sysargs. */
 extern const volatile __u32 args_from_enter;
+/* Set by the loader: 1 when the kernel has no sock:sock_{send,recv}_length. */
+extern const volatile __u32 sock_via_syscalls;
 
 #endif

@@ -19,9 +19,6 @@
 #define XM_MSG_PEEK 2
 #define XM_EINPROGRESS 115
 
-/* Defined in file.bpf.c; set by the loader. */
-extern const volatile __u32 sock_via_syscalls;
-
 static __always_inline void connect_record(struct sock *sk, __u8 accepted)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

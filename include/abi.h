@@ -82,6 +82,7 @@ enum xm_hook_set {
 	XM_HOOK_SOCK_LEN_TP = 1 << 0,   /* sock:sock_{send,recv}_length carry socket bytes */
 	XM_HOOK_TASK_REGS = 1 << 1,     /* exit programs read args via bpf_task_pt_regs */
 	XM_HOOK_URING = 1 << 2,         /* io_uring tracepoints attached */
+	XM_HOOK_FEXIT = 1 << 3,         /* fexit fast path on the VFS read/write functions */
 };
 
 struct xm_hdr {

@@ -33,12 +33,15 @@ struct sensors {
 	char hooks_text[512];
 };
 
+/* While probing the fast path a refusal is expected; its verifier log is noise. */
+static bool probing;
+
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[65536];
 	size_t n;
 
-	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+	if ((level == LIBBPF_DEBUG || probing) && log_get_level() < LOG_LVL_DEBUG)
 		return 0;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
@@ -133,6 +136,60 @@ static void choose_uring(struct sensors *s, const struct btf *vmlinux)
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, false);
 }
 
+/* fexit programs and the syscall tracepoints each one makes redundant. */
+struct fast_hook {
+	const char *func;
+	const char *prog;
+	const char *syscalls[4];
+};
+
+static const struct fast_hook fast_hooks[] = {
+	{ "vfs_read", "on_vfs_read", { "read", "pread64" } },
+	{ "vfs_readv", "on_vfs_readv", { "readv", "preadv", "preadv2" } },
+	{ "vfs_write", "on_vfs_write", { "write", "pwrite64" } },
+	{ "vfs_writev", "on_vfs_writev", { "writev", "pwritev", "pwritev2" } },
+	{ "vfs_copy_file_range", "on_vfs_copy_file_range", { "copy_file_range" } },
+	{ "do_splice", "on_do_splice", { "splice" } },
+	{ "do_sendfile", "on_do_sendfile", { "sendfile64" } },
+};
+
+static void set_autoload(struct bpf_object *obj, const char *prefix, const char *name, bool on)
+{
+	char full[64];
+	struct bpf_program *prog;
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	prog = bpf_object__find_program_by_name(obj, full);
+	if (prog)
+		bpf_program__set_autoload(prog, on);
+}
+
+/*
+ * With fast set, every fexit whose target function is in the kernel's BTF replaces its
+ * syscall tracepoints; without it, all fexit programs stay off. Returns hooks used.
+ */
+static unsigned choose_fast(struct sensors *s, const struct btf *vmlinux, bool fast)
+{
+	struct bpf_object *obj = s->skel->obj;
+	unsigned used = 0;
+
+	for (size_t i = 0; i < sizeof(fast_hooks) / sizeof(fast_hooks[0]); i++) {
+		const struct fast_hook *h = &fast_hooks[i];
+		bool on = fast && vmlinux &&
+			  btf__find_by_name_kind(vmlinux, h->func, BTF_KIND_FUNC) > 0;
+
+		set_autoload(obj, "", h->prog, on);
+		for (int j = 0; on && j < 4 && h->syscalls[j]; j++) {
+			set_autoload(obj, "on_sys_exit_", h->syscalls[j], false);
+			set_autoload(obj, "on_sys_enter_", h->syscalls[j], false);
+		}
+		used += on;
+	}
+	if (used)
+		s->hooks |= XM_HOOK_FEXIT;
+	return used;
+}
+
 /* Programs on syscalls this kernel lacks (openat2 before 5.6, open on arm64) stay off. */
 static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 {
@@ -154,8 +211,9 @@ static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 
 static void choose_arg_source(struct sensors *s);
 
-static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
+static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast)
 {
+	unsigned n_fast;
 	struct exfilmon_bpf *skel = s->skel;
 	bool sock_tp = btf_has_raw_tp(vmlinux, "sock_send_length") &&
 		       btf_has_raw_tp(vmlinux, "sock_recv_length");
@@ -171,8 +229,12 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux)
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	choose_arg_source(s);
 	choose_uring(s, vmlinux);
+	n_fast = choose_fast(s, vmlinux, fast);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
-		 "files: syscall exit tracepoints (%s); sockets: %s; io_uring: %s",
+		 "files: %s%ssyscall exit tracepoints (%s); sockets: %s; io_uring: %s",
+		 n_fast ? "fexit fast path on vfs_read/readv/write/writev, copy_file_range, "
+			  "splice, sendfile; " : "",
+		 n_fast ? "opens and mmap on " : "",
 		 s->hooks & XM_HOOK_TASK_REGS ? "fd from task pt_regs"
 					      : "arguments saved by sys_enter tracepoints",
 		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
@@ -228,7 +290,8 @@ static int attach_all(struct sensors *s)
 	/* The skeleton attaches every program left on autoload and owns the links. */
 	err = exfilmon_bpf__attach(s->skel);
 	if (err) {
-		log_error("loader: attach sensors: %s", strerror(-err));
+		if (!probing)
+			log_error("loader: attach sensors: %s", strerror(-err));
 		return err;
 	}
 	bpf_object__for_each_program(prog, s->skel->obj)
@@ -236,7 +299,7 @@ static int attach_all(struct sensors *s)
 	return 0;
 }
 
-static int open_and_load(struct sensors *s, const struct sensors_opts *opts)
+static int open_and_load(struct sensors *s, const struct sensors_opts *opts, bool fast)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	int err;
@@ -250,12 +313,47 @@ static int open_and_load(struct sensors *s, const struct sensors_opts *opts)
 	if (opts->ring_bytes)
 		bpf_map__set_max_entries(s->skel->maps.events, opts->ring_bytes);
 	disable_missing_syscalls(s->skel);
-	choose_hooks(s, vmlinux);
+	choose_hooks(s, vmlinux, fast);
 	err = exfilmon_bpf__load(s->skel);
-	if (err)
+	if (err && !fast)
 		log_error("loader: load BPF programs: %s", strerror(-err));
 out:
 	btf__free(vmlinux);
+	return err;
+}
+
+/*
+ * Tries the fexit fast path first (unless EXFILMON_NO_FAST=1), because whether a kernel
+ * allows fexit is only known by trying: lockdown, LSM policy or a missing
+ * CONFIG_FUNCTION_TRACER refuse it. A refusal costs one more load at start.
+ */
+static int load_and_attach(struct sensors *s, const struct sensors_opts *opts)
+{
+	const char *no_fast = getenv("EXFILMON_NO_FAST");
+	int err = -EPERM;
+
+	if (!(no_fast && !strcmp(no_fast, "1"))) {
+		probing = true;
+		err = open_and_load(s, opts, true);
+		if (!err)
+			err = attach_all(s);
+		probing = false;
+		if (!err)
+			return 0;
+		log_info("loader: fexit fast path not available (%s); using tracepoints",
+			 strerror(-err));
+		exfilmon_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->hooks = 0;
+		s->attached = 0;
+	}
+	err = open_and_load(s, opts, false);
+	if (!err)
+		err = attach_all(s);
+	if (err) {
+		exfilmon_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
 	return err;
 }
 
@@ -272,12 +370,9 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 		log_error("loader: mount tracefs at %s: %s", TRACEFS, strerror(-err));
 		goto out_free;
 	}
-	err = open_and_load(s, opts);
+	err = load_and_attach(s, opts);
 	if (err)
-		goto out_destroy;
-	err = attach_all(s);
-	if (err)
-		goto out_destroy;
+		goto out_free;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), opts->on_record, opts->ctx,
 				 NULL);
 	if (!s->rb) {

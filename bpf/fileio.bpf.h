@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Accounting of bytes moved through a struct file, shared by the syscall tracepoints
+ * (file.bpf.c, which find the file from the fd) and the fexit fast path (fast.bpf.c,
+ * which get it as an argument): watched sources, sinks, staging, and sockets when the
+ * kernel lacks the sock length tracepoints.
+ */
+#ifndef EXFILMON_FILEIO_BPF_H
+#define EXFILMON_FILEIO_BPF_H
+
+#include "flow.bpf.h"
+#include "sockclass.bpf.h"
+#include "vfs.bpf.h"
+
+#define XM_FMODE_WRITE 0x2
+
+
+static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes)
+{
+	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = kind };
+
+	return flow_add(&key, bytes);
+}
+
+static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
+					struct xm_watch_val *v)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 session = task_session(task), zero = 0;
+	struct xm_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct xm_open *r;
+	__u32 len;
+
+	if (!s)
+		return;
+	len = dentry_path_rev(BPF_CORE_READ(f, f_path.dentry), s->buf);
+	r = record_reserve(sizeof(*r), XM_REC_OPEN, XM_DROP_RING_OPEN, session);
+	if (!r)
+		return;
+	task_fill(&r->task, task);
+	r->ino = wk->ino;
+	r->dev = wk->dev;
+	r->flags = v->flags;
+	r->open_flags = BPF_CORE_READ(f, f_flags);
+	r->path_len = len;
+	r->_pad = 0;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
+	bpf_ringbuf_submit(r, 0);
+}
+
+
+/* Ordinary files written by a process that has collected: staging. The file is not
+ * watched, so its name travels in an open record the first time it is staged to. */
+static __always_inline void staging_account(struct file *f, struct inode *inode,
+					    struct xm_watch_key *wk, __u64 bytes)
+{
+	struct xm_watch_val none = {};
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode) != XM_S_IFREG)
+		return;
+	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
+		open_record(f, wk, &none);
+}
+
+/* The one body behind every read/write accounting hook, tracepoint or fexit. */
+static __always_inline void file_io(struct file *f, long ret, int writing)
+{
+	struct xm_watch_key wk;
+	struct xm_watch_val *v;
+	struct inode *inode;
+
+	if (ret <= 0 || !f)
+		return;
+	inode = file_inode_of(f);
+	if (inode_mode(inode) == XM_S_IFSOCK) {
+		if (sock_via_syscalls)
+			sock_account(file_sock(f), ret, writing);
+		return;
+	}
+	inode_key(inode, &wk);
+	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v) {
+		if (writing)
+			staging_account(f, inode, &wk, ret);
+		return;
+	}
+	if (!writing && (v->flags & XM_W_SOURCE))
+		file_flow_add(&wk, XM_FLOW_FILE_READ, ret);
+	else if (writing && (v->flags & XM_W_SINK))
+		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret);
+}
+
+static __always_inline void fd_io(int fd, long ret, int writing)
+{
+	if (ret > 0)
+		file_io(fd_file(fd), ret, writing);
+}
+
+#endif
