@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exfilctl timeline: what a session (or every session of a user) did, in order: the
+ * programs it ran, the sources it read, what it wrote and where bytes went, the gaps in
+ * the record and the alerts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "ctl_case.h"
+
+static const char usage[] =
+	"usage: exfilctl timeline --session N | --user NAME [--dir DIR] [--since T] [--until T] [--json]\n";
+
+/* One human line per record; "" when the record is not worth a line. */
+void ctl_describe(const char *type, json_t *d, char *buf, size_t len)
+{
+	const char *ev = case_str(d, "event");
+
+	buf[0] = '\0';
+	if (!strcmp(type, "activity"))
+		snprintf(buf, len, "%-12s %s(%lld) %lld bytes %s %s%s%s", case_str(d, "kind"),
+			 case_str(d, "comm"), case_int(d, "pid"), case_int(d, "bytes"),
+			 strncmp(case_str(d, "kind"), "source", 6) ? "->" : "from",
+			 case_str(d, "object"), json_object_get(d, "mount") ? " on " : "",
+			 case_str(d, "mount"));
+	else if (!strcmp(type, "process") && !strcmp(ev, "exec"))
+		snprintf(buf, len, "%-12s %s(%lld) ppid %lld: %s", "exec", case_str(d, "comm"),
+			 case_int(d, "pid"), case_int(d, "ppid"), case_str(d, "args"));
+	else if (!strcmp(type, "process") && !strcmp(ev, "exit"))
+		snprintf(buf, len, "%-12s %s(%lld)", "exit", case_str(d, "comm"), case_int(d, "pid"));
+	else if (!strcmp(type, "file"))
+		snprintf(buf, len, "%-12s %s(%lld) %s [%s]", ev, case_str(d, "comm"),
+			 case_int(d, "pid"), case_str(d, "path"), case_str(d, "class"));
+	else if (!strcmp(type, "connect"))
+		snprintf(buf, len, "%-12s %s(%lld) %s %s:%lld -> %s:%lld [%s]", case_str(d, "direction"),
+			 case_str(d, "comm"), case_int(d, "pid"), case_str(d, "proto"),
+			 case_str(d, "local_ip"), case_int(d, "local_port"), case_str(d, "remote_ip"),
+			 case_int(d, "remote_port"), case_str(d, "class"));
+	else if (!strcmp(type, "gap"))
+		snprintf(buf, len, "%-12s lost %lld %s records (%s)", "GAP", case_int(d, "count"),
+			 case_str(d, "what"), case_str(d, "reason"));
+	else if (!strcmp(type, "alert"))
+		snprintf(buf, len, "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
+			 case_str(json_object_get(d, "rule"), "name"),
+			 case_int(json_object_get(d, "exfilmon"), "revision"),
+			 case_int(json_object_get(d, "exfilmon"), "source_bytes"),
+			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"));
+	else if (!strcmp(type, "session"))
+		snprintf(buf, len, "%-12s user %s uid %lld tty %s from %s", "login",
+			 case_str(d, "user"), case_int(d, "loginuid"), case_str(d, "tty"),
+			 *case_str(d, "remote_host") ? case_str(d, "remote_host") : "local");
+	else if (!strcmp(type, "agent"))
+		snprintf(buf, len, "%-12s agent %s", "agent", ev);
+}
+
+int ctl_timeline(int argc, char **argv)
+{
+	struct case_model m;
+	struct ctl_args a;
+	int err = ctl_parse_args(argc, argv, &a, usage);
+	char when[32], line[1024];
+	json_t *r;
+	size_t i;
+
+	if (err)
+		return err;
+	if (!a.have_session && !a.o.user) {
+		fprintf(stderr, "exfilctl timeline: give --session N or --user NAME\n%s", usage);
+		return 2;
+	}
+	a.o.keep_records = true;
+	if ((err = case_load(&a.o, &m)))
+		return err;
+	json_array_foreach(m.records, i, r) {
+		json_t *d = json_object_get(r, "data");
+		const char *type = case_str(r, "type");
+
+		if (a.json) {
+			char *s = json_dumps(r, JSON_COMPACT);
+
+			puts(s);
+			free(s);
+			continue;
+		}
+		ctl_describe(type, d, line, sizeof(line));
+		if (!line[0])
+			continue;
+		ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
+		printf("%s  %s\n", when, line);
+	}
+	case_free(&m);
+	return 0;
+}
