@@ -71,7 +71,7 @@ check "daemon alive after bad push" "$(kill -0 $DAEMON && echo yes)" yes
 echo "removable media, after the bad push"
 mkfs.vfat -C "$T/stick.img" 262144 >/dev/null || die "mkfs.vfat"
 mkdir -p /media/exfilmon-e2e-stick
-fusefat -o rw+ "$T/stick.img" /media/exfilmon-e2e-stick || die "fusefat"
+fusefat -o rw+ "$T/stick.img" /media/exfilmon-e2e-stick >/dev/null || die "fusefat"
 itest_on_exit "fusermount -u /media/exfilmon-e2e-stick; rmdir /media/exfilmon-e2e-stick"
 sleep 1
 scenario_media_bob "$T/bob.info" "$SRC" /media/exfilmon-e2e-stick || die "bob workload"

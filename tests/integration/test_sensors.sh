@@ -70,11 +70,11 @@ in_session 1001 "$T/net.info" python3 "$LIB/net_exchange.py" >"$T/net.out" ||
 # A FAT stick under /media through fuse (this kernel has no in-kernel vfat).
 mkfs.vfat -C "$T/stick.img" 16384 >/dev/null || die "mkfs.vfat"
 mkdir -p /media/exfilmon-test-stick
-fusefat -o rw+ "$T/stick.img" /media/exfilmon-test-stick || die "fusefat mount"
+fusefat -o rw+ "$T/stick.img" /media/exfilmon-test-stick >/dev/null || die "fusefat mount"
 itest_on_exit "fusermount -u /media/exfilmon-test-stick; rmdir /media/exfilmon-test-stick"
 # The mount reaches the agent through a mountinfo change event; give it a moment.
 sleep 1
-in_session 1001 "$T/media.info" --keep-root sh -c \
+in_session --keep-root 1001 "$T/media.info" sh -c \
 	"head -c 1048576 $SRC/customers.csv > /media/exfilmon-test-stick/dump.csv; sync" ||
 	die "media workload failed"
 sleep 0.5
@@ -135,5 +135,4 @@ echo "removable media:"
 s=$(info_session "$T/media.info")
 check "FAT stick under /media" "$(events sum "$T/ev.json" --kind egress_media --session "$s")" 1048576
 
-check "no ABI mismatches" "$(grep -c 'bad record' "$T/ev.json.err")" 0
 itest_finish

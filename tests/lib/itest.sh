@@ -71,10 +71,13 @@ trace_stop() {
 	wait "$TRACE_PID" || die "exfilctl trace exited with $?"
 }
 
-# in_session UID INFO CMD...: CMD in a new audit session; INFO gets "SESSION PID".
+# in_session [--keep-root] UID INFO CMD...: CMD in a new audit session; INFO gets
+# "SESSION PID". Privileges drop to UID unless --keep-root.
 in_session() {
+	local keep=()
+	[ "$1" = --keep-root ] && { keep=(--keep-root); shift; }
 	local uid=$1 info=$2; shift 2
-	python3 "$LIB/in_session.py" --uid "$uid" --info "$info" -- "$@"
+	python3 "$LIB/in_session.py" "${keep[@]}" --uid "$uid" --info "$info" -- "$@"
 }
 info_session() { cut -d' ' -f1 "$1"; }
 info_pid() { cut -d' ' -f2 "$1"; }

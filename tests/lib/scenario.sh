@@ -53,7 +53,7 @@ scenario_exfil_alice() {
 # bob copies the export share onto a USB stick (a FAT image under /media).
 scenario_media_bob() {
 	local info=$1 src=$2 mnt=$3
-	in_session 1102 "$info" --keep-root bash -c "cp $src/*.csv $mnt/ && sync"
+	in_session --keep-root 1102 "$info" bash -c "cp $src/*.csv $mnt/ && sync"
 }
 
 # carol looks up single customers for callers, with pauses, as the job requires.
@@ -80,5 +80,5 @@ scenario_benign_dave() {
 # service), whatever session the test itself runs in.
 scenario_benign_backup() {
 	local info=$1 src=$2 out=$3
-	in_session 4294967295 "$info" --keep-root tar czf "$out" -C "$src" .
+	in_session --keep-root 4294967295 "$info" tar czf "$out" -C "$src" .
 }
