@@ -8,6 +8,7 @@
 SIZE=10485760
 mkdir -p "$T/src"
 head -c $SIZE /dev/urandom >"$T/src/customers.csv"
+mkdir -p "$T/flags" && chmod 1777 "$T/flags"
 chmod -R a+rX "$T"
 cat >"$T/exfilmon.yaml" <<YAML
 sources:
@@ -39,17 +40,17 @@ def slurp():
         while f.read(1 << 20):
             pass
 slurp()
-open('$T/first-done', 'w').close()
-while not os.path.exists('$T/go'):
+open('$T/flags/first-done', 'w').close()
+while not os.path.exists('$T/flags/go'):
     time.sleep(0.05)
 slurp()
 " &
 READER=$!
-wait_until 30 test -e "$T/first-done" || die "reader did not start"
+wait_until 30 test -e "$T/flags/first-done" || die "reader did not start"
 stop_daemon
 check "first daemon stopped cleanly" "$?" 0
 start_daemon
-touch "$T/go"
+touch "$T/flags/go"
 wait $READER
 stop_daemon
 
