@@ -12,6 +12,8 @@ SCENARIO_ROWS=${SCENARIO_ROWS:-600000}
 scenario_setup() {
 	local work=$1 src=$2
 	mkdir -p "$work" "$src"
+	# The people and the postgres user must reach the share and the cluster.
+	chmod a+rx "$T" "$work"
 	ensure_user alice 1101
 	ensure_user bob 1102
 	ensure_user carol 1103
