@@ -192,10 +192,9 @@ static int walk_segment(struct walk *w, const char *seg)
 		problem(w, "%s: block %llu at offset %lld: %s", seg, w->next_block, 0, strerror(errno));
 		return -1;
 	}
+	/* An empty segment is what a writer leaves after setting a torn first block
+	 * aside; a missing block would show as a gap in the numbering after it. */
 	size = lseek(fd, 0, SEEK_END);
-	if (size == 0)
-		problem(w, "%s: block %llu at offset %lld: %s", seg, w->next_block, 0,
-			"empty segment");
 	while (off < size && !w->stop) {
 		uLongf raw_len;
 
