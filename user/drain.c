@@ -201,11 +201,24 @@ static int drain_totals(struct agent *a);
 
 #define DEAD_BATCH 1024
 
+/* Bytes going out, as opposed to bytes collected. */
+static bool outbound(uint8_t kind)
+{
+	return kind == XM_FLOW_NET_EGRESS || kind == XM_FLOW_SINK_WRITE || kind == XM_FLOW_STAGING;
+}
+
+struct deferred {
+	struct xm_flow_key key;
+	struct xm_flow_val val;
+};
+
 int drain_flows(struct agent *a)
 {
 	const struct sensor_maps *m = sensors_maps(a->sensors);
 	struct xm_flow_key key, next, *prev = NULL;
 	struct xm_flow_key *dead = malloc(DEAD_BATCH * sizeof(*dead));
+	struct deferred *out = NULL;
+	size_t n_out = 0, cap_out = 0;
 	struct xm_flow_val v;
 	unsigned n_dead = 0;
 	uint64_t n = 0;
@@ -219,10 +232,32 @@ int drain_flows(struct agent *a)
 		n++;
 		if (bpf_map_lookup_elem(m->flows, &key, &v))
 			continue;
-		take(a, &key, &v);
 		if (n_dead < DEAD_BATCH && pid_exited(a, key.pid))
 			dead[n_dead++] = key;
+		/*
+		 * Within one drain, what was collected is handed on before what went out:
+		 * the map's walk order is arbitrary, and a download and its upload in the
+		 * same interval must reach detection in causal order.
+		 */
+		if (outbound(key.kind)) {
+			if (n_out == cap_out) {
+				struct deferred *d = realloc(out, (cap_out = cap_out ? 2 * cap_out : 64) *
+								       sizeof(*d));
+
+				if (!d) {
+					take(a, &key, &v);
+					continue;
+				}
+				out = d;
+			}
+			out[n_out++] = (struct deferred){ key, v };
+			continue;
+		}
+		take(a, &key, &v);
 	}
+	for (size_t i = 0; i < n_out; i++)
+		take(a, &out[i].key, &out[i].val);
+	free(out);
 	for (unsigned i = 0; i < n_dead; i++) {
 		bpf_map_delete_elem(m->flows, &dead[i]);
 		seen_forget(a, &dead[i]);
