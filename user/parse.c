@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Value parsers for the configuration. Units are tables, so adding one is one line;
- * every number goes through strtoull with an end-pointer and overflow check.
+ * every number goes through strtoull with an end-pointer and overflow check, and
+ * addresses through inet_pton. Nothing here allocates, so a hostile string can at
+ * worst be refused.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -10,18 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "parse.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct unit {
 	const char *name;
 	uint64_t mult;
 };
 
+/* K, k and KiB are binary, KB and kB decimal: what people mean when they write them. */
 static const struct unit size_units[] = {
 	{ "", 1 }, { "B", 1 },
-	{ "K", 1ULL << 10 }, { "KiB", 1ULL << 10 }, { "KB", 1000ULL },
+	{ "K", 1ULL << 10 }, { "k", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+	{ "KB", 1000ULL }, { "kB", 1000ULL },
 	{ "M", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "MB", 1000000ULL },
 	{ "G", 1ULL << 30 }, { "GiB", 1ULL << 30 }, { "GB", 1000000000ULL },
 	{ "T", 1ULL << 40 }, { "TiB", 1ULL << 40 }, { "TB", 1000000000000ULL },
@@ -33,17 +38,31 @@ static const struct unit duration_units[] = {
 	{ "d", 86400000000000ULL }, { "w", 604800000000000ULL },
 };
 
-int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+/* The leading decimal digits of s; strtoull alone would also take "+5", " 5" and "-5". */
+static int leading_u64(const char *s, uint64_t *out, const char **end)
 {
 	unsigned long long v;
-	char *end;
+	char *e;
 
 	if (!s || !isdigit((unsigned char)s[0]))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	v = strtoull(s, &e, 10);
 	if (errno == ERANGE)
 		return -ERANGE;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	int err = leading_u64(s, &v, &end);
+
+	if (err)
+		return err;
 	if (*end)
 		return -EINVAL;
 	if (v < min || v > max)
@@ -52,19 +71,16 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* A number followed by a unit from the table; the unit must match exactly. */
+/* A number, at most one space, then a unit from the table matched exactly. */
 static int parse_with_units(const char *s, const struct unit *units, size_t n, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
+	const char *end;
+	uint64_t v;
+	int err = leading_u64(s, &v, &end);
 
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	while (*end == ' ')
+	if (err)
+		return err;
+	if (end[0] == ' ' && end[1] && end[1] != ' ')
 		end++;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(end, units[i].name))
@@ -79,17 +95,17 @@ static int parse_with_units(const char *s, const struct unit *units, size_t n, u
 
 int parse_size(const char *s, uint64_t *out)
 {
-	return parse_with_units(s, size_units, sizeof(size_units) / sizeof(size_units[0]), out);
+	return parse_with_units(s, size_units, ARRAY_SIZE(size_units), out);
 }
 
 int parse_duration(const char *s, uint64_t *out)
 {
-	return parse_with_units(s, duration_units,
-				sizeof(duration_units) / sizeof(duration_units[0]), out);
+	return parse_with_units(s, duration_units, ARRAY_SIZE(duration_units), out);
 }
 
 int parse_rate(const char *s, uint64_t *bytes, uint64_t *per_ns)
 {
+	uint64_t b, ns;
 	char buf[64];
 	char *slash;
 	int err;
@@ -101,12 +117,16 @@ int parse_rate(const char *s, uint64_t *bytes, uint64_t *per_ns)
 	if (!slash)
 		return -EINVAL;
 	*slash = '\0';
-	err = parse_size(buf, bytes);
+	err = parse_size(buf, &b);
 	if (!err)
-		err = parse_duration(slash + 1, per_ns);
-	if (!err && *per_ns == 0)
+		err = parse_duration(slash + 1, &ns);
+	if (!err && ns == 0)
 		err = -ERANGE;
-	return err;
+	if (err)
+		return err;
+	*bytes = b;
+	*per_ns = ns;
+	return 0;
 }
 
 int parse_double(const char *s, double min, double max, double *out)
@@ -114,27 +134,26 @@ int parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	/* Plain decimals only: keeps out strtod's extras "inf", "nan", "0x1p3", "1e3", " 5". */
+	if (!s || !isdigit((unsigned char)s[0]) || s[strspn(s, "0123456789.")])
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno == ERANGE || isnan(v))
-		return -ERANGE;
 	if (*end)
 		return -EINVAL;
-	if (v < min || v > max)
+	if (errno == ERANGE || !isfinite(v) || v < min || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
 }
 
-/* Splits "ADDR[/N]" into the address and prefix; v4 addresses become mapped. */
+/* "ADDR[/N]" into the mapped form; an IPv4 prefix is shifted by the 96 mapping bits. */
 static int parse_addr_prefix(char *a, struct net_match *m)
 {
 	unsigned char v4[4];
 	char *slash = strchr(a, '/');
-	uint64_t prefix = 0;
-	int max;
+	uint64_t prefix;
+	int max, err;
 
 	if (slash)
 		*slash = '\0';
@@ -148,51 +167,65 @@ static int parse_addr_prefix(char *a, struct net_match *m)
 	} else {
 		return -EINVAL;
 	}
-	if (slash && parse_u64(slash + 1, 0, max, &prefix))
-		return -ERANGE;
-	if (!slash)
-		prefix = max;
+	prefix = max;
+	if (slash) {
+		err = parse_u64(slash + 1, 0, max, &prefix);
+		if (err)
+			return err;
+	}
 	m->prefix = (uint8_t)(max == 32 ? prefix + 96 : prefix);
+	return 0;
+}
+
+/*
+ * Finds where the address ends and the port begins. IPv6 with a port needs brackets
+ * ("[::1]:443", "[fd00::/8]:443"); without brackets one colon means IPv4 with a port
+ * and several mean a bare IPv6 address, so "::ffff:10.0.0.1" is not mistaken for one.
+ */
+static int split_port(char *buf, char **addr, char **port)
+{
+	char *colon = strchr(buf, ':');
+
+	*addr = buf;
+	*port = NULL;
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return -EINVAL;
+		*close = '\0';
+		*addr = buf + 1;
+		if (close[1] == ':')
+			*port = close + 2;
+		return 0;
+	}
+	if (colon && !strchr(colon + 1, ':')) {
+		*colon = '\0';
+		*port = colon + 1;
+	}
 	return 0;
 }
 
 int parse_net_match(const char *s, struct net_match *out)
 {
 	struct net_match m = { 0 };
-	char buf[96], *addr = buf, *port = NULL;
+	char buf[96], *addr, *port;
 	uint64_t p;
+	int err;
 
-	if (!s || strlen(s) >= sizeof(buf) || !*s)
+	if (!s || !*s || strlen(s) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, s);
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
-
-		if (!close)
-			return -EINVAL;
-		*close = '\0';
-		addr = buf + 1;
-		if (close[1] == '/') {
-			/* "[v6]/n:port": move the prefix inside for one code path. */
-			return -EINVAL;
-		}
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1])
-			return -EINVAL;
-	} else if (strchr(buf, '.') && strchr(buf, ':')) {
-		port = strrchr(buf, ':');
-		*port++ = '\0';
-	} else if (!strchr(buf, ':') && strchr(buf, '.') == NULL) {
-		return -EINVAL;
-	}
-	if (parse_addr_prefix(addr, &m))
-		return -EINVAL;
-	if (port) {
-		if (parse_u64(port, 1, 65535, &p))
-			return -EINVAL;
+	err = split_port(buf, &addr, &port);
+	if (!err)
+		err = parse_addr_prefix(addr, &m);
+	if (!err && port) {
+		/* Port 0 is "any" inside the struct; in the file "any" is written by omission. */
+		err = parse_u64(port, 1, 65535, &p);
 		m.port = (uint16_t)p;
 	}
+	if (err)
+		return err;
 	/* Host bits beyond the prefix are cleared so equal rules compare equal. */
 	for (int bit = m.prefix; bit < 128; bit++)
 		m.addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));

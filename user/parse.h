@@ -2,7 +2,8 @@
 /*
  * Parsing of the value syntaxes the config uses: sizes ("50MiB"), durations ("10m"),
  * rates ("200MiB/24h") and network matches ("10.20.0.0/16:443", "[::1]:5432"). Each
- * checks the end pointer and the range once, and returns 0, -EINVAL or -ERANGE.
+ * checks the end pointer and the range once, and returns 0, -EINVAL (not that syntax)
+ * or -ERANGE (that syntax, but the value does not fit). On error *out is untouched.
  */
 #ifndef EXFILMON_PARSE_H
 #define EXFILMON_PARSE_H
@@ -11,18 +12,22 @@
 
 #include "config.h"
 
+/* Decimal digits only (no sign, no space, no 0x), min <= value <= max. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* Bytes: plain number, or with B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (KB = 1000,
- * KiB and K = 1024). */
+/* Bytes: an integer, then optionally one space and a unit: B, K/k/KiB (1024), KB/kB
+ * (1000), M/MiB, MB, G/GiB, GB, T/TiB, TB. Units are case sensitive ("50mb" is refused
+ * rather than guessed). -ERANGE when the product overflows 64 bits. */
 int parse_size(const char *s, uint64_t *out);
-/* Nanoseconds: number with ns, us, ms, s, m, h, d, w; a bare number means seconds. */
+/* Nanoseconds: an integer, then optionally one space and ns, us, ms, s, m, h, d or w;
+ * a bare number means seconds. -ERANGE past 2^64 ns (about 584 years). */
 int parse_duration(const char *s, uint64_t *out);
-/* "SIZE/DURATION". */
+/* "SIZE/DURATION" into bytes and nanoseconds; a zero duration is -ERANGE. */
 int parse_rate(const char *s, uint64_t *bytes, uint64_t *per_ns);
-/* Address (IPv4 or IPv6, optional /prefix), optional port: "a.b.c.d[/n][:port]",
- * "[v6][/n][:port]" or a bare "v6[/n]". */
+/* Address with optional /prefix and :port into the IPv4-mapped 128-bit form (an IPv4
+ * prefix n becomes 96 + n), host bits cleared, text copied. Forms: "a.b.c.d[/n][:port]",
+ * "[v6[/n]][:port]" and a bare "v6[/n]"; a port is 1-65535, none means any (0). */
 int parse_net_match(const char *s, struct net_match *out);
-/* A positive decimal such as "10" or "2.5". */
+/* A decimal such as "10" or "2.5" starting with a digit, finite, min <= value <= max. */
 int parse_double(const char *s, double min, double max, double *out);
 
 #endif
