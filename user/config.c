@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Configuration: YAML through libyaml's document API (every node keeps its line and
- * column), keys handled by one table (name, parser, bounds, offset, doc line). Loading
- * starts from the defaults and is all-or-nothing: any error and the caller gets nothing
- * but the list of errors, each "FILE:LINE:COL: key: message".
+ * Configuration: YAML through libyaml's document API, so every node keeps the line and
+ * column it came from, and one table of keys (name, parser, bounds, default, hints, doc
+ * line). The built-in default is YAML generated from that table and goes through the
+ * same parsers, so the defaults, their hash and the reference cannot drift apart. A
+ * load starts from the defaults and is all-or-nothing: on any error the caller gets a
+ * zeroed struct and every error as "FILE:LINE:COL: key: message".
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <yaml.h>
@@ -20,295 +24,406 @@
 #include "config.h"
 #include "parse.h"
 
-#define MIB (1024ULL * 1024)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ULL
+#define DAY (86400 * SEC)
+/* A config is a few KiB; anything this big is the wrong file. */
+#define MAX_FILE_BYTES (1 << 20)
+/*
+ * The kernel tries hold XM_NET_ENTRIES (1024, bpf/maps.bpf.h) keys, and a reload adds
+ * the new rules before removing stale ones, so a config may use at most half.
+ */
+#define MAX_NET_RULES 512
+#define MAX_PATHS 1024
+
+enum key_flags {
+	F_OFF = 1 << 0,           /* "off" stores NULL (the output is disabled) */
+	F_TILDE = 1 << 1,         /* "~/PATH" is accepted: that folder in every home */
+	F_PORT_REQUIRED = 1 << 2, /* services: the kernel keys them by port first */
+	F_PORT_FORBIDDEN = 1 << 3,/* allow: the kernel matches addresses only */
+	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
+	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
+};
 
 struct errbuf {
 	char *text;
 	size_t len;
 	unsigned count;
+	bool oom;
 };
+
+struct key;
 
 struct ctx {
 	const char *file;
 	yaml_document_t *doc;
 	struct config *cfg;
 	struct errbuf errs;
+	yaml_node_t *seen[32];     /* per key: the value node, for duplicates and cross checks */
+	yaml_node_t *section[32];  /* per key: the name of its section in the file, if there */
 };
 
-static void error_at(struct ctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+typedef int (*key_parser)(struct ctx *c, yaml_node_t *n, const struct key *k);
 
-static void error_at(struct ctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
+struct key {
+	const char *name;          /* "section.key" */
+	key_parser parse;
+	size_t off, off2;          /* fields in struct config (off2: a list's count, a rate's window) */
+	uint64_t min, max;         /* value bounds; for lists the most items */
+	unsigned flags;
+	const char *def;           /* default, as YAML flow text */
+	const char *example;       /* syntax hint for messages */
+	const char *range;         /* bounds in words, for messages */
+	const char *doc;           /* one line for the reference */
+};
+
+static void add_error(struct ctx *c, size_t line, size_t col, const char *key, const char *fmt,
+		      va_list ap)
 {
-	char msg[512], line[1024];
-	va_list ap;
+	char msg[768], entry[1024];
 	size_t add;
 	char *t;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(line, sizeof(line), "%s:%zu:%zu: %s%s%s\n", c->file,
-		 n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1,
+	snprintf(entry, sizeof(entry), "%s:%zu:%zu: %s%s%s\n", c->file, line + 1, col + 1,
 		 key ? key : "", key ? ": " : "", msg);
-	add = strlen(line);
+	add = strlen(entry);
+	c->errs.count++;
 	t = realloc(c->errs.text, c->errs.len + add + 1);
-	if (!t)
+	if (!t) {
+		c->errs.oom = true;
 		return;
-	memcpy(t + c->errs.len, line, add + 1);
+	}
+	memcpy(t + c->errs.len, entry, add + 1);
 	c->errs.text = t;
 	c->errs.len += add;
-	c->errs.count++;
 }
+
+/* Reports an error at node n (NULL: the start of the file), naming key when given. */
+static void __attribute__((format(printf, 4, 5)))
+error_at(struct ctx *c, const yaml_node_t *n, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_error(c, n ? n->start_mark.line : 0, n ? n->start_mark.column : 0, key, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+error_mark(struct ctx *c, yaml_mark_t m, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_error(c, m.line, m.column, key, fmt, ap);
+	va_end(ap);
+}
+
+static int nomem(struct ctx *c)
+{
+	c->errs.oom = true;
+	return -ENOMEM;
+}
+
+#define FIELD(type, off) ((type *)((char *)c->cfg + (off)))
 
 static const char *scalar(const yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-struct key;
-typedef int (*key_parser)(struct ctx *c, yaml_node_t *n, const struct key *k);
-
-struct key {
-	const char *name;        /* "section.key" */
-	key_parser parse;
-	size_t off;              /* into struct config */
-	size_t off2;             /* second field (rate: window) */
-	uint64_t min, max;
-	const char *expect;      /* shown in errors */
-};
-
-#define FIELD(p) ((char *)c->cfg + (p))
-
-static int need_scalar(struct ctx *c, yaml_node_t *n, const struct key *k, const char **out)
+/* YAML's null: a plain empty value, "~" or "null". Quoted "" is a string. */
+static bool is_null(const yaml_node_t *n)
 {
-	*out = scalar(n);
-	if (!*out) {
-		error_at(c, n, k->name, "expected a single value (%s)", k->expect);
-		return -EINVAL;
-	}
-	return 0;
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	const char *s = scalar(n);
+
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
+		if (!strcmp(s, nulls[i]))
+			return true;
+	return false;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	return n->type == YAML_SEQUENCE_NODE ? "a list" :
+	       n->type == YAML_MAPPING_NODE ? "a mapping" : "a value";
+}
+
+/* The value of a single-valued key, or NULL after reporting why there is none. */
+static const char *need_scalar(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	const char *s = scalar(n);
+
+	if (!s)
+		error_at(c, n, k->name, "expected a single value, found %s (expected %s)",
+			 node_kind(n), k->example);
+	else if (is_null(n))
+		error_at(c, n, k->name, "needs a value (expected %s)", k->example);
+	else if (strlen(s) != n->data.scalar.length)
+		error_at(c, n, k->name, "value contains a NUL character");
+	else
+		return s;
+	return NULL;
+}
+
+/* One message for a value parse_*() refused: out of range, or not that syntax at all. */
+static int bad_value(struct ctx *c, yaml_node_t *n, const struct key *k, const char *what,
+		     const char *s, int err)
+{
+	if (err == -ERANGE && k->range)
+		error_at(c, n, k->name, "%s \"%s\" out of range (%s)", what, s, k->range);
+	else
+		error_at(c, n, k->name, "invalid %s \"%s\" (expected %s)", what, s, k->example);
+	return -EINVAL;
+}
+
+static int in_bounds(const struct key *k, uint64_t v)
+{
+	if (v == 0 && (k->flags & F_ZERO_OK))
+		return 0;
+	return v < k->min || v > k->max ? -ERANGE : 0;
 }
 
 static int p_size(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k);
 	uint64_t v;
+	int err;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (parse_size(s, &v) || v < k->min || v > k->max) {
-		error_at(c, n, k->name, "invalid size \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint64_t *)FIELD(k->off) = v;
+	err = parse_size(s, &v);
+	if (!err)
+		err = in_bounds(k, v);
+	if (err)
+		return bad_value(c, n, k, "size", s, err);
+	*FIELD(uint64_t, k->off) = v;
 	return 0;
 }
 
 static int p_count(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k);
 	uint64_t v;
+	int err;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (parse_u64(s, k->min, k->max, &v)) {
-		error_at(c, n, k->name, "invalid number \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint64_t *)FIELD(k->off) = v;
+	err = parse_u64(s, k->min, k->max, &v);
+	if (err)
+		return bad_value(c, n, k, "number", s, err);
+	*FIELD(uint64_t, k->off) = v;
 	return 0;
+}
+
+static int duration_value(struct ctx *c, yaml_node_t *n, const struct key *k, uint64_t *v)
+{
+	const char *s = need_scalar(c, n, k);
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	err = parse_duration(s, v);
+	if (!err)
+		err = in_bounds(k, *v);
+	return err ? bad_value(c, n, k, "duration", s, err) : 0;
 }
 
 static int p_duration(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
 	uint64_t v;
 
-	if (need_scalar(c, n, k, &s))
+	if (duration_value(c, n, k, &v))
 		return -EINVAL;
-	if (parse_duration(s, &v) || v < k->min || v > k->max) {
-		error_at(c, n, k->name, "invalid duration \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint64_t *)FIELD(k->off) = v;
+	*FIELD(uint64_t, k->off) = v;
 	return 0;
 }
 
 static int p_interval_ms(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
 	uint64_t v;
 
-	if (need_scalar(c, n, k, &s))
+	if (duration_value(c, n, k, &v))
 		return -EINVAL;
-	if (parse_duration(s, &v) || v < k->min || v > k->max) {
-		error_at(c, n, k->name, "invalid duration \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint32_t *)FIELD(k->off) = (uint32_t)(v / 1000000);
+	*FIELD(uint32_t, k->off) = (uint32_t)(v / 1000000);
 	return 0;
 }
 
+/* SIZE/DURATION; the bounds apply to the duration, the size only has to be non-zero. */
 static int p_rate(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
+	const char *s = need_scalar(c, n, k);
 	uint64_t bytes, per;
-	const char *s;
+	int err;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (parse_rate(s, &bytes, &per) || bytes == 0) {
-		error_at(c, n, k->name, "invalid rate \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint64_t *)FIELD(k->off) = bytes;
-	*(uint64_t *)FIELD(k->off2) = per;
+	err = parse_rate(s, &bytes, &per);
+	if (!err && (bytes == 0 || in_bounds(k, per)))
+		err = -ERANGE;
+	if (err)
+		return bad_value(c, n, k, "rate", s, err);
+	*FIELD(uint64_t, k->off) = bytes;
+	*FIELD(uint64_t, k->off2) = per;
 	return 0;
 }
 
-static int p_double(struct ctx *c, yaml_node_t *n, const struct key *k)
+static int p_factor(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k);
 	double v;
+	int err;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (parse_double(s, (double)k->min, (double)k->max, &v)) {
-		error_at(c, n, k->name, "invalid number \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(double *)FIELD(k->off) = v;
+	err = parse_double(s, (double)k->min, (double)k->max, &v);
+	if (err)
+		return bad_value(c, n, k, "number", s, err);
+	*FIELD(double, k->off) = v;
 	return 0;
 }
 
 static int p_bool(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
-	const char *s;
+	static const struct {
+		const char *text;
+		bool value;
+	} words[] = {
+		{ "true", true }, { "yes", true }, { "on", true },
+		{ "false", false }, { "no", false }, { "off", false },
+	};
+	const char *s = need_scalar(c, n, k);
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	for (int i = 0; i < 3; i++) {
-		if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
-			*(bool *)FIELD(k->off) = !strcasecmp(s, yes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		if (!strcasecmp(s, words[i].text)) {
+			*FIELD(bool, k->off) = words[i].value;
 			return 0;
 		}
 	}
-	error_at(c, n, k->name, "invalid boolean \"%s\" (%s)", s, k->expect);
-	return -EINVAL;
+	return bad_value(c, n, k, "boolean", s, -EINVAL);
 }
 
 static int set_string(struct ctx *c, const struct key *k, const char *s)
 {
-	char **dst = (char **)FIELD(k->off);
+	char **dst = FIELD(char *, k->off);
+	char *copy = NULL;
 
+	if (s && !(copy = strdup(s)))
+		return nomem(c);
 	free(*dst);
-	*dst = strdup(s);
-	return *dst ? 0 : -ENOMEM;
+	*dst = copy;
+	return 0;
 }
 
-static int p_abs_path(struct ctx *c, yaml_node_t *n, const struct key *k)
+static int p_path(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k);
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
+	if ((k->flags & F_OFF) && !strcmp(s, "off"))
+		return set_string(c, k, NULL);
 	if (s[0] != '/') {
-		error_at(c, n, k->name, "\"%s\" is not an absolute path", s);
+		error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
+			 k->example);
 		return -EINVAL;
 	}
 	return set_string(c, k, s);
 }
 
+/* unix:/PATH or tcp://HOST:PORT, checked as far as syslog_out_open() will take them. */
 static int p_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k), *colon;
+	uint64_t port;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (!strcmp(s, "off") || !strcmp(s, "")) {
-		char **dst = (char **)FIELD(k->off);
-
-		free(*dst);
-		*dst = NULL;
-		return 0;
+	if (!strcmp(s, "off"))
+		return set_string(c, k, NULL);
+	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
+		return set_string(c, k, s);
+	if (!strncmp(s, "tcp://", 6)) {
+		colon = strrchr(s + 6, ':');
+		if (colon && colon > s + 6 && colon - (s + 6) < 256 &&
+		    !parse_u64(colon + 1, 1, 65535, &port))
+			return set_string(c, k, s);
 	}
-	if (strncmp(s, "unix:/", 6) && strncmp(s, "tcp://", 6)) {
-		error_at(c, n, k->name, "\"%s\": expected unix:/PATH, tcp://HOST:PORT or off", s);
-		return -EINVAL;
-	}
-	return set_string(c, k, s);
+	return bad_value(c, n, k, "syslog destination", s, -EINVAL);
 }
 
 static int p_ring(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s;
+	const char *s = need_scalar(c, n, k);
 	uint64_t v;
+	int err;
 
-	if (need_scalar(c, n, k, &s))
+	if (!s)
 		return -EINVAL;
-	if (parse_size(s, &v) || v < k->min || v > k->max || (v & (v - 1))) {
-		error_at(c, n, k->name, "invalid ring size \"%s\" (%s)", s, k->expect);
-		return -EINVAL;
-	}
-	*(uint32_t *)FIELD(k->off) = (uint32_t)v;
+	err = parse_size(s, &v);
+	/* The kernel refuses a ring that is not a power-of-two number of pages. */
+	if (!err && (in_bounds(k, v) || (v & (v - 1))))
+		err = -ERANGE;
+	if (err)
+		return bad_value(c, n, k, "ring size", s, err);
+	*FIELD(uint32_t, k->off) = (uint32_t)v;
 	return 0;
 }
 
-/* A sequence of scalars (a single scalar is taken as a one-item list). */
-static int each_item(struct ctx *c, yaml_node_t *n, const struct key *k,
-		     int (*item)(struct ctx *c, yaml_node_t *n, const struct key *k, size_t i),
-		     size_t *count)
+/* Item count of a list value: a sequence, one scalar (a one-item list) or null (empty).
+ * Reports and returns -EINVAL for a mapping or too many items. */
+static long list_length(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	yaml_node_item_t *it;
-	size_t i = 0;
-	int err = 0;
+	long len;
 
-	if (n->type == YAML_SCALAR_NODE) {
-		*count = 1;
-		return item(c, n, k, 0);
-	}
+	if (is_null(n))
+		return 0;
+	if (n->type == YAML_SCALAR_NODE)
+		return 1;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		error_at(c, n, k->name, "expected a list (%s)", k->expect);
+		error_at(c, n, k->name, "expected a list, found %s (expected %s)", node_kind(n),
+			 k->example);
 		return -EINVAL;
 	}
-	*count = n->data.sequence.items.top - n->data.sequence.items.start;
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
-		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-
-		if (!scalar(e)) {
-			error_at(c, e, k->name, "list items must be single values");
-			err = -EINVAL;
-			continue;
-		}
-		err |= item(c, e, k, i);
+	len = n->data.sequence.items.top - n->data.sequence.items.start;
+	if ((uint64_t)len > k->max) {
+		error_at(c, n, k->name, "%ld items, at most %llu are supported", len,
+			 (unsigned long long)k->max);
+		return -EINVAL;
 	}
-	return err ? -EINVAL : 0;
+	return len;
 }
 
-static char **str_list_slot(struct ctx *c, const struct key *k, size_t **count)
+/* Item i of a list value as text, or NULL after reporting why it is not one. */
+static const char *list_item(struct ctx *c, yaml_node_t *n, const struct key *k, long i,
+			     yaml_node_t **item)
 {
-	*count = (size_t *)FIELD(k->off2);
-	return (char **)FIELD(k->off);
+	*item = n;
+	if (n->type == YAML_SEQUENCE_NODE)
+		*item = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+	return need_scalar(c, *item, k);
 }
 
-static int str_item(struct ctx *c, yaml_node_t *n, const struct key *k, size_t i)
+static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s)
 {
-	size_t *count;
-	char ***list = (char ***)str_list_slot(c, k, &count);
-	const char *s = scalar(n);
+	bool tilde = (k->flags & F_TILDE) && !strncmp(s, "~/", 2);
 
-	if (k->min && s[0] != '/') {
-		error_at(c, n, k->name, "\"%s\" is not an absolute path", s);
-		return -EINVAL;
+	if (s[0] != '/' && !tilde) {
+		error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
+			 k->example);
+		return false;
 	}
-	if (!k->min && s[0] != '/' && strncmp(s, "~/", 2)) {
-		error_at(c, n, k->name, "\"%s\": expected an absolute path or ~/PATH", s);
-		return -EINVAL;
+	if ((k->flags & F_TILDE) && (!strcmp(s, "/") || !strcmp(s, "~/"))) {
+		error_at(c, n, k->name, "\"%s\" would make every write egress", s);
+		return false;
 	}
-	(*list)[i] = strdup(s);
-	return (*list)[i] ? 0 : -ENOMEM;
+	return true;
 }
 
 static void free_str_list(char **list, size_t n)
@@ -320,27 +435,45 @@ static void free_str_list(char **list, size_t n)
 
 static int p_paths(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	size_t *count;
-	char ***list = (char ***)str_list_slot(c, k, &count);
-	size_t cap = n->type == YAML_SEQUENCE_NODE
-			     ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
-			     : 1;
+	long len = list_length(c, n, k);
+	size_t got = 0;
+	char **list;
+	int err = 0;
 
-	free_str_list(*list, *count);
-	*count = 0;
-	*list = calloc(cap + 1, sizeof(char *));
-	if (!*list)
-		return -ENOMEM;
-	return each_item(c, n, k, str_item, count);
+	if (len < 0)
+		return -EINVAL;
+	list = calloc(len + 1, sizeof(*list));
+	if (!list)
+		return nomem(c);
+	for (long i = 0; i < len && err != -ENOMEM; i++) {
+		yaml_node_t *item;
+		const char *s = list_item(c, n, k, i, &item);
+
+		if (!s || !path_ok(c, item, k, s))
+			err = -EINVAL;
+		else if (!(list[got++] = strdup(s)))
+			err = nomem(c);
+	}
+	free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));
+	*FIELD(char **, k->off) = list;
+	*FIELD(size_t, k->off2) = got;
+	return err;
 }
 
-static int net_item(struct ctx *c, yaml_node_t *n, const struct key *k, size_t i)
+static int net_item(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s,
+		    struct net_match *m)
 {
-	struct net_match *list = *(struct net_match **)FIELD(k->off);
-	const char *s = scalar(n);
+	int err = parse_net_match(s, m);
 
-	if (parse_net_match(s, &list[i])) {
-		error_at(c, n, k->name, "invalid address \"%s\" (%s)", s, k->expect);
+	if (err)
+		return bad_value(c, n, k, "address", s, err);
+	if ((k->flags & F_PORT_REQUIRED) && !m->port) {
+		error_at(c, n, k->name, "\"%s\" needs a port (expected %s)", s, k->example);
+		return -EINVAL;
+	}
+	if ((k->flags & F_PORT_FORBIDDEN) && m->port) {
+		error_at(c, n, k->name, "\"%s\": rules here match addresses only, drop the port",
+			 s);
 		return -EINVAL;
 	}
 	return 0;
@@ -348,288 +481,528 @@ static int net_item(struct ctx *c, yaml_node_t *n, const struct key *k, size_t i
 
 static int p_nets(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	struct net_match **list = (struct net_match **)FIELD(k->off);
-	size_t *count = (size_t *)FIELD(k->off2);
-	size_t cap = n->type == YAML_SEQUENCE_NODE
-			     ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
-			     : 1;
+	long len = list_length(c, n, k);
+	struct net_match *list;
+	size_t got = 0;
+	int err = 0;
 
-	free(*list);
-	*count = 0;
-	*list = calloc(cap + 1, sizeof(**list));
-	if (!*list)
-		return -ENOMEM;
-	return each_item(c, n, k, net_item, count);
+	if (len < 0)
+		return -EINVAL;
+	list = calloc(len + 1, sizeof(*list));
+	if (!list)
+		return nomem(c);
+	for (long i = 0; i < len; i++) {
+		yaml_node_t *item;
+		const char *s = list_item(c, n, k, i, &item);
+
+		if (!s || net_item(c, item, k, s, &list[got]))
+			err = -EINVAL;
+		else
+			got++;
+	}
+	free(*FIELD(struct net_match *, k->off));
+	*FIELD(struct net_match *, k->off) = list;
+	*FIELD(size_t, k->off2) = got;
+	return err;
 }
 
 #define OFF(f) offsetof(struct config, f)
 #define DOFF(f) (offsetof(struct config, detect) + offsetof(struct detect_config, f))
 
 static const struct key keys[] = {
-	{ "sources.paths", p_paths, OFF(source_paths), OFF(n_source_paths), 1, 0,
-	  "absolute paths of files or directory trees" },
-	{ "sources.services", p_nets, OFF(services), OFF(n_services), 0, 0,
-	  "e.g. 127.0.0.2:5432, 10.20.0.0/16:443, [::1]:5432" },
-	{ "egress.allow", p_nets, OFF(allow), OFF(n_allow), 0, 0, "e.g. 10.0.0.0/8, 127.0.0.1/32" },
-	{ "egress.removable_media", p_bool, OFF(removable_media), 0, 0, 0, "true or false" },
-	{ "egress.sync_folders", p_paths, OFF(sync_folders), OFF(n_sync_folders), 0, 0,
-	  "absolute paths or ~/PATH" },
-	{ "detect.window", p_duration, DOFF(window_ns), 0, SEC, 7 * 86400 * SEC,
-	  "e.g. 10m; 1s to 7d" },
-	{ "detect.bulk_read", p_size, DOFF(bulk_read_bytes), 0, 1, UINT64_MAX, "e.g. 50MiB" },
-	{ "detect.bulk_objects", p_count, DOFF(bulk_objects), 0, 1, 100000000, "e.g. 2000" },
-	{ "detect.exfil", p_size, DOFF(exfil_bytes), 0, 1, UINT64_MAX, "e.g. 5MiB" },
-	{ "detect.lookback", p_duration, DOFF(lookback_ns), 0, SEC, 90 * 86400 * SEC,
-	  "e.g. 24h; 1s to 90d" },
-	{ "detect.drip", p_rate, DOFF(drip_bytes), DOFF(drip_window_ns), 0, 0, "e.g. 200MiB/24h" },
-	{ "detect.staging", p_size, DOFF(staging_bytes), 0, 1, UINT64_MAX, "e.g. 50MiB" },
-	{ "detect.baseline_factor", p_double, DOFF(baseline_factor), 0, 1, 1000000,
-	  "a number from 1, e.g. 10" },
-	{ "detect.baseline_min", p_size, DOFF(baseline_min_bytes), 0, 0, UINT64_MAX,
-	  "e.g. 100MiB" },
-	{ "output.alerts", p_abs_path, OFF(alerts_path), 0, 0, 0, "an absolute path" },
-	{ "output.evidence", p_abs_path, OFF(evidence_dir), 0, 0, 0, "an absolute path" },
-	{ "output.syslog", p_syslog, OFF(syslog_url), 0, 0, 0,
-	  "unix:/dev/log, tcp://HOST:PORT or off" },
-	{ "evidence.segment_size", p_size, OFF(evidence_segment_bytes), 0, 64 * 1024,
-	  1ULL << 40, "e.g. 16MiB; at least 64KiB" },
-	{ "evidence.retention", p_duration, OFF(evidence_retention_ns), 0, 0, UINT64_MAX,
-	  "e.g. 180d; 0 keeps everything" },
-	{ "evidence.retention_size", p_size, OFF(evidence_retention_bytes), 0, 0, UINT64_MAX,
-	  "e.g. 2GiB; 0 keeps everything" },
+	{ "sources.paths", p_paths, OFF(source_paths), OFF(n_source_paths), 0, MAX_PATHS,
+	  F_CLEAR_IN_SECTION, "[/srv/crm-exports]", "a list of absolute paths", NULL,
+	  "files or directory trees holding customer data" },
+	{ "sources.services", p_nets, OFF(services), OFF(n_services), 0, MAX_NET_RULES,
+	  F_PORT_REQUIRED | F_CLEAR_IN_SECTION, "[\"127.0.0.2:5432\"]",
+	  "ADDR[/N]:PORT, e.g. 127.0.0.2:5432, 10.20.0.0/16:443, [::1]:5432",
+	  "prefix at most /32 for IPv4, /128 for IPv6; port 1-65535",
+	  "servers that return customer records" },
+	{ "egress.allow", p_nets, OFF(allow), OFF(n_allow), 0, MAX_NET_RULES, F_PORT_FORBIDDEN,
+	  "[127.0.0.1/32, 127.0.0.2/32, \"::1/128\"]", "ADDR[/N], e.g. 10.0.0.0/8, ::1/128",
+	  "prefix at most /32 for IPv4, /128 for IPv6",
+	  "destinations that are not exfiltration channels" },
+	{ "egress.removable_media", p_bool, OFF(removable_media), 0, 0, 0, 0, "true",
+	  "true or false", NULL, "writes to removable media count as egress" },
+	{ "egress.sync_folders", p_paths, OFF(sync_folders), OFF(n_sync_folders), 0, MAX_PATHS,
+	  F_TILDE, "[~/Dropbox, ~/Nextcloud]", "a list of absolute paths or ~/PATH", NULL,
+	  "writes below these folders count as egress" },
+	{ "detect.window", p_duration, DOFF(window_ns), 0, SEC, 7 * DAY, 0, "10m",
+	  "e.g. 10m, 24h", "1s to 7d", "sliding window of the bulk rules" },
+	{ "detect.bulk_read", p_size, DOFF(bulk_read_bytes), 0, 1, UINT64_MAX, 0, "50MiB",
+	  "e.g. 50MiB, 5MB", "at least 1 byte", "source bytes in one window that make a collection" },
+	{ "detect.bulk_objects", p_count, DOFF(bulk_objects), 0, 1, 100000000, 0, "2000",
+	  "a whole number, e.g. 2000", "1 to 100000000",
+	  "distinct source objects in one window that make a collection" },
+	{ "detect.exfil", p_size, DOFF(exfil_bytes), 0, 1, UINT64_MAX, 0, "5MiB",
+	  "e.g. 5MiB", "at least 1 byte", "unapproved egress bytes after a collection" },
+	{ "detect.lookback", p_duration, DOFF(lookback_ns), 0, SEC, 90 * DAY, 0, "24h",
+	  "e.g. 24h, 7d", "1s to 90d", "how long a collection stays linked to later egress" },
+	{ "detect.drip", p_rate, DOFF(drip_bytes), DOFF(drip_window_ns), 60 * SEC, 90 * DAY, 0,
+	  "200MiB/24h", "SIZE/DURATION, e.g. 200MiB/24h", "size at least 1 byte, duration 1m to 90d",
+	  "slow collection per user over a long window" },
+	{ "detect.staging", p_size, DOFF(staging_bytes), 0, 1, UINT64_MAX, 0, "50MiB",
+	  "e.g. 50MiB", "at least 1 byte", "bytes a collecting session writes outside the sources" },
+	{ "detect.baseline_factor", p_factor, DOFF(baseline_factor), 0, 1, 1000000, 0, "10",
+	  "a number, e.g. 10 or 2.5", "1 to 1000000",
+	  "a day above this many times the user's baseline is a deviation" },
+	{ "detect.baseline_min", p_size, DOFF(baseline_min_bytes), 0, 0, UINT64_MAX, 0, "100MiB",
+	  "e.g. 100MiB", NULL, "below this a day never counts as a deviation" },
+	{ "output.alerts", p_path, OFF(alerts_path), 0, 0, 0, F_OFF,
+	  "/var/log/exfilmon/alerts.jsonl", "an absolute path or off", NULL,
+	  "alerts as JSON lines" },
+	{ "output.evidence", p_path, OFF(evidence_dir), 0, 0, 0, 0, "/var/lib/exfilmon/evidence",
+	  "an absolute path", NULL, "evidence store directory" },
+	{ "output.syslog", p_syslog, OFF(syslog_url), 0, 0, 0, F_OFF, "unix:/dev/log",
+	  "unix:/PATH, tcp://HOST:PORT or off", NULL, "RFC 5424 syslog destination" },
+	{ "evidence.segment_size", p_size, OFF(evidence_segment_bytes), 0, 64 * 1024, 1ULL << 40,
+	  0, "16MiB", "e.g. 16MiB", "64KiB to 1TiB", "segment file size before rotation" },
+	{ "evidence.retention", p_duration, OFF(evidence_retention_ns), 0, 3600 * SEC,
+	  100 * 365 * DAY, F_ZERO_OK, "180d", "e.g. 180d, or 0 to keep everything",
+	  "0, or 1h to 100 years", "segments older than this are deleted" },
+	{ "evidence.retention_size", p_size, OFF(evidence_retention_bytes), 0, 0, UINT64_MAX, 0,
+	  "2GiB", "e.g. 2GiB, or 0 for no limit", NULL,
+	  "oldest segments are deleted while the store is bigger" },
 	{ "evidence.seal_interval", p_duration, OFF(evidence_seal_interval_ns), 0, SEC / 10,
-	  3600 * SEC, "e.g. 5s; 100ms to 1h" },
-	{ "agent.state_dir", p_abs_path, OFF(state_dir), 0, 0, 0, "an absolute path" },
-	{ "agent.ring_buffer", p_ring, OFF(ring_bytes), 0, 4096, 1ULL << 30,
-	  "a power of two from 4KiB to 1GiB" },
-	{ "agent.poll_interval", p_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL,
-	  60 * SEC, "e.g. 1s; 10ms to 60s" },
+	  3600 * SEC, 0, "5s", "e.g. 5s, 500ms", "100ms to 1h",
+	  "a block is sealed at least this often" },
+	{ "agent.state_dir", p_path, OFF(state_dir), 0, 0, 0, 0, "/var/lib/exfilmon/state",
+	  "an absolute path", NULL, "learned baselines and agent state" },
+	{ "agent.ring_buffer", p_ring, OFF(ring_bytes), 0, 4096, 1ULL << 30, 0, "4MiB",
+	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
+	{ "agent.poll_interval", p_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
+	  0, "1s", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
 };
 
-static const char *const sections[] = { "sources", "egress", "detect", "output", "evidence",
-					"agent" };
+_Static_assert(ARRAY_SIZE(keys) <= 32, "grow ctx.seen and ctx.section");
 
-static const struct key *find_key(const char *section, const char *name)
+/* Length of the section part of a key name ("detect" in "detect.window"). */
+static size_t section_len(const struct key *k)
 {
-	char full[128];
-
-	snprintf(full, sizeof(full), "%s.%s", section, name);
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(keys[i].name, full))
-			return &keys[i];
-	return NULL;
+	return strchr(k->name, '.') - k->name;
 }
 
-static bool known_section(const char *s)
+static bool in_section(const struct key *k, const char *section)
 {
-	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (!strcmp(sections[i], s))
-			return true;
-	return false;
+	size_t len = section_len(k);
+
+	return strlen(section) == len && !strncmp(k->name, section, len);
 }
 
-/* Walks a mapping, reporting keys given twice (YAML allows it; a config must not). */
-static bool duplicate(struct ctx *c, yaml_node_t *map, yaml_node_pair_t *upto, const char *name)
+static long find_key(const char *section, const char *name)
 {
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < upto; p++) {
-		const char *k = scalar(yaml_document_get_node(c->doc, p->key));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (in_section(&keys[i], section) && !strcmp(keys[i].name + section_len(&keys[i]) + 1,
+							     name))
+			return (long)i;
+	return -1;
+}
 
-		if (k && !strcmp(k, name))
-			return true;
+/* "window, bulk_read, ..." for section, or the section names for NULL; for messages. */
+static const char *key_names(const char *section, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+		int len = (int)section_len(k);
+		const char *name = section ? k->name + len + 1 : k->name;
+
+		if (section && !in_section(k, section))
+			continue;
+		if (!section && i && !strncmp(keys[i - 1].name, k->name, len + 1))
+			continue;
+		used += snprintf(buf + used, used < size ? size - used : 0, "%s%.*s",
+				 used ? ", " : "", section ? (int)strlen(name) : len, name);
 	}
-	return false;
+	return buf;
 }
 
-static void parse_section(struct ctx *c, const char *section, yaml_node_t *map)
+static void parse_pair(struct ctx *c, const char *section, yaml_node_pair_t *p)
 {
-	char full[128];
+	yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+	yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+	const char *name = scalar(kn);
+	char full[160], list[512];
+	long i;
 
+	if (!name) {
+		error_at(c, kn, section, "expected a key name, found %s", node_kind(kn));
+		return;
+	}
+	snprintf(full, sizeof(full), "%s.%.100s", section, name);
+	i = find_key(section, name);
+	if (i < 0) {
+		error_at(c, kn, full, "unknown key (%s takes %s)", section,
+			 key_names(section, list, sizeof(list)));
+	} else if (c->seen[i]) {
+		error_at(c, kn, full, "given twice (first at line %zu)",
+			 c->seen[i]->start_mark.line + 1);
+	} else {
+		c->seen[i] = vn;
+		keys[i].parse(c, vn, &keys[i]);
+	}
+}
+
+static void parse_section(struct ctx *c, yaml_node_t *name, yaml_node_t *map)
+{
+	const char *section = scalar(name);
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (in_section(&keys[i], section))
+			c->section[i] = name;
+	if (is_null(map))
+		return;
 	if (map->type != YAML_MAPPING_NODE) {
-		if (!(map->type == YAML_SCALAR_NODE && !*scalar(map)))
-			error_at(c, map, section, "expected a mapping of keys");
+		error_at(c, map, section, "expected a mapping of keys, found %s", node_kind(map));
 		return;
 	}
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
-		const char *name = scalar(kn);
-		const struct key *k;
-
-		if (!name) {
-			error_at(c, kn, section, "keys must be plain names");
-			continue;
-		}
-		snprintf(full, sizeof(full), "%s.%s", section, name);
-		k = find_key(section, name);
-		if (!k)
-			error_at(c, kn, full, "unknown key");
-		else if (duplicate(c, map, p, name))
-			error_at(c, kn, full, "given twice");
-		else
-			k->parse(c, vn, k);
-	}
+	     p++)
+		parse_pair(c, section, p);
 }
 
-static void parse_root(struct ctx *c)
+static bool known_section(const char *name)
 {
-	yaml_node_t *root = yaml_document_get_root_node(c->doc);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (in_section(&keys[i], name))
+			return true;
+	return false;
+}
 
-	if (!root) {
-		error_at(c, NULL, NULL, "empty configuration");
-		return;
+/* The key node of the first pair before upto named name, or NULL. */
+static yaml_node_t *earlier_key(struct ctx *c, yaml_node_t *map, yaml_node_pair_t *upto,
+				const char *name)
+{
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < upto; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		const char *k = scalar(kn);
+
+		if (k && !strcmp(k, name))
+			return kn;
 	}
+	return NULL;
+}
+
+static void parse_root(struct ctx *c, yaml_node_t *root)
+{
+	char list[256];
+
 	if (root->type != YAML_MAPPING_NODE) {
-		error_at(c, root, NULL, "expected a mapping of sections (sources, egress, ...)");
+		error_at(c, root, NULL, "expected a mapping of sections (%s), found %s",
+			 key_names(NULL, list, sizeof(list)), node_kind(root));
 		return;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
 		const char *name = scalar(kn);
+		yaml_node_t *first;
 
 		if (!name || !known_section(name))
-			error_at(c, kn, name, "unknown section (expected sources, egress, detect, "
-					      "output, evidence or agent)");
-		else if (duplicate(c, root, p, name))
-			error_at(c, kn, name, "section given twice");
+			error_at(c, kn, name, "unknown section (expected %s)",
+				 key_names(NULL, list, sizeof(list)));
+		else if ((first = earlier_key(c, root, p, name)))
+			error_at(c, kn, name, "section given twice (first at line %zu)",
+				 first->start_mark.line + 1);
 		else
-			parse_section(c, name, yaml_document_get_node(c->doc, p->value));
+			parse_section(c, kn, yaml_document_get_node(c->doc, p->value));
 	}
 }
 
-static void cross_checks(struct ctx *c)
+/* Lists such as sources.services are dropped, not defaulted, from a section the file
+ * writes out: "sources: {paths: [/data]}" watches /data and nothing else. */
+static void clear_unset(struct ctx *c)
 {
-	if (c->cfg->n_source_paths == 0 && c->cfg->n_services == 0)
-		error_at(c, yaml_document_get_root_node(c->doc), "sources",
-			 "no paths and no services: nothing would be watched");
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+
+		if (!(k->flags & F_CLEAR_IN_SECTION) || !c->section[i] || c->seen[i])
+			continue;
+		if (k->parse == p_paths)
+			free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));
+		else
+			free(*FIELD(void *, k->off));
+		*FIELD(void *, k->off) = NULL;
+		*FIELD(size_t, k->off2) = 0;
+	}
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65])
+/* Where to point at key name: its value, else its section, else the top of the file. */
+static yaml_node_t *where(struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(keys[i].name, name))
+			return c->seen[i] ? c->seen[i] : c->section[i];
+	return NULL;
+}
+
+/* Rules between keys, checked once every key parsed. */
+static void cross_checks(struct ctx *c)
+{
+	const struct config *cfg = c->cfg;
+
+	if (cfg->n_source_paths == 0 && cfg->n_services == 0)
+		error_at(c, where(c, "sources.paths"), "sources",
+			 "no paths and no services: nothing would be watched");
+	if (cfg->evidence_retention_bytes &&
+	    cfg->evidence_retention_bytes < cfg->evidence_segment_bytes)
+		error_at(c, where(c, "evidence.retention_size"), "evidence.retention_size",
+			 "smaller than evidence.segment_size: every segment would be deleted");
+}
+
+/* libyaml's reader errors carry a byte offset instead of a mark. */
+static yaml_mark_t offset_mark(const char *text, size_t offset)
+{
+	yaml_mark_t m = { .index = offset };
+
+	for (size_t i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else {
+			m.column++;
+		}
+	}
+	return m;
+}
+
+static void syntax_error(struct ctx *c, const yaml_parser_t *parser, const char *text)
+{
+	yaml_mark_t at = parser->problem_mark;
+	const char *problem = parser->problem ? parser->problem : "unreadable";
+
+	if (parser->error == YAML_MEMORY_ERROR) {
+		nomem(c);
+		return;
+	}
+	if (parser->error == YAML_READER_ERROR)
+		at = offset_mark(text, parser->problem_offset);
+	if (parser->context)
+		error_mark(c, at, NULL, "YAML syntax error: %s (%s at line %zu column %zu)",
+			   problem, parser->context, parser->context_mark.line + 1,
+			   parser->context_mark.column + 1);
+	else
+		error_mark(c, at, NULL, "YAML syntax error: %s", problem);
+}
+
+/* yaml_parser_load() stops after the first document; whatever follows must be nothing. */
+static void expect_end(struct ctx *c, yaml_parser_t *parser, const char *text)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &next)) {
+		syntax_error(c, parser, text);
+		return;
+	}
+	root = yaml_document_get_root_node(&next);
+	if (root)
+		error_at(c, root, NULL, "a second YAML document; a configuration is one document");
+	yaml_document_delete(&next);
+}
+
+/* Parses text into c->cfg on top of what is there; errors go to c->errs. */
+static void parse_text(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	if (!yaml_parser_initialize(&parser)) {
+		nomem(c);
+		return;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		syntax_error(c, &parser, text);
+		goto out_delete_parser;
+	}
+	c->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		error_at(c, NULL, NULL, "empty configuration (expected sections such as sources, "
+					"egress, detect)");
+		goto out_delete_doc;
+	}
+	parse_root(c, root);
+	expect_end(c, &parser, text);
+	clear_unset(c);
+	if (!c->errs.count && !c->errs.oom)
+		cross_checks(c);
+out_delete_doc:
+	yaml_document_delete(&doc);
+	c->doc = NULL;
+out_delete_parser:
+	yaml_parser_delete(&parser);
+}
+
+/* The default as YAML, one "section:" block per section in table order; caller frees. */
+static char *builtin_text(size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	fputs("# exfilmon built-in default\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+		int slen = (int)section_len(k);
+
+		if (!i || strncmp(keys[i - 1].name, k->name, slen + 1))
+			fprintf(f, "%.*s:\n", slen, k->name);
+		fprintf(f, "  %s: %s\n", k->name + slen + 1, k->def);
+	}
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < n && i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-	out[64] = '\0';
-}
-
-static const char builtin_text[] =
-	"sources: {paths: [/srv/crm-exports], services: [\"127.0.0.2:5432\"]}\n"
-	"egress: {allow: [127.0.0.1/32, 127.0.0.2/32, \"::1/128\"], removable_media: true,\n"
-	"         sync_folders: [~/Dropbox, ~/Nextcloud]}\n"
-	"detect: {window: 10m, bulk_read: 50MiB, bulk_objects: 2000, exfil: 5MiB, lookback: 24h,\n"
-	"         drip: 200MiB/24h, staging: 50MiB, baseline_factor: 10, baseline_min: 100MiB}\n"
-	"output: {alerts: /var/log/exfilmon/alerts.jsonl, evidence: /var/lib/exfilmon/evidence,\n"
-	"         syslog: unix:/dev/log}\n"
-	"evidence: {segment_size: 16MiB, retention: 180d, retention_size: 2GiB, seal_interval: 5s}\n"
-	"agent: {state_dir: /var/lib/exfilmon/state, ring_buffer: 4MiB, poll_interval: 1s}\n";
-
-/* The hard-wired base every file is applied on top of. */
-static void base_defaults(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->removable_media = true;
-	cfg->detect = (struct detect_config){
-		.window_ns = 600 * SEC,
-		.bulk_read_bytes = 50 * MIB,
-		.bulk_objects = 2000,
-		.exfil_bytes = 5 * MIB,
-		.lookback_ns = 86400 * SEC,
-		.drip_bytes = 200 * MIB,
-		.drip_window_ns = 86400 * SEC,
-		.staging_bytes = 50 * MIB,
-		.baseline_factor = 10,
-		.baseline_min_bytes = 100 * MIB,
-	};
-	cfg->alerts_path = strdup("/var/log/exfilmon/alerts.jsonl");
-	cfg->evidence_dir = strdup("/var/lib/exfilmon/evidence");
-	cfg->syslog_url = strdup("unix:/dev/log");
-	cfg->state_dir = strdup("/var/lib/exfilmon/state");
-	cfg->evidence_segment_bytes = 16 * MIB;
-	cfg->evidence_retention_ns = 180 * 86400 * SEC;
-	cfg->evidence_retention_bytes = 2048 * MIB;
-	cfg->evidence_seal_interval_ns = 5 * SEC;
-	cfg->ring_bytes = 4 * MIB;
-	cfg->poll_interval_ms = 1000;
-}
-
-static int load_text(const char *name, const char *text, size_t len, struct config *cfg,
-		     char **errors)
-{
-	struct ctx c = { .file = name, .cfg = cfg };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-
-	base_defaults(cfg);
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_node_t at = { .start_mark = parser.problem_mark };
-
-		error_at(&c, &at, NULL, "YAML syntax: %s%s%s", parser.problem,
-			 parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		goto out;
-	}
-	c.doc = &doc;
-	parse_root(&c);
-	if (!c.errs.count)
-		cross_checks(&c);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-out:
-	if (c.errs.count) {
-		config_free(cfg);
-		if (errors)
-			*errors = c.errs.text;
-		else
-			free(c.errs.text);
-		return -EINVAL;
-	}
-	sha256_hex(text, len, cfg->sha256);
-	if (errors)
-		*errors = NULL;
+	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
+		return -EIO;
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
 
-void config_defaults(struct config *cfg)
+/* Hands the collected errors to the caller (or frees them) and the verdict back. */
+static int finish(struct ctx *c, char **errors)
 {
-	if (load_text("(builtin)", builtin_text, sizeof(builtin_text) - 1, cfg, NULL))
-		base_defaults(cfg);
+	int err = c->errs.oom ? -ENOMEM : c->errs.count ? -EINVAL : 0;
+
+	if (err)
+		config_free(c->cfg);
+	if (errors)
+		*errors = c->errs.text;
+	else
+		free(c->errs.text);
+	return err;
+}
+
+/* Fills cfg from the built-in text; a failure here is memory or a bug in the table. */
+static int apply_builtin(struct config *cfg, char **errors)
+{
+	struct ctx c = { .file = "(builtin)", .cfg = cfg };
+	size_t len;
+	char *text = builtin_text(&len);
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!text)
+		return -ENOMEM;
+	parse_text(&c, text, len);
+	err = finish(&c, errors);
+	if (!err && sha256_hex(text, len, cfg->sha256)) {
+		config_free(cfg);
+		err = -EIO;
+	}
+	free(text);
+	return err;
+}
+
+int config_defaults(struct config *cfg)
+{
+	return apply_builtin(cfg, NULL);
 }
 
 int config_load_string(const char *name, const char *text, size_t len, struct config *cfg,
 		       char **errors)
 {
-	return load_text(name, text, len, cfg, errors);
+	struct ctx c = { .file = name, .cfg = cfg };
+	int err;
+
+	if (errors)
+		*errors = NULL;
+	err = apply_builtin(cfg, errors);
+	if (err)
+		return err;
+	parse_text(&c, text, len);
+	err = finish(&c, errors);
+	if (!err && sha256_hex(text, len, cfg->sha256)) {
+		config_free(cfg);
+		err = -EIO;
+	}
+	return err;
+}
+
+/* Whole file into a malloc'd buffer; refuses files that cannot be a config. */
+static int read_file(const char *path, char **text, size_t *len)
+{
+	size_t used = 0, cap = 16384;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0 || !buf) {
+		err = -errno;
+		goto out_close;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (used == cap) {
+			char *bigger = cap >= MAX_FILE_BYTES ? NULL : realloc(buf, cap * 2);
+
+			if (!bigger) {
+				err = cap >= MAX_FILE_BYTES ? -EFBIG : -ENOMEM;
+				goto out_close;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out_close;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	*text = buf;
+	*len = used;
+	buf = NULL;
+out_close:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return err;
 }
 
 int config_load(const char *path, struct config *cfg, char **errors)
 {
-	FILE *f = fopen(path, "rb");
 	char *text = NULL;
 	size_t len = 0;
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!f || (text = malloc(1 << 20)) == NULL) {
-		err = -errno;
-		if (errors && asprintf(errors, "%s:1:1: cannot read: %s\n", path, strerror(errno)) < 0)
+	if (errors)
+		*errors = NULL;
+	err = read_file(path, &text, &len);
+	if (err) {
+		if (errors && asprintf(errors, "%s:1:1: cannot read: %s\n", path,
+				       err == -EFBIG ? "larger than 1 MiB, not a configuration" :
+				       strerror(-err)) < 0)
 			*errors = NULL;
-		if (f)
-			fclose(f);
 		return err;
 	}
-	len = fread(text, 1, (1 << 20) - 1, f);
-	fclose(f);
-	text[len] = '\0';
-	err = load_text(path, text, len, cfg, errors);
+	err = config_load_string(path, text, len, cfg, errors);
 	free(text);
-	if (!err)
-		cfg->path = strdup(path);
+	if (!err && !(cfg->path = strdup(path))) {
+		config_free(cfg);
+		err = -ENOMEM;
+	}
 	return err;
 }
 
@@ -647,20 +1020,33 @@ void config_free(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+static bool net_rule_matches(const struct net_match *r, const uint8_t addr[16], uint16_t port)
+{
+	int full = r->prefix / 8, rest = r->prefix % 8;
+
+	if (r->port && r->port != port)
+		return false;
+	if (memcmp(r->addr, addr, full))
+		return false;
+	return !rest || !((r->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
 bool config_net_match(const struct net_match *rules, size_t n, const uint8_t addr[16],
 		      uint16_t port)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct net_match *r = &rules[i];
-		int bits = r->prefix, full = bits / 8;
-
-		if (r->port && r->port != port)
-			continue;
-		if (memcmp(r->addr, addr, full))
-			continue;
-		if (bits % 8 && ((r->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - bits % 8))))
-			continue;
-		return true;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (net_rule_matches(&rules[i], addr, port))
+			return true;
 	return false;
+}
+
+bool config_key_describe(size_t i, const char **name, const char **default_text,
+			 const char **doc)
+{
+	if (i >= ARRAY_SIZE(keys))
+		return false;
+	*name = keys[i].name;
+	*default_text = keys[i].def;
+	*doc = keys[i].doc;
+	return true;
 }

@@ -58,14 +58,22 @@ struct config {
 	char sha256[65];            /* hex SHA-256 of the file's bytes ("builtin" hashes the default text) */
 };
 
-/* Fills cfg with the built-in defaults (what runs when no file is given). */
-void config_defaults(struct config *cfg);
+/*
+ * Fills cfg with the built-in defaults (what runs when no file is given; docs/config.md
+ * lists them), path NULL and sha256 the hash of the default's canonical YAML text.
+ * Returns 0, or -ENOMEM with *cfg zeroed.
+ */
+int config_defaults(struct config *cfg);
 
 /*
- * Parses path into *cfg. On success returns 0 and *cfg owns its memory (free with
- * config_free). On failure returns -EINVAL (or -errno for I/O), leaves *cfg zeroed, and
- * sets *errors to a malloc'd text of one "FILE:LINE:COL: message" line per error
- * (caller frees).
+ * Parses path into *cfg; keys the file leaves out take their defaults (but a sources
+ * section that is present replaces both source lists). On success returns 0, *cfg owns
+ * its memory (free with config_free), cfg->sha256 hashes the file's bytes and *errors is
+ * NULL. On failure returns -EINVAL (bad content), -ENOMEM, or -errno / -EFBIG when the
+ * file cannot be read; *cfg is zeroed and *errors (when errors is not NULL) is a
+ * malloc'd text of one "FILE:LINE:COL: key: message\n" line per error, every error
+ * found rather than the first (caller frees). The caller's running config is never
+ * touched, so a refused reload leaves it in force.
  */
 int config_load(const char *path, struct config *cfg, char **errors);
 
@@ -75,8 +83,17 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 
 void config_free(struct config *cfg);
 
-/* True when addr (16 bytes, mapped form) and port fall in one of the rules. */
+/* True when addr (16 bytes, IPv4-mapped form) and port (host order) fall in one of the
+ * rules; a rule with port 0 matches every port. */
 bool config_net_match(const struct net_match *rules, size_t n, const uint8_t addr[16],
 		      uint16_t port);
+
+/*
+ * Key i of the configuration ("detect.window"), its default as YAML text and a one-line
+ * description, all static; false when i is past the last key. For documentation and the
+ * tests that keep docs/config.md and examples/exfilmon.yaml complete.
+ */
+bool config_key_describe(size_t i, const char **name, const char **default_text,
+			 const char **doc);
 
 #endif
