@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Sliding sums in fixed buckets, distinct sets in open addressing, and top-N tables:
- * O(1) per activity, no allocation after setup, so detection keeps up with a million
- * activities a second and its memory does not grow with the traffic.
+ * Sliding sums in fixed buckets, windowed distinct counting in open addressing, and
+ * Space-Saving top-N tables: O(1) per activity and no allocation apart from the rare
+ * doubling of a distinct table, so detection keeps up with a million activities a
+ * second and its memory does not grow with the traffic.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,149 +11,371 @@
 
 #include "detect_window.h"
 
+#define MIN_SLOTS 64u
+#define MAX_SLOTS (1u << 21)   /* 32 MiB per set at most; exact to 1.5M live ids */
+
+static uint64_t width_of(uint64_t span_ns)
+{
+	uint64_t w = span_ns / WINDOW_BUCKETS;
+
+	return w ? w : 1;
+}
+
+/* True when absolute bucket b is one of the WINDOW_BUCKETS ending at head. */
+static bool in_window(uint64_t head, uint64_t b)
+{
+	return b <= head && head - b < WINDOW_BUCKETS;
+}
+
 void slide_init(struct slide_sum *s, uint64_t span_ns)
 {
 	memset(s, 0, sizeof(*s));
-	s->span_ns = span_ns ? span_ns : 1;
+	s->width_ns = width_of(span_ns);
 }
 
-static uint64_t bucket_of(const struct slide_sum *s, uint64_t ts)
-{
-	uint64_t width = s->span_ns / WINDOW_BUCKETS;
-
-	return ts / (width ? width : 1);
-}
-
-/* Moves the head to bucket b, zeroing the buckets that fall out of the window. */
-static void advance(struct slide_sum *s, uint64_t b)
+/* Moves the head to bucket b, emptying the buckets that fall out of the window. */
+static void slide_advance(struct slide_sum *s, uint64_t b)
 {
 	if (b <= s->head)
 		return;
 	if (b - s->head >= WINDOW_BUCKETS) {
-		memset(s->bucket, 0, sizeof(s->bucket));
+		memset(s->b, 0, sizeof(s->b));
 		s->total = 0;
 	} else {
 		for (uint64_t i = s->head + 1; i <= b; i++) {
-			s->total -= s->bucket[i % WINDOW_BUCKETS];
-			s->bucket[i % WINDOW_BUCKETS] = 0;
+			struct slide_bucket *k = &s->b[i % WINDOW_BUCKETS];
+
+			s->total -= k->sum;
+			memset(k, 0, sizeof(*k));
 		}
 	}
 	s->head = b;
 }
 
-void slide_add(struct slide_sum *s, uint64_t ts, uint64_t v)
+static void bucket_put(struct slide_sum *s, uint64_t b, uint64_t v, uint64_t first_ns,
+		       uint64_t seq)
 {
-	uint64_t b = bucket_of(s, ts);
+	struct slide_bucket *k = &s->b[b % WINDOW_BUCKETS];
 
-	advance(s, b);
-	s->bucket[s->head % WINDOW_BUCKETS] += v;
+	if (!k->sum || first_ns < k->first_ns) {
+		k->first_ns = first_ns;
+		k->first_seq = seq;
+	}
+	k->sum += v;
 	s->total += v;
 }
 
-uint64_t slide_total(struct slide_sum *s, uint64_t now)
+void slide_add(struct slide_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq)
 {
-	advance(s, bucket_of(s, now));
+	uint64_t b = ts_ns / s->width_ns;
+
+	if (!v)
+		return;
+	slide_advance(s, b);
+	if (in_window(s->head, b))
+		bucket_put(s, b, v, ts_ns, seq);
+}
+
+uint64_t slide_total(struct slide_sum *s, uint64_t now_ns)
+{
+	slide_advance(s, now_ns / s->width_ns);
 	return s->total;
 }
 
-int distinct_init(struct distinct_set *d, size_t cap, uint64_t span_ns)
+bool slide_first(const struct slide_sum *s, uint64_t *first_ns, uint64_t *first_seq)
+{
+	for (unsigned age = WINDOW_BUCKETS; age-- > 0;) {
+		const struct slide_bucket *k;
+
+		if (age > s->head)
+			continue;
+		k = &s->b[(s->head - age) % WINDOW_BUCKETS];
+		if (k->sum) {
+			*first_ns = k->first_ns;
+			*first_seq = k->first_seq;
+			return true;
+		}
+	}
+	return false;
+}
+
+void slide_resize(struct slide_sum *s, uint64_t span_ns)
+{
+	struct slide_sum old = *s;
+
+	if (width_of(span_ns) == s->width_ns)
+		return;
+	slide_init(s, span_ns);
+	s->head = old.head * old.width_ns / s->width_ns;
+	/* Oldest first, so the newest bucket decides where the window ends. */
+	for (unsigned age = WINDOW_BUCKETS; age-- > 0;) {
+		const struct slide_bucket *k;
+		uint64_t b;
+
+		if (age > old.head)
+			continue;
+		k = &old.b[(old.head - age) % WINDOW_BUCKETS];
+		if (!k->sum)
+			continue;
+		b = k->first_ns / s->width_ns;
+		slide_advance(s, b);
+		if (in_window(s->head, b))
+			bucket_put(s, b, k->sum, k->first_ns, k->first_seq);
+	}
+}
+
+static uint32_t slots_for(uint64_t max_ids)
+{
+	uint64_t want = max_ids * 2 + 2, cap = MIN_SLOTS;
+
+	while (cap < want && cap < MAX_SLOTS)
+		cap <<= 1;
+	return (uint32_t)cap;
+}
+
+static uint32_t home_of(const struct distinct_set *d, uint64_t id)
+{
+	return (uint32_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & (d->cap - 1);
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static struct distinct_slot *probe(struct distinct_set *d, uint64_t id)
+{
+	uint32_t i = home_of(d, id), mask = d->cap - 1;
+
+	while (d->slot[i].bucket && d->slot[i].id != id)
+		i = (i + 1) & mask;
+	return &d->slot[i];
+}
+
+int distinct_init(struct distinct_set *d, uint64_t span_ns, uint64_t max_ids)
 {
 	memset(d, 0, sizeof(*d));
-	d->cap = cap;
-	d->span_ns = span_ns;
-	d->ids = calloc(cap, sizeof(*d->ids));
-	d->seen = calloc(cap, sizeof(*d->seen));
-	if (!d->ids || !d->seen) {
-		distinct_free(d);
-		return -ENOMEM;
-	}
-	return 0;
+	d->width_ns = width_of(span_ns);
+	d->cap = MIN_SLOTS;
+	d->max_cap = slots_for(max_ids);
+	d->slot = calloc(d->cap, sizeof(*d->slot));
+	return d->slot ? 0 : -ENOMEM;
 }
 
 void distinct_free(struct distinct_set *d)
 {
-	free(d->ids);
-	free(d->seen);
-	d->ids = d->seen = NULL;
+	free(d->slot);
+	d->slot = NULL;
+	d->cap = d->used = d->live = 0;
 }
 
-/* Drops ids not seen within the span, rehashing the survivors. */
-static void purge(struct distinct_set *d, uint64_t now)
+void distinct_set_limit(struct distinct_set *d, uint64_t max_ids)
 {
-	uint64_t cut = now > d->span_ns ? now - d->span_ns : 0;
-	uint64_t *ids = d->ids, *seen = d->seen;
-	size_t cap = d->cap;
+	uint32_t cap = slots_for(max_ids);
 
-	d->ids = calloc(cap, sizeof(*ids));
-	d->seen = calloc(cap, sizeof(*seen));
-	if (!d->ids || !d->seen) {
-		free(d->ids);
-		free(d->seen);
-		d->ids = ids;
-		d->seen = seen;
+	if (cap > d->max_cap)
+		d->max_cap = cap;
+	if (d->max_cap > d->cap)
+		d->saturated = false;
+}
+
+static void distinct_advance(struct distinct_set *d, uint64_t b)
+{
+	if (b <= d->head)
 		return;
+	for (uint64_t i = d->head + 1; i <= b && i - d->head <= WINDOW_BUCKETS; i++) {
+		uint32_t *c = &d->count[i % WINDOW_BUCKETS];
+
+		d->live -= *c;
+		d->expired += *c;
+		*c = 0;
 	}
-	d->n = 0;
-	for (size_t i = 0; i < cap; i++)
-		if (seen[i] && seen[i] > cut)
-			distinct_add(d, ids[i], seen[i]);
-	free(ids);
-	free(seen);
+	d->head = b;
 }
 
-size_t distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts)
+/* Empties the slots of ids outside the window and re-places the survivors, in place:
+ * after the purge, every occupied slot after an empty one is taken out and put back from
+ * its home, which closes the gaps the purge left in the probe chains. */
+static void sweep(struct distinct_set *d)
 {
-	size_t mask = d->cap - 1, i = (id * 0x9e3779b97f4a7c15ULL) >> 20 & mask;
+	uint32_t mask = d->cap - 1, start = 0;
 
-	if (!d->cap || !ts)
-		return d->n;
-	for (size_t probe = 0; probe < d->cap; probe++, i = (i + 1) & mask) {
-		if (d->seen[i] && d->ids[i] == id) {
-			d->seen[i] = ts;
-			return d->n;
-		}
-		if (!d->seen[i])
-			break;
+	d->used = 0;
+	for (uint32_t i = 0; i < d->cap; i++) {
+		struct distinct_slot *s = &d->slot[i];
+
+		if (s->bucket && !in_window(d->head, s->bucket - 1))
+			s->bucket = 0;
+		if (!s->bucket)
+			start = i;
+		else
+			d->used++;
 	}
-	/* Keep a quarter free so probes stay short; purge, and saturate if still full. */
-	if (d->n + 1 > d->cap * 3 / 4) {
-		purge(d, ts);
-		if (d->n + 1 > d->cap * 3 / 4)
-			return d->n;
-		return distinct_add(d, id, ts);
+	for (uint32_t k = 1; k <= d->cap; k++) {
+		struct distinct_slot *s = &d->slot[(start + k) & mask], tmp = *s;
+
+		if (!tmp.bucket)
+			continue;
+		s->bucket = 0;
+		*probe(d, tmp.id) = tmp;
 	}
-	d->ids[i] = id;
-	d->seen[i] = ts;
-	return ++d->n;
+	d->expired = 0;
 }
 
-void top_add(struct top_list *t, const char *name, uint32_t pid, uint64_t bytes)
+static int grow(struct distinct_set *d)
+{
+	struct distinct_slot *old = d->slot;
+	uint32_t old_cap = d->cap;
+
+	d->slot = calloc((size_t)old_cap * 2, sizeof(*d->slot));
+	if (!d->slot) {
+		d->slot = old;
+		return -ENOMEM;
+	}
+	d->cap = old_cap * 2;
+	d->used = 0;
+	for (uint32_t i = 0; i < old_cap; i++) {
+		if (old[i].bucket && in_window(d->head, old[i].bucket - 1)) {
+			*probe(d, old[i].id) = old[i];
+			d->used++;
+		}
+	}
+	d->expired = 0;
+	free(old);
+	return 0;
+}
+
+/* Keeps a quarter of the slots free so probe chains stay short. */
+static int make_room(struct distinct_set *d)
+{
+	if (d->expired && d->expired >= d->used / 4)
+		sweep(d);
+	if ((uint64_t)(d->used + 1) * 4 <= (uint64_t)d->cap * 3)
+		return 0;
+	if (d->cap < d->max_cap)
+		return grow(d);
+	d->saturated = true;
+	return -ENOSPC;
+}
+
+static int insert(struct distinct_set *d, uint64_t id, uint64_t b)
+{
+	struct distinct_slot *s;
+	int err;
+
+	err = make_room(d);
+	if (err)
+		return err;
+	s = probe(d, id);
+	s->id = id;
+	s->bucket = b + 1;
+	d->used++;
+	d->count[b % WINDOW_BUCKETS]++;
+	d->live++;
+	return 1;
+}
+
+int distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts_ns)
+{
+	uint64_t b = ts_ns / d->width_ns, last;
+	struct distinct_slot *s;
+
+	distinct_advance(d, b);
+	if (!d->slot || !in_window(d->head, b))
+		return 0;
+	s = probe(d, id);
+	if (!s->bucket)
+		return insert(d, id, b);
+	last = s->bucket - 1;
+	if (in_window(d->head, last)) {
+		if (b > last) {
+			d->count[last % WINDOW_BUCKETS]--;
+			d->count[b % WINDOW_BUCKETS]++;
+			s->bucket = b + 1;
+		}
+		return 0;
+	}
+	/* Seen before the window only: it enters again. */
+	s->bucket = b + 1;
+	d->count[b % WINDOW_BUCKETS]++;
+	d->live++;
+	if (d->expired)
+		d->expired--;
+	return 1;
+}
+
+uint32_t distinct_count(struct distinct_set *d, uint64_t now_ns)
+{
+	distinct_advance(d, now_ns / d->width_ns);
+	return d->live;
+}
+
+int distinct_resize(struct distinct_set *d, uint64_t span_ns)
+{
+	uint64_t old_w = d->width_ns, new_w = width_of(span_ns);
+
+	if (new_w == old_w || !d->slot)
+		return 0;
+	d->width_ns = new_w;
+	d->head = d->head * old_w / new_w;
+	for (uint32_t i = 0; i < d->cap; i++)
+		if (d->slot[i].bucket)
+			d->slot[i].bucket = (d->slot[i].bucket - 1) * old_w / new_w + 1;
+	sweep(d);
+	memset(d->count, 0, sizeof(d->count));
+	d->live = 0;
+	for (uint32_t i = 0; i < d->cap; i++) {
+		if (d->slot[i].bucket) {
+			d->count[(d->slot[i].bucket - 1) % WINDOW_BUCKETS]++;
+			d->live++;
+		}
+	}
+	return 0;
+}
+
+void top_reset(struct top_list *t)
+{
+	t->n = 0;
+}
+
+static void top_set(struct top_entry *e, uint64_t key, const char *name, uint32_t pid)
+{
+	size_t len = strnlen(name, TOP_NAME - 1);
+
+	e->key = key;
+	e->pid = pid;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
+}
+
+void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, uint64_t bytes)
 {
 	unsigned smallest = 0;
 
 	for (unsigned i = 0; i < t->n; i++) {
-		if (t->v[i].pid == pid && !strcmp(t->v[i].name, name)) {
+		if (t->v[i].key == key) {
 			t->v[i].bytes += bytes;
 			return;
 		}
 		if (t->v[i].bytes < t->v[smallest].bytes)
 			smallest = i;
 	}
-	if (t->n < TOP_N)
-		smallest = t->n++;
-	else if (t->v[smallest].bytes >= bytes)
+	if (t->n < TOP_N) {
+		struct top_entry *e = &t->v[t->n++];
+
+		top_set(e, key, name ? name : "?", pid);
+		e->bytes = bytes;
+		e->err = 0;
 		return;
-	strncpy(t->v[smallest].name, name, sizeof(t->v[smallest].name) - 1);
-	t->v[smallest].name[sizeof(t->v[smallest].name) - 1] = '\0';
-	t->v[smallest].bytes = bytes;
-	t->v[smallest].pid = pid;
+	}
+	/* Space-Saving: the newcomer replaces the smallest and inherits its count. */
+	t->v[smallest].err = t->v[smallest].bytes;
+	t->v[smallest].bytes += bytes;
+	top_set(&t->v[smallest], key, name ? name : "?", pid);
 }
 
-static int by_bytes_desc(const void *a, const void *b)
+static int by_certain_desc(const void *a, const void *b)
 {
 	const struct top_entry *x = a, *y = b;
+	uint64_t cx = x->bytes - x->err, cy = y->bytes - y->err;
 
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+	return cx < cy ? 1 : cx > cy ? -1 : 0;
 }
 
 unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned max)
@@ -161,9 +384,24 @@ unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned ma
 	unsigned n = t->n;
 
 	memcpy(tmp, t->v, n * sizeof(tmp[0]));
-	qsort(tmp, n, sizeof(tmp[0]), by_bytes_desc);
+	for (unsigned i = 0; i < n; i++) {
+		tmp[i].bytes -= tmp[i].err;
+		tmp[i].err = 0;
+	}
+	qsort(tmp, n, sizeof(tmp[0]), by_certain_desc);
 	if (n > max)
 		n = max;
 	memcpy(out, tmp, n * sizeof(tmp[0]));
 	return n;
+}
+
+uint64_t top_key_of(const char *s, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }

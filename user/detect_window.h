@@ -1,59 +1,125 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Bounded-memory primitives for detection: a bucketed sliding sum, a distinct-object
- * set with last-seen times, and a small top-N table of named byte counts.
+ * Bounded-memory primitives detection builds its rules from: a sliding sum in fixed
+ * time buckets, a distinct-object counter over the same kind of window, and a top-N
+ * table of named byte counts. None allocates per call on the hot path and none scans
+ * more than a constant number of entries per call, so a subject costs the same whether
+ * it moved one byte or a terabyte.
  */
 #ifndef EXFILMON_DETECT_WINDOW_H
 #define EXFILMON_DETECT_WINDOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* A window is WINDOW_BUCKETS buckets of span/WINDOW_BUCKETS each: totals are exact to
+ * one bucket (the effective span lies between span - span/60 and span). */
 #define WINDOW_BUCKETS 60
 
-/* Sum of values over the last span_ns, in WINDOW_BUCKETS buckets (exact to 1/60 span). */
+struct slide_bucket {
+	uint64_t sum;
+	uint64_t first_ns;           /* earliest activity in the bucket */
+	uint64_t first_seq;          /* its evidence seq; 0 when unknown */
+};
+
 struct slide_sum {
-	uint64_t span_ns;
-	uint64_t head;               /* index of the newest bucket (absolute) */
-	uint64_t total;
-	uint64_t bucket[WINDOW_BUCKETS];
+	uint64_t width_ns;           /* span / WINDOW_BUCKETS, at least 1 */
+	uint64_t head;               /* absolute index (ts / width) of the newest bucket */
+	uint64_t total;              /* sum of the live buckets */
+	struct slide_bucket b[WINDOW_BUCKETS];
 };
 
+/* Empties s and sets its span (0 is taken as 1ns). */
 void slide_init(struct slide_sum *s, uint64_t span_ns);
-/* Adds v at time ts (times may only move forward; older ones land in the newest bucket). */
-void slide_add(struct slide_sum *s, uint64_t ts, uint64_t v);
-/* The sum over (now - span, now]. */
-uint64_t slide_total(struct slide_sum *s, uint64_t now);
+/*
+ * Adds v at time ts_ns. A time older than the newest bucket lands in its own bucket
+ * while it is still inside the window and is left out once it is not; a newer time
+ * slides the window forward.
+ */
+void slide_add(struct slide_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq);
+/* The sum over the window ending at now_ns (slides the window forward to now_ns). */
+uint64_t slide_total(struct slide_sum *s, uint64_t now_ns);
+/* Earliest time and evidence seq still inside the window; false when it is empty. */
+bool slide_first(const struct slide_sum *s, uint64_t *first_ns, uint64_t *first_seq);
+/* Changes the span, moving what the old buckets hold into the new ones by time. */
+void slide_resize(struct slide_sum *s, uint64_t span_ns);
 
-/* Distinct ids seen within a span; capped, beyond the cap the count saturates. */
-struct distinct_set {
-	uint64_t *ids;
-	uint64_t *seen;
-	size_t cap, n;               /* open addressing, n live slots */
-	uint64_t span_ns;
+/*
+ * Distinct ids whose last sighting lies within a sliding window. Open addressing with
+ * the absolute bucket of each id's last sighting and a count of ids per bucket, so
+ * the count is exact (to one bucket, as for slide_sum) and expiry is O(1) per bucket.
+ * The table starts small and doubles up to max_ids slots; ids that left the window are
+ * swept out in place when they crowd it. When the table is full of live ids, further
+ * new ids are not counted (the count saturates at 3/4 of max_ids) and distinct_add
+ * returns -ENOSPC.
+ */
+struct distinct_slot {
+	uint64_t id;
+	uint64_t bucket;             /* absolute bucket of the last sighting + 1; 0 empty */
 };
 
-int distinct_init(struct distinct_set *d, size_t cap, uint64_t span_ns);
-void distinct_free(struct distinct_set *d);
-/* Notes id at ts; returns the number of distinct ids seen in (ts - span, ts]. */
-size_t distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts);
+struct distinct_set {
+	struct distinct_slot *slot;
+	uint32_t cap, used;          /* slots; slots occupied by live or expired ids */
+	uint32_t max_cap;
+	uint32_t live;               /* ids seen within the window */
+	uint32_t expired;            /* ids that left the window since the last sweep */
+	uint64_t width_ns, head;
+	uint32_t count[WINDOW_BUCKETS];
+	bool saturated;              /* set once an id could not be counted */
+};
 
+/* Sizes the set for exact counts up to at least max_ids. Returns 0 or -ENOMEM. */
+int distinct_init(struct distinct_set *d, uint64_t span_ns, uint64_t max_ids);
+/* Frees the table (accepts a zeroed set). */
+void distinct_free(struct distinct_set *d);
+/* Raises the exact-count limit (a table never shrinks). */
+void distinct_set_limit(struct distinct_set *d, uint64_t max_ids);
+/*
+ * Notes id at ts_ns. Returns 1 when the id entered the window (never seen, or seen
+ * only before the window), 0 when it was already inside or ts_ns is too old to count,
+ * -ENOSPC when the set is saturated, -ENOMEM when growing failed.
+ */
+int distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts_ns);
+/* Distinct ids within the window ending at now_ns. */
+uint32_t distinct_count(struct distinct_set *d, uint64_t now_ns);
+/* Changes the span; ids keep their last-sighting times. Returns 0 or -ENOMEM. */
+int distinct_resize(struct distinct_set *d, uint64_t span_ns);
+
+/*
+ * Top-N heavy hitters by bytes (the Space-Saving algorithm): exact while at most TOP_N
+ * distinct keys were added since the last reset; beyond that a newcomer takes the place
+ * of the smallest entry and inherits its count as an error bound, so a large object that
+ * arrives late in many small slices still makes the list. Keys identify entries (an
+ * object id, a pid, a hash of a destination); the name is copied on entry only.
+ */
 #define TOP_N 16
+#define TOP_NAME 256
 
 struct top_entry {
-	char name[256];
-	uint64_t bytes;
+	uint64_t key;
+	uint64_t bytes;              /* upper bound of the entry's bytes */
+	uint64_t err;                /* bytes that may belong to evicted entries */
 	uint32_t pid;
+	char name[TOP_NAME];
 };
 
 struct top_list {
-	struct top_entry v[TOP_N];
 	unsigned n;
+	struct top_entry v[TOP_N];
 };
 
-/* Adds bytes to name (pid only identifies processes); keeps the TOP_N largest. */
-void top_add(struct top_list *t, const char *name, uint32_t pid, uint64_t bytes);
-/* Copies the largest entries, biggest first, into out (max entries). Returns count. */
+void top_reset(struct top_list *t);
+/* Adds bytes to the entry for key, creating it with name and pid when new. */
+void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, uint64_t bytes);
+/*
+ * Copies up to max entries into out, largest first, with bytes set to the count that is
+ * certain (bytes - err). Returns how many were copied.
+ */
 unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned max);
+
+/* 64-bit FNV-1a of a string, for keys of named entries (not for security). */
+uint64_t top_key_of(const char *s, uint64_t seed);
 
 #endif
