@@ -78,6 +78,7 @@ struct subject {
 	struct slide_sum egress_win; /* detect.lookback; egress after a collection only */
 	struct slide_sum staged_win; /* detect.lookback */
 	struct slide_sum drip_win;   /* users: drip window */
+	struct slide_sum drip_objs;  /* users: objects entering the window, over the drip window */
 	struct distinct_set objects; /* detect.window */
 	bool saturation_counted;
 	uint64_t collected_ns;       /* last slice of a collection episode; 0 none */
@@ -90,6 +91,7 @@ struct subject {
 	struct baseline *baseline;                      /* users; NULL when the set is full */
 	uint32_t today;                                 /* users: day of today_first_* */
 	uint64_t today_first_ns, today_first_seq;
+	uint64_t today_objects;                         /* users: count[CNT_OBJECTS] at day start */
 };
 
 struct detect {
@@ -271,14 +273,26 @@ static const struct rule_def rules[N_RULES] = {
 			    gate_none, first_today, NULL },
 };
 
-/* What the alert shows beside the primary figure counts over these windows. */
-static uint64_t window_of(struct detect *d, struct subject *s, enum counter c, uint64_t now)
+/*
+ * What counter c held within rule r's span when an episode opens: the long-span rules
+ * count sources and objects over their own span, the others over detect.window.
+ */
+static uint64_t window_of(struct detect *d, struct subject *s, enum alert_rule r,
+			  enum counter c, uint64_t now)
 {
 	static uint64_t (*const win[N_COUNTERS])(struct detect *, struct subject *, uint64_t) = {
 		[CNT_SOURCE] = win_source, [CNT_OBJECTS] = win_objects,
 		[CNT_EGRESS] = win_egress, [CNT_STAGED] = win_staged,
 	};
 
+	if (r == RULE_DRIP && c == CNT_SOURCE)
+		return win_drip(d, s, now);
+	if (r == RULE_DRIP && c == CNT_OBJECTS)
+		return slide_total(&s->drip_objs, now);
+	if (r == RULE_BASELINE && c == CNT_SOURCE)
+		return win_today(d, s, now);
+	if (r == RULE_BASELINE && c == CNT_OBJECTS)
+		return s->count[CNT_OBJECTS] - s->today_objects;
 	return win[c](d, s, now);
 }
 
@@ -484,7 +498,7 @@ static void open_episode(struct detect *d, struct subject *s, enum alert_rule r,
 	e->first_seq = min_seq(first_seq, d->seq);
 	e->last_seq = d->seq;
 	for (int c = 0; c < N_COUNTERS; c++)
-		e->base[c] = s->count[c] - window_of(d, s, c, now);
+		e->base[c] = s->count[c] - window_of(d, s, r, c, now);
 	e->base[def->primary] = s->count[def->primary] - value;
 	if (!s->is_user)
 		s->user->open_in_sessions[r]++;
@@ -599,6 +613,7 @@ static int subject_init(struct detect *d, struct subject *s, bool is_user, uint3
 	slide_init(&s->egress_win, d->cfg.lookback_ns);
 	slide_init(&s->staged_win, d->cfg.lookback_ns);
 	slide_init(&s->drip_win, d->cfg.drip_window_ns);
+	slide_init(&s->drip_objs, d->cfg.drip_window_ns);
 	if (is_user)
 		s->baseline = baseline_get(d->baselines, loginuid);
 	return distinct_init(&s->objects, d->cfg.window_ns, d->cfg.bulk_objects);
@@ -751,8 +766,11 @@ static void count_source(struct detect *d, struct subject *s, const struct activ
 	if (s->is_user)
 		slide_add(&s->drip_win, act->ts_ns, act->bytes, d->seq);
 	added = distinct_add(&s->objects, key, act->ts_ns);
-	if (added > 0)
+	if (added > 0) {
 		s->count[CNT_OBJECTS]++;
+		if (s->is_user)
+			slide_add(&s->drip_objs, act->ts_ns, 1, d->seq);
+	}
 	else if (added == -ENOSPC && !s->saturation_counted) {
 		s->saturation_counted = true;
 		d->st.saturated++;
@@ -769,6 +787,7 @@ static void count_today(struct detect *d, struct subject *u, const struct activi
 		u->today = u->baseline->day;
 		u->today_first_ns = act_start(act);
 		u->today_first_seq = d->seq;
+		u->today_objects = u->count[CNT_OBJECTS];
 	}
 }
 
@@ -777,9 +796,9 @@ static void on_source(struct detect *d, struct subject *s, struct subject *u,
 {
 	uint64_t key = act->object_id ? act->object_id : top_key_of(act->object, 0);
 
+	count_today(d, u, act);
 	count_source(d, s, act, key);
 	count_source(d, u, act, key);
-	count_today(d, u, act);
 	judge_class(d, s, u, CLASS_SOURCE, act);
 	/* A collection just found makes earlier staged bytes (same drain) count. */
 	if (s && s->count[CNT_STAGED])
@@ -931,6 +950,7 @@ void detect_reconfigure(struct detect *d, const struct detect_config *cfg)
 		slide_resize(&s->egress_win, cfg->lookback_ns);
 		slide_resize(&s->staged_win, cfg->lookback_ns);
 		slide_resize(&s->drip_win, cfg->drip_window_ns);
+		slide_resize(&s->drip_objs, cfg->drip_window_ns);
 		distinct_set_limit(&s->objects, cfg->bulk_objects);
 		if (distinct_resize(&s->objects, cfg->window_ns))
 			log_warn("detect: no memory to resize a distinct-object window");

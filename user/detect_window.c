@@ -12,7 +12,7 @@
 #include "detect_window.h"
 
 #define MIN_SLOTS 64u
-#define MAX_SLOTS (1u << 21)   /* 32 MiB per set at most; exact to 1.5M live ids */
+#define MAX_SLOTS (1u << 22)   /* 64 MiB per set at most; exact to 3M live ids */
 
 static uint64_t width_of(uint64_t span_ns)
 {
@@ -126,7 +126,7 @@ void slide_resize(struct slide_sum *s, uint64_t span_ns)
 
 static uint32_t slots_for(uint64_t max_ids)
 {
-	uint64_t want = max_ids * 2 + 2, cap = MIN_SLOTS;
+	uint64_t want = max_ids * 4 + 4, cap = MIN_SLOTS;
 
 	while (cap < want && cap < MAX_SLOTS)
 		cap <<= 1;

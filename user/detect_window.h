@@ -49,10 +49,10 @@ void slide_resize(struct slide_sum *s, uint64_t span_ns);
  * Distinct ids whose last sighting lies within a sliding window. Open addressing with
  * the absolute bucket of each id's last sighting and a count of ids per bucket, so
  * the count is exact (to one bucket, as for slide_sum) and expiry is O(1) per bucket.
- * The table starts small and doubles up to max_ids slots; ids that left the window are
- * swept out in place when they crowd it. When the table is full of live ids, further
- * new ids are not counted (the count saturates at 3/4 of max_ids) and distinct_add
- * returns -ENOSPC.
+ * The table starts small and doubles, up to about 4 x max_ids slots (at most 2^22);
+ * ids that left the window are swept out in place when they crowd it. Counts are exact
+ * up to 3 x max_ids live ids; past that the table is full of live ids, further new ids
+ * are not counted and distinct_add returns -ENOSPC.
  */
 struct distinct_slot {
 	uint64_t id;
