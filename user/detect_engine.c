@@ -506,6 +506,13 @@ static void open_episode(struct detect *d, struct subject *s, enum alert_rule r,
 	emit(d, s, r, now);
 }
 
+/* Destinations an alert shows: a new one is worth an update only while the list grows,
+ * so a staging run over thousands of files updates at most ALERT_MAX_ITEMS times. */
+static unsigned shown(const struct top_list *t)
+{
+	return t->n < ALERT_MAX_ITEMS ? t->n : ALERT_MAX_ITEMS;
+}
+
 /* An open episode took one more slice: push its end and re-emit if it grew enough. */
 static void grow_episode(struct detect *d, struct subject *s, enum alert_rule r,
 			 const struct activity *act)
@@ -513,7 +520,7 @@ static void grow_episode(struct detect *d, struct subject *s, enum alert_rule r,
 	const struct rule_def *def = &rules[r];
 	struct episode *e = &s->ep[r];
 	uint64_t fig = s->count[def->primary] - e->base[def->primary];
-	unsigned dests = def->dests ? def->dests(s)->n : 0;
+	unsigned dests = def->dests ? shown(def->dests(s)) : 0;
 	uint64_t step = e->emitted / 10 ? e->emitted / 10 : 1;
 
 	if (act->ts_ns > e->end_ns)
