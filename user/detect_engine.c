@@ -29,7 +29,7 @@
 #include "log.h"
 
 #define N_RULES (RULE_BASELINE + 1)
-#define MAX_SUBJECTS 4096         /* sessions plus users; beyond, only users are judged */
+#define MAX_SUBJECTS 2048         /* sessions plus users (~30 KiB each); beyond, users only */
 #define RECENT_SESSIONS 4
 #define SAVE_EVERY_NS (300ULL * 1000000000ULL)
 #define NS_PER_S 1000000000ULL

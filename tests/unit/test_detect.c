@@ -640,6 +640,52 @@ static void test_detect_many_objects_stay_bounded(void **state)
 	detect_free(d);
 }
 
+static void test_detect_many_destinations_bounded_updates(void **state)
+{
+	struct detect_config c = cfg();
+	struct detect *d = make(&c, NULL);
+	char name[64];
+
+	feed(d, 1, 1101, ACT_SOURCE_NET, T0, 60 * MIB, 7);
+	/* Thousands of staged files and upload peers: the lists fill, alerts do not flood. */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "/home/a/part%04d.gz", i);
+		feed_obj(d, 1, 1101, ACT_STAGING, T0 + S + i * (S / 100), 20 * 1024, 100 + i, name);
+		snprintf(name, sizeof(name), "198.51.100.%d", i % 250);
+		feed_obj(d, 1, 1101, ACT_EGRESS_NET, T0 + S + i * (S / 100), 2 * 1024, 0, name);
+	}
+	assert_int_equal(count(RULE_STAGING), 1);
+	assert_int_equal(count(RULE_EXFIL), 1);
+	assert_true(last(RULE_EXFIL)->revision <= ALERT_MAX_ITEMS + 1);
+	assert_int_equal(last(RULE_EXFIL)->n_destinations, ALERT_MAX_ITEMS);
+	assert_true(n_alerts < 30);
+	detect_free(d);
+}
+
+static void test_detect_full_subject_table_still_judges_users(void **state)
+{
+	struct detect_config c = cfg();
+	struct detect *d = make(&c, NULL);
+	struct detect_stats st;
+
+	/* More logins than the table holds, each reading a little. */
+	for (uint32_t sid = 1; sid <= 2100; sid++)
+		feed(d, sid, 1101, ACT_SOURCE_FILE, T0 + sid * (S / 10), 10 * 1024, 1);
+	detect_get_stats(d, &st);
+	assert_int_equal(st.sessions + st.users, 2048);
+	assert_int_equal(st.untracked, 0);
+	assert_int_equal(n_alerts, 0);
+	/* A login the table cannot hold still pulls into alice's user view. */
+	feed(d, 2101, 1101, ACT_SOURCE_FILE, T0 + 300 * S, 60 * MIB, 1);
+	assert_int_equal(count(RULE_BULK_READ), 1);
+	assert_int_equal(last(RULE_BULK_READ)->loginuid, 1101);
+	/* A new user cannot be held: counted, not judged. */
+	feed(d, 1, 1102, ACT_SOURCE_FILE, T0 + 301 * S, 60 * MIB, 1);
+	detect_get_stats(d, &st);
+	assert_int_equal(st.untracked, 1);
+	detect_free(d);
+}
+
 static void test_detect_ids_unique_per_episode(void **state)
 {
 	struct detect_config c = cfg();
@@ -693,6 +739,8 @@ int main(void)
 		cmocka_unit_test(test_detect_reconfigure_keeps_windows),
 		cmocka_unit_test(test_detect_tick_expires_idle_subjects),
 		cmocka_unit_test(test_detect_many_objects_stay_bounded),
+		cmocka_unit_test(test_detect_many_destinations_bounded_updates),
+		cmocka_unit_test(test_detect_full_subject_table_still_judges_users),
 		cmocka_unit_test(test_detect_ids_unique_per_episode),
 		cmocka_unit_test(test_detect_new_rejects_missing_emit),
 	};
