@@ -15,6 +15,9 @@ head -c $SIZE /dev/urandom >"$T/unwatched.csv"
 cp "$SRC/customers.csv" "$SRC/to-rename.csv"
 cp "$SRC/customers.csv" "$SRC/linked.csv"
 chmod -R a+rX "$T"
+# copy_file_range's output must be on the source's filesystem (no cross-fs copies on 6.1).
+chmod 1777 "$T/out"
+export TMPDIR=$T/out
 gcc -O2 -o "$T/uring_read" "$LIB/uring_read.c" -luring || die "cannot build uring_read"
 
 cat >"$T/exfilmon.yaml" <<YAML
