@@ -258,19 +258,27 @@ static struct top_list *dests_staged(struct subject *s)
 	return &s->staged;
 }
 
+#define RULE(feeds_, primary_, ...) { .feeds = feeds_, .primary = primary_, __VA_ARGS__ }
+
 static const struct rule_def rules[N_RULES] = {
-	[RULE_BULK_READ] = { CLASS_SOURCE, CNT_SOURCE, false, true, true, win_source,
-			     th_bulk_read, gate_none, first_source, NULL },
-	[RULE_BULK_OBJECTS] = { CLASS_SOURCE, CNT_OBJECTS, false, true, true, win_objects,
-				th_bulk_objects, gate_none, first_source, NULL },
-	[RULE_EXFIL] = { CLASS_EGRESS, CNT_EGRESS, false, false, false, win_egress, th_exfil,
-			 collected, first_egress, dests_egress },
-	[RULE_STAGING] = { CLASS_STAGING, CNT_STAGED, false, false, false, win_staged,
-			   th_staging, collected, first_staged, dests_staged },
-	[RULE_DRIP] = { CLASS_SOURCE, CNT_SOURCE, true, true, false, win_drip, th_drip,
-			gate_no_bulk, first_drip, NULL },
-	[RULE_BASELINE] = { CLASS_SOURCE, CNT_SOURCE, true, true, false, win_today, th_baseline,
-			    gate_none, first_today, NULL },
+	[RULE_BULK_READ] = RULE(CLASS_SOURCE, CNT_SOURCE, .collection = true, .bulk = true,
+				.windowed = win_source, .threshold = th_bulk_read,
+				.gate = gate_none, .first = first_source),
+	[RULE_BULK_OBJECTS] = RULE(CLASS_SOURCE, CNT_OBJECTS, .collection = true, .bulk = true,
+				   .windowed = win_objects, .threshold = th_bulk_objects,
+				   .gate = gate_none, .first = first_source),
+	[RULE_EXFIL] = RULE(CLASS_EGRESS, CNT_EGRESS, .windowed = win_egress,
+			    .threshold = th_exfil, .gate = collected, .first = first_egress,
+			    .dests = dests_egress),
+	[RULE_STAGING] = RULE(CLASS_STAGING, CNT_STAGED, .windowed = win_staged,
+			      .threshold = th_staging, .gate = collected, .first = first_staged,
+			      .dests = dests_staged),
+	[RULE_DRIP] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+			   .windowed = win_drip, .threshold = th_drip, .gate = gate_no_bulk,
+			   .first = first_drip),
+	[RULE_BASELINE] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+			       .windowed = win_today, .threshold = th_baseline, .gate = gate_none,
+			       .first = first_today),
 };
 
 /*
@@ -874,11 +882,9 @@ static void on_staging(struct detect *d, struct subject *s, struct subject *u,
 	judge_class(d, s, u, CLASS_STAGING, act);
 }
 
-typedef void (*handler_fn)(struct detect *, struct subject *, struct subject *,
-			   const struct activity *);
-
 /* Collection (sources), unapproved egress, and staging by a collecting process. */
-static const handler_fn kinds[] = {
+static void (*const kinds[])(struct detect *, struct subject *, struct subject *,
+			     const struct activity *) = {
 	[ACT_SOURCE_FILE] = on_source,
 	[ACT_SOURCE_NET] = on_source,
 	[ACT_MMAP_SOURCE] = on_source,
