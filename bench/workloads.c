@@ -7,9 +7,10 @@
  * build the fixtures (trees of small files) and load the machine for the memory and
  * burst measurements.
  *
- * usage: workloads [-c CPU] [-s] [-n OPS] WORKLOAD [ARG...]
+ * usage: workloads [-c CPU] [-s] [-l LOGINUID] [-n OPS] WORKLOAD [ARG...]
  *   -c CPU  pin to CPU (peer children go to the next CPU)
  *   -s      start a fresh audit login session first (loginuid 1000), as a login would
+ *   -l UID  the same with that loginuid
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +37,7 @@
 
 static int cpu = -1;
 static long ops = -1;
+static const char *loginuid;
 
 static void die(const char *what)
 {
@@ -74,10 +76,22 @@ static void report(const char *name, uint64_t t0, uint64_t t1, long n)
 static void new_session(void)
 {
 	int fd = open("/proc/self/loginuid", O_WRONLY);
+	size_t n = strlen(loginuid);
 
-	if (fd < 0 || write(fd, "1000", 4) != 4)
+	if (fd < 0 || write(fd, loginuid, n) != (ssize_t)n)
 		die("set loginuid");
 	close(fd);
+}
+
+static unsigned session_id(void)
+{
+	unsigned id = 0;
+	FILE *f = fopen("/proc/self/sessionid", "r");
+
+	if (!f || fscanf(f, "%u", &id) != 1)
+		die("read sessionid");
+	fclose(f);
+	return id;
 }
 
 /* Reads the file sequentially in pieces of size, rewinding at the end. */
@@ -465,7 +479,55 @@ static int wl_burst(int argc, char **argv)
 	}
 	while (wait(NULL) > 0)
 		;
-	printf("%llu\n", (unsigned long long)total);
+	printf("%llu %u\n", (unsigned long long)total, session_id());
+	return 0;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
+/*
+ * alertlat FILE BYTES ALERTS: reads BYTES of FILE as fast as it can (crossing a bulk
+ * collection threshold set just below BYTES), then waits for the alerts file to grow and
+ * prints the milliseconds from the last read to the line written. The wait polls every
+ * 0.2 ms, far below what is measured.
+ */
+static int wl_alertlat(int argc, char **argv)
+{
+	static char buf[65536];
+	uint64_t want, got = 0, t0;
+	off_t before;
+	int fd;
+
+	if (argc < 3)
+		return 2;
+	want = strtoull(argv[1], NULL, 10);
+	before = file_size(argv[2]);
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0)
+		die(argv[0]);
+	while (got < want) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+
+		if (r <= 0) {
+			lseek(fd, 0, SEEK_SET);
+			continue;
+		}
+		got += r;
+	}
+	t0 = now_ns();
+	while (file_size(argv[2]) <= before) {
+		if (now_ns() - t0 > 30000000000ULL) {
+			fprintf(stderr, "workloads: no alert within 30 s\n");
+			return 1;
+		}
+		usleep(200);
+	}
+	printf("alertlat %.2f\n", (double)(now_ns() - t0) / 1e6);
 	return 0;
 }
 
@@ -488,26 +550,30 @@ static const struct workload workloads[] = {
 	{ "sleepers", wl_sleepers, 0, "COUNT" },
 	{ "holdopen", wl_holdopen, 0, "DIR COUNT" },
 	{ "burst", wl_burst, 1000000, "FILE PROCS" },
+	{ "alertlat", wl_alertlat, 0, "FILE BYTES ALERTS" },
 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: workloads [-c CPU] [-s] [-n OPS] WORKLOAD [ARG...]\n");
+	fprintf(stderr, "usage: workloads [-c CPU] [-s] [-l LOGINUID] [-n OPS] WORKLOAD [ARG...]\n");
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		fprintf(stderr, "  %-10s %s\n", workloads[i].name, workloads[i].args);
 }
 
 int main(int argc, char **argv)
 {
-	int opt, session = 0, rc;
+	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "+c:sn:")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:sl:n:")) != -1) {
 		switch (opt) {
 		case 'c':
 			cpu = atoi(optarg);
 			break;
 		case 's':
-			session = 1;
+			loginuid = "1000";
+			break;
+		case 'l':
+			loginuid = optarg;
 			break;
 		case 'n':
 			ops = atol(optarg);
@@ -528,7 +594,7 @@ int main(int argc, char **argv)
 			continue;
 		if (ops <= 0)
 			ops = w->default_ops;
-		if (session)
+		if (loginuid)
 			new_session();
 		pin(cpu);
 		rc = w->run(argc - optind - 1, argv + optind + 1);
