@@ -35,6 +35,10 @@
  */
 #define MAX_NET_RULES 512
 #define MAX_PATHS 1024
+/* Sections hold lists of values: three levels; the slack is for flow-style writing. */
+#define MAX_DEPTH 8
+/* Past this many, more errors say nothing new (a file of 10000 aliases of one bad value). */
+#define MAX_ERRORS 100
 
 enum key_flags {
 	F_OFF = 1 << 0,           /* "off" stores NULL (the output is disabled) */
@@ -84,6 +88,12 @@ static void add_error(struct ctx *c, size_t line, size_t col, const char *key, c
 	size_t add;
 	char *t;
 
+	if (c->errs.count > MAX_ERRORS)
+		return;
+	if (c->errs.count == MAX_ERRORS) {
+		fmt = "too many errors, the rest are not shown";
+		key = NULL;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	snprintf(entry, sizeof(entry), "%s:%zu:%zu: %s%s%s\n", c->file, line + 1, col + 1,
 		 key ? key : "", key ? ": " : "", msg);
@@ -347,6 +357,7 @@ static int p_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 		return -EINVAL;
 	if (!strcmp(s, "off"))
 		return set_string(c, k, NULL);
+	/* sun_path holds 108 bytes with the terminator. */
 	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
 		return set_string(c, k, s);
 	if (!strncmp(s, "tcp://", 6)) {
@@ -589,11 +600,12 @@ static bool in_section(const struct key *k, const char *section)
 	return strlen(section) == len && !strncmp(k->name, section, len);
 }
 
+/* Index of "section.name" in the table, or -1. */
 static long find_key(const char *section, const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (in_section(&keys[i], section) && !strcmp(keys[i].name + section_len(&keys[i]) + 1,
-							     name))
+		if (in_section(&keys[i], section) &&
+		    !strcmp(keys[i].name + section_len(&keys[i]) + 1, name))
 			return (long)i;
 	return -1;
 }
@@ -803,6 +815,45 @@ static void expect_end(struct ctx *c, yaml_parser_t *parser, const char *text)
 	yaml_document_delete(&next);
 }
 
+/*
+ * A pass over the events before loading: libyaml's loader takes minutes over a file of
+ * nothing but nested brackets, and a config never nests deeper than a list in a section.
+ * Returns false after reporting a syntax error or too deep a nesting.
+ */
+static bool shallow_enough(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0;
+	bool ok = true, done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		nomem(c);
+		return false;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (ok && !done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(c, &parser, text);
+			ok = false;
+			break;
+		}
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (depth > MAX_DEPTH) {
+			error_mark(c, ev.start_mark, NULL, "nested more than %d levels deep",
+				   MAX_DEPTH);
+			ok = false;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
 /* Parses text into c->cfg on top of what is there; errors go to c->errs. */
 static void parse_text(struct ctx *c, const char *text, size_t len)
 {
@@ -810,6 +861,8 @@ static void parse_text(struct ctx *c, const char *text, size_t len)
 	yaml_document_t doc;
 	yaml_node_t *root;
 
+	if (!shallow_enough(c, text, len))
+		return;
 	if (!yaml_parser_initialize(&parser)) {
 		nomem(c);
 		return;

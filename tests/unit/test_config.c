@@ -381,6 +381,38 @@ static void test_config_load_string_reports_every_error(void **state)
 	assert_zeroed(&cfg);
 }
 
+static void test_config_load_string_refuses_deep_nesting_quickly(void **state)
+{
+	size_t depth = 200000;
+	char *text = malloc(2 * depth + 16);
+
+	/* libyaml's loader alone spends minutes on this; the event pre-pass stops at once. */
+	assert_non_null(text);
+	strcpy(text, "sources: ");
+	memset(text + 9, '[', depth);
+	memset(text + 9 + depth, ']', depth);
+	strcpy(text + 9 + 2 * depth, "\n");
+	expect_error(text, "t.yaml:1:17: nested more than 8 levels deep");
+	free(text);
+}
+
+static void test_config_load_string_caps_the_error_list(void **state)
+{
+	char *text = malloc(16 + 150 * 16), *p = text;
+	struct config cfg;
+
+	assert_non_null(text);
+	p += sprintf(p, "detect:\n");
+	for (int i = 0; i < 150; i++)
+		p += sprintf(p, "  bad%d: 1\n", i);
+	assert_int_equal(load(text, &cfg), -EINVAL);
+	assert_int_equal(count_lines(errors), 101);
+	assert_non_null(strstr(errors, "t.yaml:101:3: detect.bad99: unknown key"));
+	assert_non_null(strstr(errors, "t.yaml:102:3: too many errors, the rest are not shown\n"));
+	assert_null(strstr(errors, "bad100"));
+	free(text);
+}
+
 static char tmpdir[64];
 
 static int make_tmpdir(void **state)
@@ -618,6 +650,8 @@ int main(void)
 		cmocka_unit_test(test_config_load_string_rejects_bad_structure),
 		cmocka_unit_test(test_config_load_string_rejects_too_many_rules),
 		cmocka_unit_test(test_config_load_string_reports_every_error),
+		cmocka_unit_test(test_config_load_string_refuses_deep_nesting_quickly),
+		cmocka_unit_test(test_config_load_string_caps_the_error_list),
 		cmocka_unit_test(test_config_load_file_errors_name_the_path),
 		cmocka_unit_test(test_config_load_missing_file),
 		cmocka_unit_test(test_config_load_refuses_huge_file),
