@@ -3,8 +3,9 @@
  * io_uring reads never pass through the read syscalls. io_uring:io_uring_file_get fires
  * when a request resolves its fd, in a task of the submitting process, so the watched
  * check and the record happen there; the request is remembered and its completion
- * (io_uring:io_uring_complete, cqe->res) adds the bytes. Both hooks use the 6.x
- * signatures (io_kiocb-based, since 5.19/6.4); the loader turns them off elsewhere.
+ * (io_uring:io_uring_complete) adds the bytes. The completion changed signature in 6.4,
+ * so there is one program per form; the loader keeps the one the kernel's BTF matches
+ * and turns all off on kernels older than the io_kiocb-based file_get (5.19).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -85,18 +86,31 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	return 0;
 }
 
-SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+static __always_inline void uring_done(void *req, __s32 res)
 {
 	__u64 id = (__u64)req;
 	struct uring_pending *p = bpf_map_lookup_elem(&uring_reqs, &id);
-	__s32 res;
 
 	if (!p)
-		return 0;
-	res = BPF_CORE_READ(cqe, res);
+		return;
 	if (res > 0)
 		flow_add_as(&p->key, res);
 	bpf_map_delete_elem(&uring_reqs, &id);
+}
+
+/* 6.4+: the completion carries the CQE. */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	uring_done(req, BPF_CORE_READ(cqe, res));
+	return 0;
+}
+
+/* 5.19-6.3 (Debian 12's 6.1): the result is an argument of its own. */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(on_io_uring_complete_res, void *ring, void *req, u64 user_data, int res,
+	     unsigned int cflags, u64 extra1, u64 extra2)
+{
+	uring_done(req, res);
 	return 0;
 }

@@ -122,18 +122,22 @@ static bool raw_tp_has_args(const struct btf *vmlinux, const char *name, const c
 static void choose_uring(struct sensors *s, const struct btf *vmlinux)
 {
 	static const char *const get_args[] = { "io_kiocb", "int" };
-	static const char *const done_args[] = { "io_ring_ctx", "void", "io_uring_cqe" };
-	bool ok = raw_tp_has_args(vmlinux, "io_uring_file_get", get_args, 2) &&
-		  raw_tp_has_args(vmlinux, "io_uring_complete", done_args, 3);
+	static const char *const cqe_args[] = { "io_ring_ctx", "void", "io_uring_cqe" };
+	static const char *const res_args[] = { "void", "void", "u64", "int", "unsigned int",
+						"u64", "u64" };
+	bool get = raw_tp_has_args(vmlinux, "io_uring_file_get", get_args, 2);
+	bool cqe = get && raw_tp_has_args(vmlinux, "io_uring_complete", cqe_args, 3);
+	bool res = get && !cqe && raw_tp_has_args(vmlinux, "io_uring_complete", res_args, 7);
 
-	if (ok) {
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, cqe);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_res, res);
+	if (cqe || res) {
 		s->hooks |= XM_HOOK_URING;
 		return;
 	}
 	log_info("loader: io_uring tracepoints absent or of another signature; io_uring reads "
 		 "are not seen on this kernel");
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get, false);
-	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, false);
 }
 
 /* fexit programs and the syscall tracepoints each one makes redundant. */
