@@ -103,12 +103,26 @@ out_free:
 	return NULL;
 }
 
+static void no_sink(void *ctx, const struct event *ev)
+{
+}
+
+void agent_quiesce(struct agent *a)
+{
+	if (!a || a->sink.emit == no_sink)
+		return;
+	/* Detaching first means the last drain sees everything that will ever be counted. */
+	sensors_detach(a->sensors);
+	agent_poll_ring(a);
+	agent_drain(a);
+	a->sink.emit = no_sink;
+}
+
 void agent_stop(struct agent *a)
 {
 	if (!a)
 		return;
-	agent_poll_ring(a);
-	agent_drain(a);
+	agent_quiesce(a);
 	sensors_stop(a->sensors);
 	policy_free(a->policy);
 	session_table_free(a->sessions);

@@ -41,7 +41,10 @@ struct agent;
 
 /* Loads the sensors and applies cfg. NULL with errno set (reason logged). */
 struct agent *agent_start(const struct agent_opts *opts);
-/* Final drain, then detach. Accepts NULL. */
+/* Stops counting (programs detached), drains what was counted into the sink one last
+ * time, then stops calling the sink. After it the consumer may go away first. */
+void agent_quiesce(struct agent *a);
+/* Quiesces if that was not done, then frees everything. Accepts NULL. */
 void agent_stop(struct agent *a);
 
 /* Applies a new validated config to the maps in place. Returns 0 or -errno. */

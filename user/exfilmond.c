@@ -232,13 +232,16 @@ static int start(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	loop_free(d->loop);
-	/* The agent's final drain still feeds the collector, so it goes first. */
-	agent_stop(d->agent);
+	/* The agent's last drain feeds the collector, which still asks the agent about
+	 * sessions; so: quiesce the agent, close the collector, then free the agent. */
+	agent_quiesce(d->agent);
 	if (d->collector) {
 		collector_agent_record(d->collector, "stop", NULL);
 		collector_tick(d->collector, realtime_ns());
+		collector_set_agent(d->collector, NULL);
 	}
 	collector_free(d->collector);
+	agent_stop(d->agent);
 	config_free(&d->cfg);
 }
 

@@ -396,6 +396,11 @@ out_free:
 	return NULL;
 }
 
+void sensors_detach(struct sensors *s)
+{
+	exfilmon_bpf__detach(s->skel);
+}
+
 void sensors_stop(struct sensors *s)
 {
 	if (!s)

@@ -28,6 +28,8 @@ struct sensor_maps {
 /* Loads and attaches everything the kernel supports. NULL with errno set; the reason
  * has been logged ("loader: attach sys_exit_read: Operation not permitted"). */
 struct sensors *sensors_start(const struct sensors_opts *opts);
+/* Detaches every program; maps and the ring stay readable for a last drain. */
+void sensors_detach(struct sensors *s);
 void sensors_stop(struct sensors *s);
 
 const struct sensor_maps *sensors_maps(const struct sensors *s);
