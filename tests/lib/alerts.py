@@ -26,7 +26,9 @@ def matches(al, a):
         return False
     if a.session and str(x.get("session_id")) != a.session:
         return False
-    if a.session_none and x.get("session_id") is not None:
+    # Outside any login: no session and no person. (A per-user alert over several
+    # sessions also has no session id, but it names its user.)
+    if a.session_none and (x.get("session_id") is not None or dig(al, "user.name")):
         return False
     if a.config_sha and x.get("config_sha256") != a.config_sha:
         return False
