@@ -61,6 +61,10 @@ int main(void)
 	sigset_t set;
 	int err, sig;
 
+	/* A background job of a script starts with SIGINT ignored, and an ignored signal
+	 * never reaches sigwait. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

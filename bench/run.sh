@@ -50,13 +50,13 @@ BPF_STATS_WAS=
 log() { echo "bench: $*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
 
-stop_pid() { # PID: SIGINT, then SIGTERM, then SIGKILL, and reap
+stop_pid() { # PID: SIGTERM, then SIGINT, then SIGKILL, and reap
 	local p=$1 i
 	kill -0 "$p" 2>/dev/null || return 0
-	kill -INT "$p" 2>/dev/null
-	for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	kill -TERM "$p" 2>/dev/null
-	for i in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+	kill -INT "$p" 2>/dev/null
+	for i in $(seq 1 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	return 0
