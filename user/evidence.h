@@ -14,7 +14,11 @@
  *   "activity"  bytes moved for one process and object (struct activity)
  *   "gap"       detail lost: session(s), time span, what kind, how many
  *   "alert"     an alert revision (the same JSON as the alerts file)
- *   "retention" a segment deleted by retention, with its last chain head
+ *   "retention" a segment deleted by retention: deleted_segment, last_block, last_hash,
+ *               last_ts, reason ("age"|"size"); written and sealed before the unlink
+ *   "recovery"  what open found at the end of the last segment: event "torn_tail"
+ *               (segment, offset, bytes, set_aside file, sha256 of those bytes) or
+ *               "altered_block" (segment, offset; the file is left for verify)
  */
 #ifndef EXFILMON_EVIDENCE_H
 #define EXFILMON_EVIDENCE_H
@@ -48,10 +52,17 @@ int evidence_append(struct evidence *ev, const char *type, uint64_t ts_ns, const
 /* The sequence number the next append will get. */
 uint64_t evidence_next_seq(const struct evidence *ev);
 
+/* Name of the segment file being written ("seg-<16 hex>.xev"). */
+const char *evidence_segment(const struct evidence *ev);
+
 /* Seals the open block now: compress, chain, write, fsync. Returns 0 or -errno. */
 int evidence_seal(struct evidence *ev);
 
-/* Time-driven work: seal on interval, rotate, apply retention. Returns 0 or -errno. */
+/* Time-driven work, with now_ns the caller's clock (realtime ns): seals the open block
+ * once it has been open for seal_interval_ns (counted from the first call that sees it),
+ * and at most once a minute deletes the oldest segments older than retention_ns (by
+ * their last record time) or while the store exceeds retention_bytes, each deletion
+ * recorded and sealed first. Rotation happens at seal time. Returns 0 or -errno. */
 int evidence_maintain(struct evidence *ev, uint64_t now_ns);
 
 /* Seals what is pending and closes. Accepts NULL. */

@@ -9,17 +9,25 @@
  * segments. Records in a payload: u32 len (of what follows), u64 seq, u64 ts_ns,
  * u8 type_len, type, JSON. Integers are little-endian.
  * Beside each segment, "seg-....idx" has one line per block for fast queries:
- * "BLOCK OFFSET FIRST_TS LAST_TS FIRST_SEQ NRECORDS S1,S2,..." (session ids in it).
+ * "BLOCK OFFSET FIRST_TS LAST_TS FIRST_SEQ NRECORDS SESSIONS" where SESSIONS is "-"
+ * (no session), or comma-separated session ids and "*" (records for every session).
+ * The index is a cache: the writer rebuilds it at open, verify checks it against the
+ * blocks, and a query reads a block in full when its index line is missing.
  */
 #ifndef EXFILMON_EVIDENCE_FORMAT_H
 #define EXFILMON_EVIDENCE_FORMAT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EV_MAGIC "XMEVBLK1"
 #define EV_VERSION 1
 #define EV_HDR_LEN 128
 #define EV_MAX_PAYLOAD (64u << 20)
+#define EV_REC_FIXED 17                  /* seq, ts_ns, type_len after the length */
+#define EV_SEG_NAME_LEN 24               /* "seg-" 16 hex ".xev" */
+#define EV_INDEX_MAX_SESSIONS 64         /* beyond this a block is marked "*" */
 
 struct ev_block_hdr {
 	char magic[8];
@@ -38,8 +46,61 @@ struct ev_block_hdr {
 };
 _Static_assert(sizeof(struct ev_block_hdr) == EV_HDR_LEN, "evidence header layout changed");
 
-/* Computes the block hash into out. */
+/* One record as it sits in a decompressed payload; type and json are not terminated. */
+struct ev_raw_record {
+	uint64_t seq, ts_ns;
+	const char *type;
+	size_t type_len;
+	const char *json;
+	size_t json_len;
+};
+
+/* The sessions a block holds records for. all: some record concerns every session
+ * (a gap with session_id null, a retention) or the block had too many to list. */
+struct ev_session_set {
+	uint32_t ids[EV_INDEX_MAX_SESSIONS];
+	unsigned n;
+	bool all;
+};
+
+/* One index line. */
+struct ev_index_entry {
+	uint64_t block_no, offset, first_ts, last_ts, first_seq;
+	uint32_t n_records;
+	struct ev_session_set sessions;
+};
+
+/* Computes the block hash into out (the header's own hash field counts as zero). */
 void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32]);
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
 void ev_hex(const uint8_t *bin, size_t n, char *out);
+/* True when h has our magic and version and lengths a reader may allocate. */
+bool ev_hdr_plausible(const struct ev_block_hdr *h);
+
+/* The next record of a payload at *pos. Returns 1 and advances *pos, 0 at the end of
+ * raw, -EINVAL when the framing is corrupt. */
+int ev_payload_next(const unsigned char *raw, size_t raw_len, size_t *pos,
+		    struct ev_raw_record *r);
+
+/* Adds the session(s) a record concerns to s: "session_id" at the top level, or under
+ * "exfilmon" for alerts; null (or a retention/recovery record) concerns every session. */
+void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
+			 const char *json, size_t json_len);
+bool ev_session_set_has(const struct ev_session_set *s, uint32_t session_id);
+bool ev_session_set_equal(const struct ev_session_set *a, const struct ev_session_set *b);
+/* Sessions of every record in a payload; -EINVAL when its framing is corrupt. */
+int ev_payload_sessions(const unsigned char *raw, size_t raw_len, struct ev_session_set *s);
+
+/* Formats e as one index line with its newline; returns its length. */
+size_t ev_index_format(const struct ev_index_entry *e, char *buf, size_t len);
+/* Parses one line (newline required: a torn last line is refused). 0 or -EINVAL. */
+int ev_index_parse(const char *line, struct ev_index_entry *e);
+/* "DIR/seg-XXXXXXXXXXXXXXXX.idx" for segment name seg. */
+void ev_index_path(const char *dir, const char *seg, char *out, size_t len);
+
+/* Names of the segment files in dir, sorted (hex block numbers sort as text). Caller
+ * frees with ev_free_names. Returns 0 or -errno. */
+int ev_list_segments(const char *dir, char ***names, size_t *n);
+void ev_free_names(char **names, size_t n);
 
 #endif

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the evidence writer and reader must agree on: the block hash, record framing in a
+ * payload, which sessions a record concerns, the index line and segment naming. Kept in
+ * one place so the writer's index and verify's recomputation cannot drift apart.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "evidence_format.h"
+
+void ev_hex(const uint8_t *bin, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[bin[i] >> 4];
+		out[2 * i + 1] = digits[bin[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32])
+{
+	struct ev_block_hdr copy = *h;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	memset(copy.hash, 0, sizeof(copy.hash));
+	/* A hash that cannot be computed must never match a stored one. */
+	memset(out, 0xff, 32);
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, h->prev_hash, sizeof(h->prev_hash)) &&
+	    EVP_DigestUpdate(ctx, &copy, sizeof(copy)) &&
+	    EVP_DigestUpdate(ctx, payload, h->comp_len))
+		EVP_DigestFinal_ex(ctx, out, &n);
+	EVP_MD_CTX_free(ctx);
+}
+
+bool ev_hdr_plausible(const struct ev_block_hdr *h)
+{
+	/* zlib never expands more than about 1032:1, so a larger raw_len is a lie that
+	 * would only make a reader allocate. */
+	return !memcmp(h->magic, EV_MAGIC, 8) && h->version == EV_VERSION &&
+	       h->hdr_len == EV_HDR_LEN && h->comp_len <= EV_MAX_PAYLOAD &&
+	       h->raw_len <= EV_MAX_PAYLOAD && h->raw_len <= (uint64_t)h->comp_len * 1040 + 64;
+}
+
+int ev_payload_next(const unsigned char *raw, size_t raw_len, size_t *pos,
+		    struct ev_raw_record *r)
+{
+	uint32_t len;
+	size_t p = *pos;
+
+	if (p == raw_len)
+		return 0;
+	if (raw_len - p < 4)
+		return -EINVAL;
+	memcpy(&len, raw + p, 4);
+	if (len < EV_REC_FIXED || len > raw_len - p - 4 || raw[p + 20] > len - EV_REC_FIXED)
+		return -EINVAL;
+	memcpy(&r->seq, raw + p + 4, 8);
+	memcpy(&r->ts_ns, raw + p + 12, 8);
+	r->type_len = raw[p + 20];
+	r->type = (const char *)raw + p + 21;
+	r->json = r->type + r->type_len;
+	r->json_len = len - EV_REC_FIXED - r->type_len;
+	*pos = p + 4 + len;
+	return 1;
+}
+
+static void set_add(struct ev_session_set *s, uint32_t id)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->ids[i] == id)
+			return;
+	if (s->n == EV_INDEX_MAX_SESSIONS)
+		s->all = true;
+	else
+		s->ids[s->n++] = id;
+}
+
+static bool type_is(const char *type, size_t len, const char *name)
+{
+	return strlen(name) == len && !memcmp(type, name, len);
+}
+
+void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
+			 const char *json, size_t json_len)
+{
+	json_t *o, *sid;
+
+	if (type_is(type, type_len, "retention") || type_is(type, type_len, "recovery")) {
+		s->all = true;
+		return;
+	}
+	o = json_loadb(json, json_len, 0, NULL);
+	if (!o)
+		return;
+	sid = json_object_get(type_is(type, type_len, "alert") ? json_object_get(o, "exfilmon")
+							       : o, "session_id");
+	if (json_is_integer(sid) && json_integer_value(sid) >= 0 &&
+	    json_integer_value(sid) <= UINT32_MAX)
+		set_add(s, (uint32_t)json_integer_value(sid));
+	else if (json_is_null(sid) && type_is(type, type_len, "gap"))
+		s->all = true;
+	json_decref(o);
+}
+
+bool ev_session_set_has(const struct ev_session_set *s, uint32_t session_id)
+{
+	if (s->all)
+		return true;
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->ids[i] == session_id)
+			return true;
+	return false;
+}
+
+bool ev_session_set_equal(const struct ev_session_set *a, const struct ev_session_set *b)
+{
+	if (a->all != b->all || a->n != b->n)
+		return false;
+	for (unsigned i = 0; i < a->n; i++) {
+		unsigned j = 0;
+
+		while (j < b->n && b->ids[j] != a->ids[i])
+			j++;
+		if (j == b->n)
+			return false;
+	}
+	return true;
+}
+
+int ev_payload_sessions(const unsigned char *raw, size_t raw_len, struct ev_session_set *s)
+{
+	struct ev_raw_record r;
+	size_t pos = 0;
+	int got;
+
+	memset(s, 0, sizeof(*s));
+	while ((got = ev_payload_next(raw, raw_len, &pos, &r)) > 0)
+		ev_session_set_note(s, r.type, r.type_len, r.json, r.json_len);
+	return got;
+}
+
+size_t ev_index_format(const struct ev_index_entry *e, char *buf, size_t len)
+{
+	const struct ev_session_set *s = &e->sessions;
+	size_t used = snprintf(buf, len, "%llu %llu %llu %llu %llu %u ",
+			       (unsigned long long)e->block_no, (unsigned long long)e->offset,
+			       (unsigned long long)e->first_ts, (unsigned long long)e->last_ts,
+			       (unsigned long long)e->first_seq, e->n_records);
+
+	if (!s->all && !s->n)
+		used += snprintf(buf + used, len - used, "-");
+	if (s->all)
+		used += snprintf(buf + used, len - used, "*");
+	for (unsigned i = 0; i < s->n && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%u", i || s->all ? "," : "", s->ids[i]);
+	if (used < len)
+		used += snprintf(buf + used, len - used, "\n");
+	return used < len ? used : len - 1;
+}
+
+static int parse_u64(const char **p, uint64_t *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(*p, &end, 10);
+	if (errno || (*end != ' ' && *end != ',' && *end != '\n'))
+		return -EINVAL;
+	*p = end;
+	return 0;
+}
+
+static int parse_sessions(const char *p, struct ev_session_set *s)
+{
+	uint64_t v;
+
+	memset(s, 0, sizeof(*s));
+	if (!strcmp(p, "-\n"))
+		return 0;
+	for (;;) {
+		if (*p == '*') {
+			s->all = true;
+			p++;
+		} else if (parse_u64(&p, &v) || v > UINT32_MAX || s->n == EV_INDEX_MAX_SESSIONS) {
+			return -EINVAL;
+		} else {
+			s->ids[s->n++] = (uint32_t)v;
+		}
+		if (*p == '\n' && !p[1])
+			return 0;
+		if (*p++ != ',')
+			return -EINVAL;
+	}
+}
+
+int ev_index_parse(const char *line, struct ev_index_entry *e)
+{
+	uint64_t *fields[] = { &e->block_no, &e->offset, &e->first_ts, &e->last_ts, &e->first_seq };
+	const char *p = line;
+	uint64_t n;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (parse_u64(&p, fields[i]) || *p++ != ' ')
+			return -EINVAL;
+	if (parse_u64(&p, &n) || n > UINT32_MAX || *p++ != ' ')
+		return -EINVAL;
+	e->n_records = (uint32_t)n;
+	return parse_sessions(p, &e->sessions);
+}
+
+void ev_index_path(const char *dir, const char *seg, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%.20s.idx", dir, seg);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_segment_name(const char *name)
+{
+	if (strlen(name) != EV_SEG_NAME_LEN || strncmp(name, "seg-", 4) ||
+	    strcmp(name + 20, ".xev"))
+		return false;
+	for (int i = 4; i < 20; i++)
+		if (!strchr("0123456789abcdef", name[i]))
+			return false;
+	return true;
+}
+
+int ev_list_segments(const char *dir, char ***names, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t cap = 0;
+	int err = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!is_segment_name(de->d_name))
+			continue;
+		if (*n == cap) {
+			char **v = realloc(*names, (cap = cap ? cap * 2 : 16) * sizeof(char *));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			*names = v;
+		}
+		if (!((*names)[*n] = strdup(de->d_name))) {
+			err = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	if (err) {
+		ev_free_names(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return err;
+	}
+	qsort(*names, *n, sizeof(char *), cmp_name);
+	return 0;
+}
+
+void ev_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
