@@ -18,8 +18,8 @@ avg_ns() { # BEFORE AFTER PROGNAME
 		printf "%.0f", ($4 - $2) / ($5 - $3) }'
 }
 
-profile_one() { # CONFIG PROGPREFIX
-	local cfg=$1 pre=$2 w
+profile_one() { # CONFIG PROGPREFIX READPROG OPENPROG
+	local cfg=$1 pre=$2 rp=$3 op=$4 w
 	"start_$cfg"
 	prog_stats "$pre" >"$T/ps0"
 	for w in "read4k $PLAIN/big" "read4k $SRC/big" "openclose $SRC/small $SMALL_FILES"; do
@@ -27,9 +27,9 @@ profile_one() { # CONFIG PROGPREFIX
 		"$W" -c "$CPU" -s $w >/dev/null || die "profile workload"
 		prog_stats "$pre" >"$T/ps1"
 		case "$w" in
-		"read4k $PLAIN"*) extra profile "${cfg}_read_unwatched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "${pre}sys_exit_read")" ;;
-		"read4k $SRC"*) extra profile "${cfg}_read_watched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "${pre}sys_exit_read")" ;;
-		openclose*) extra profile "${cfg}_openat_watched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "${pre}sys_exit_openat")" ;;
+		"read4k $PLAIN"*) extra profile "${cfg}_read_unwatched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "$rp")" ;;
+		"read4k $SRC"*) extra profile "${cfg}_read_watched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "$rp")" ;;
+		openclose*) extra profile "${cfg}_openat_watched_ns" "$(avg_ns "$T/ps0" "$T/ps1" "$op")" ;;
 		esac
 		mv "$T/ps1" "$T/ps0"
 	done
@@ -39,8 +39,8 @@ profile_one() { # CONFIG PROGPREFIX
 profile_bpf_stats() {
 	BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -q kernel.bpf_stats_enabled=1
-	profile_one floor floor_exit_
-	profile_one exfilmon on_
+	profile_one floor floor_ floor_exit_read floor_exit_openat
+	profile_one exfilmon on_ on_sys_exit_read on_sys_exit_openat
 	sysctl -q kernel.bpf_stats_enabled="$BPF_STATS_WAS"
 	BPF_STATS_WAS=
 }
@@ -66,6 +66,9 @@ alert_latency() {
 	start_bg "$T/lat.log" "exfilmond: running" \
 		"$BUILD/exfilmond" -c "$T/lat.yaml" --stderr --status "$T/lat-status.json"
 	for i in $(seq 1 20); do
+		# A random phase against the daemon's drain timer, or every trial would
+		# start just after the drain that ended the previous one.
+		sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
 		out=$("$W" -l $((2000 + i)) alertlat "$SRC/big" $((5 << 20)) "$T/lat-alerts.jsonl") ||
 			die "alert latency trial $i"
 		lat+=("${out##* }")

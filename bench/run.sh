@@ -8,7 +8,7 @@
 # usage: bench/run.sh [--smoke] [--pairs N] [--cpu N] [--out DIR]
 #   --smoke   a few seconds: every configuration that needs nothing installed, tiny
 #             workloads, one pair, no timing gates; fails only if the harness is broken
-#   --pairs   A/B pairs per configuration (default 7)
+#   --pairs   A/B pairs per configuration (default 9)
 #   --cpu     the CPU the workloads are pinned to (default 1); peers use the next one
 #   --out     keep the raw results there (default: a temporary directory, removed)
 #
@@ -23,7 +23,7 @@ cd "$ROOT"
 BUILD=$ROOT/build
 W=$BUILD/bench/workloads
 SMOKE=0
-PAIRS=7
+PAIRS=9
 CPU=1
 OUT=
 while [ $# -gt 0 ]; do
@@ -138,27 +138,31 @@ fixtures() {
 
 # --- workloads -----------------------------------------------------------------------
 
-# name | default ops | arguments. Ops are chosen so each run takes 0.1-0.3 s here.
+# group | name | default ops | arguments. Ops are chosen so each run takes 0.1-0.3 s
+# here. A pair's two phases run one group, so baseline and traced runs of a workload
+# are never more than a few seconds apart.
 workload_table() {
 	cat <<-EOF
-	read4k_unwatched 100000 read4k $PLAIN/big
-	read4k_watched 100000 read4k $SRC/big
-	read64_unwatched 100000 read64 $PLAIN/big
-	read64_watched 100000 read64 $SRC/big
-	openclose_unwatched $SMALL_FILES openclose $PLAIN/small $SMALL_FILES
-	openclose_watched $SMALL_FILES openclose $SRC/small $SMALL_FILES
-	tcp_source 20000 tcp download 127.0.0.2 5432
-	tcp_egress 20000 tcp upload 127.0.0.77 15432
-	udp_egress 50000 udp 127.0.0.77 15433
-	getppid 200000 getppid
-	exec 40 exec /bin/true
+	reads read4k_unwatched 100000 read4k $PLAIN/big
+	reads read4k_watched 100000 read4k $SRC/big
+	reads read64_unwatched 100000 read64 $PLAIN/big
+	reads read64_watched 100000 read64 $SRC/big
+	files openclose_unwatched $SMALL_FILES openclose $PLAIN/small $SMALL_FILES
+	files openclose_watched $SMALL_FILES openclose $SRC/small $SMALL_FILES
+	net tcp_source 20000 tcp download 127.0.0.2 5432
+	net tcp_egress 20000 tcp upload 127.0.0.77 15432
+	net udp_egress 50000 udp 127.0.0.77 15433
+	proc getppid 200000 getppid
+	proc exec 40 exec /bin/true
 	EOF
 }
 
-# run_phase CONFIG PAIR PHASE DIVISOR: every workload once, results appended to RES.
+# run_phase CONFIG PAIR PHASE DIVISOR GROUP: the group's workloads once each, results
+# appended to RES.
 run_phase() {
-	local cfg=$1 pair=$2 phase=$3 div=$4 name ops args out
-	while read -r name ops args; do
+	local cfg=$1 pair=$2 phase=$3 div=$4 group=$5 g name ops args out
+	while read -r g name ops args; do
+		[ "$g" = "$group" ] || continue
 		ops=$(( ops / div )); [ "$ops" -lt 5 ] && ops=5
 		# shellcheck disable=SC2086
 		out=$("$W" -c "$CPU" -s -n "$ops" $args) || die "workload $name failed ($cfg)"
@@ -249,18 +253,21 @@ teardown_auditd() {
 start_auditd() { audit_rules_add || die "auditctl failed"; }
 stop_auditd() { audit_rules_del; }
 
-# run_config NAME DIVISOR: PAIRS pairs of (baseline, traced) in ABBA order.
+# run_config NAME DIVISOR: PAIRS pairs of (baseline, traced) per workload group, in ABBA
+# order (odd pairs baseline first).
 run_config() {
-	local cfg=$1 div=$2 p
+	local cfg=$1 div=$2 p g
 	log "configuration $cfg: $PAIRS pairs"
 	for p in $(seq 1 "$PAIRS"); do
-		if [ $((p % 2)) = 1 ]; then
-			run_phase "$cfg" "$p" base "$div"
-			"start_$cfg"; run_phase "$cfg" "$p" traced "$div"; "stop_$cfg"
-		else
-			"start_$cfg"; run_phase "$cfg" "$p" traced "$div"; "stop_$cfg"
-			run_phase "$cfg" "$p" base "$div"
-		fi
+		for g in reads files net proc; do
+			if [ $((p % 2)) = 1 ]; then
+				run_phase "$cfg" "$p" base "$div" "$g"
+				"start_$cfg"; run_phase "$cfg" "$p" traced "$div" "$g"; "stop_$cfg"
+			else
+				"start_$cfg"; run_phase "$cfg" "$p" traced "$div" "$g"; "stop_$cfg"
+				run_phase "$cfg" "$p" base "$div" "$g"
+			fi
+		done
 	done
 }
 

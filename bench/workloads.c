@@ -406,27 +406,59 @@ static int wl_sleepers(int argc, char **argv)
 	return 0;
 }
 
-/* holdopen DIR COUNT: opens DIR/f0 .. f(COUNT-1) and keeps them open until stdin closes. */
-static int wl_holdopen(int argc, char **argv)
+/* Opens DIR/f<first> .. f<first+count-1> and keeps them open until stdin closes. */
+static void hold_files(const char *dir, long first, long count)
 {
-	struct rlimit rl;
 	char path[4096];
-	long count;
 
-	if (argc < 2)
-		return 2;
-	count = atol(argv[1]);
-	rl.rlim_cur = rl.rlim_max = count + 64;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("setrlimit NOFILE");
-	for (long i = 0; i < count; i++) {
-		snprintf(path, sizeof(path), "%s/f%ld", argv[0], i);
+	for (long i = first; i < first + count; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
 		if (open(path, O_RDONLY) < 0)
 			die(path);
 	}
+}
+
+/*
+ * holdopen DIR COUNT: keeps DIR/f0 .. f(COUNT-1) open until stdin closes, spread over as
+ * many processes as the open-files limit needs (root cannot always raise it here).
+ */
+static int wl_holdopen(int argc, char **argv)
+{
+	struct rlimit rl;
+	long count, per, done = 0;
+	int ready[2];
+	char c;
+
+	if (argc < 2 || pipe(ready))
+		return 2;
+	count = atol(argv[1]);
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		die("getrlimit");
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	per = (long)rl.rlim_cur - 64;
+	for (; done < count; done += per) {
+		long n = count - done < per ? count - done : per;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			hold_files(argv[0], done, n);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			hold();
+			_exit(0);
+		}
+	}
+	for (long i = 0; i < (count + per - 1) / per; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("holdopen child");
 	printf("ready\n");
 	fflush(stdout);
 	hold();
+	while (wait(NULL) > 0)
+		;
 	return 0;
 }
 
