@@ -2,9 +2,11 @@
 /*
  * Reading and verifying the evidence store. Verification is the walk itself: each
  * block's hash must match its content and name the previous block's hash, block numbers
- * must run on without a hole across segments, and a segment must begin where the one
- * before it ended. The first failure is reported with segment, block number and byte
- * offset; records before it are still delivered, records after it are not trusted.
+ * must run on without a hole across segments, and a store that does not start at block
+ * 0 must hold a retention record naming the deleted segment's last block and hash. The
+ * first failure is reported with segment, block number and byte offset; records before
+ * it are delivered, records after it are not trusted. Queries use the per-segment index
+ * to skip decompressing blocks, but every block's hash is still checked.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,6 +24,19 @@
 #include "evidence_format.h"
 #include "evidence_read.h"
 
+#define MAX_RETAINED 1024
+
+struct retained {
+	char segment[32];
+	uint64_t last_block;
+	char last_hash[65];
+};
+
+struct seg_index {
+	struct ev_index_entry *e;
+	size_t n;
+};
+
 struct walk {
 	const char *dir;
 	const struct ev_filter *f;
@@ -32,136 +47,184 @@ struct walk {
 	uint64_t next_block;
 	bool started;
 	bool stop;
-	/* retention records seen: a chain may begin after a recorded deletion */
-	char retained_heads[64][65];
-	unsigned n_retained;
+	char first_prev[65];         /* prev hash of the first block, when it is not block 0 */
+	char first_segment[32];
+	struct retained *retained;
+	size_t n_retained;
+	struct seg_index idx;
+	/* buffers reused across blocks */
+	unsigned char *comp, *raw;
+	size_t comp_cap, raw_cap;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list(const char *dir, char ***names, size_t *n)
-{
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *d = opendir(dir);
-
-	*names = NULL;
-	*n = 0;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-
-		if (strncmp(de->d_name, "seg-", 4) || l != 24 || strcmp(de->d_name + 20, ".xev"))
-			continue;
-		if (*n == cap) {
-			char **v = realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof(char *));
-
-			if (!v)
-				break;
-			*names = v;
-		}
-		(*names)[(*n)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	qsort(*names, *n, sizeof(char *), cmp_str);
-	return 0;
-}
-
-static void problem(struct walk *w, const char *fmt, const char *seg, uint64_t block, long long off,
+static void problem(struct walk *w, const char *seg, uint64_t block, uint64_t off,
 		    const char *what)
 {
 	if (w->rep->problem[0])
 		return;
 	w->rep->intact = false;
-	snprintf(w->rep->problem, sizeof(w->rep->problem), fmt, seg, (unsigned long long)block, off,
-		 what);
+	snprintf(w->rep->problem, sizeof(w->rep->problem), "%s: block %llu at offset %llu: %s",
+		 seg, (unsigned long long)block, (unsigned long long)off, what);
 }
 
-/* Index lines tell which blocks hold a session, without decompressing. */
-static bool block_may_match(struct walk *w, const char *seg, const struct ev_block_hdr *h)
+static void index_problem(struct walk *w, const char *seg, uint64_t block, const char *what)
 {
-	char path[PATH_MAX + 80], line[4096];
-	bool found = true;
+	if (w->rep->index_altered)
+		return;
+	w->rep->index_altered = true;
+	snprintf(w->rep->index_problem, sizeof(w->rep->index_problem), "%.20s.idx: block %llu: %s",
+		 seg, (unsigned long long)block, what);
+}
+
+/* Lines that do not parse are ignored: the index is a cache, never trusted alone. */
+static void load_index(struct walk *w, const char *seg)
+{
+	char path[PATH_MAX + 64], line[1024];
+	struct ev_index_entry e, *v;
+	size_t cap = 0;
 	FILE *f;
 
-	if (w->f && ((w->f->since_ns && h->last_ts < w->f->since_ns) ||
-		     (w->f->until_ns && h->first_ts > w->f->until_ns)))
-		return false;
-	if (!w->f || !w->f->have_session)
-		return true;
-	snprintf(path, sizeof(path), "%s/%.20s.idx", w->dir, seg);
-	f = fopen(path, "r");
+	free(w->idx.e);
+	memset(&w->idx, 0, sizeof(w->idx));
+	ev_index_path(w->dir, seg, path, sizeof(path));
+	f = fopen(path, "re");
 	if (!f)
-		return true;
+		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long b;
-		char sessions[3600], *tok, *save;
-
-		if (sscanf(line, "%llu %*u %*u %*u %*u %*u %3599s", &b, sessions) != 2 ||
-		    b != h->block_no)
+		if (ev_index_parse(line, &e))
 			continue;
-		found = false;
-		if (sessions[0] == '*')
-			found = true;
-		for (tok = strtok_r(sessions, ",*", &save); tok && !found;
-		     tok = strtok_r(NULL, ",*", &save))
-			found = strtoul(tok, NULL, 10) == w->f->session_id;
-		break;
+		if (w->idx.n == cap) {
+			v = realloc(w->idx.e, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+			if (!v)
+				break;
+			w->idx.e = v;
+		}
+		w->idx.e[w->idx.n++] = e;
 	}
 	fclose(f);
-	return found;
+}
+
+/* The index line for the block at off, if it agrees with the verified header. */
+static const struct ev_index_entry *index_for(struct walk *w, const struct ev_block_hdr *h,
+					      uint64_t off)
+{
+	size_t lo = 0, hi = w->idx.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->idx.e[mid].offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == w->idx.n || w->idx.e[lo].offset != off)
+		return NULL;
+	return &w->idx.e[lo];
+}
+
+static bool index_agrees(const struct ev_index_entry *e, const struct ev_block_hdr *h)
+{
+	return e->block_no == h->block_no && e->first_ts == h->first_ts &&
+	       e->last_ts == h->last_ts && e->first_seq == h->first_seq &&
+	       e->n_records == h->n_records;
+}
+
+/* Whether a query must decompress this block. */
+static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64_t off)
+{
+	const struct ev_index_entry *e;
+
+	if (!w->f)
+		return true;
+	if ((w->f->since_ns && h->last_ts < w->f->since_ns) ||
+	    (w->f->until_ns && h->first_ts > w->f->until_ns))
+		return false;
+	if (!w->f->have_session)
+		return true;
+	e = index_for(w, h, off);
+	return !e || !index_agrees(e, h) || ev_session_set_has(&e->sessions, w->f->session_id);
+}
+
+/* Verify: the index line must describe the block exactly, sessions included. */
+static void check_index(struct walk *w, const char *seg, const struct ev_block_hdr *h,
+			uint64_t off, const unsigned char *raw, size_t raw_len)
+{
+	const struct ev_index_entry *e = index_for(w, h, off);
+	struct ev_session_set s;
+
+	if (!e) {
+		w->rep->index_missing++;
+		return;
+	}
+	if (!index_agrees(e, h)) {
+		index_problem(w, seg, h->block_no, "line does not match the block header");
+		return;
+	}
+	if (ev_payload_sessions(raw, raw_len, &s) == 0 && !ev_session_set_equal(&s, &e->sessions))
+		index_problem(w, seg, h->block_no, "session list does not match the block");
 }
 
 static void note_retention(struct walk *w, const char *json)
 {
-	const char *p = strstr(json, "\"last_hash\":\"");
+	struct retained *r, *v;
+	const char *p;
 
-	if (p && w->n_retained < 64)
-		snprintf(w->retained_heads[w->n_retained++], 65, "%.64s", p + 13);
+	if (w->n_retained == MAX_RETAINED)
+		return;
+	v = realloc(w->retained, (w->n_retained + 1) * sizeof(*v));
+	if (!v)
+		return;
+	w->retained = v;
+	r = &v[w->n_retained];
+	memset(r, 0, sizeof(*r));
+	p = strstr(json, "\"deleted_segment\":\"");
+	if (p)
+		sscanf(p + 19, "%31[^\"]", r->segment);
+	p = strstr(json, "\"last_block\":");
+	if (p)
+		r->last_block = strtoull(p + 13, NULL, 10);
+	p = strstr(json, "\"last_hash\":\"");
+	if (p)
+		sscanf(p + 13, "%64[0-9a-f]", r->last_hash);
+	w->n_retained++;
+}
+
+static bool in_time(const struct ev_filter *f, uint64_t ts)
+{
+	return !f || ((!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns));
 }
 
 static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *h,
-		    const unsigned char *raw, size_t raw_len, long long off)
+		    const unsigned char *raw, size_t raw_len, uint64_t off)
 {
+	struct ev_raw_record rr;
 	size_t pos = 0;
+	uint32_t n = 0;
+	int got = 0;
 
-	for (uint32_t i = 0; i < h->n_records && !w->stop; i++) {
-		uint32_t len;
-		struct ev_record r = { .segment = seg, .block_no = h->block_no };
-		char type[256], *json;
-		unsigned tlen;
+	while (!w->stop && (got = ev_payload_next(raw, raw_len, &pos, &rr)) > 0) {
+		char type[256], *json = strndup(rr.json, rr.json_len);
+		struct ev_record r = { .seq = rr.seq, .ts_ns = rr.ts_ns, .type = type,
+				       .json = json, .json_len = rr.json_len, .segment = seg,
+				       .block_no = h->block_no };
 
-		if (pos + 4 > raw_len || (memcpy(&len, raw + pos, 4), pos + 4 + len > raw_len) ||
-		    len < 17 || (tlen = raw[pos + 20]) + 17 > len) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, h->block_no, off,
-				"record framing is corrupt");
-			return;
-		}
-		memcpy(&r.seq, raw + pos + 4, 8);
-		memcpy(&r.ts_ns, raw + pos + 12, 8);
-		memcpy(type, raw + pos + 21, tlen);
-		type[tlen] = '\0';
-		r.json_len = len - 17 - tlen;
-		json = strndup((const char *)raw + pos + 21 + tlen, r.json_len);
-		r.type = type;
-		r.json = json;
+		memcpy(type, rr.type, rr.type_len);
+		type[rr.type_len] = '\0';
+		n++;
+		w->rep->records++;
 		if (json && !strcmp(type, "retention"))
 			note_retention(w, json);
-		w->rep->records++;
-		if (json && w->fn && (!w->f || ((!w->f->since_ns || r.ts_ns >= w->f->since_ns) &&
-						(!w->f->until_ns || r.ts_ns <= w->f->until_ns))))
+		if (json && w->fn && in_time(w->f, r.ts_ns))
 			w->stop = w->fn(w->ctx, &r) != 0;
 		free(json);
-		pos += 4 + len;
 	}
+	if (!w->stop && (got < 0 || n != h->n_records))
+		problem(w, seg, h->block_no, off, "record framing is corrupt");
 }
 
-/* The first block of the store: either block 0, or the block after a retention cut. */
-static bool chain_start_ok(struct walk *w, const struct ev_block_hdr *h)
+/* The first block of the store: block 0, or the block after a retention cut. */
+static bool chain_start_ok(struct walk *w, const char *seg, const struct ev_block_hdr *h)
 {
 	static const uint8_t zero[32];
 
@@ -169,6 +232,8 @@ static bool chain_start_ok(struct walk *w, const struct ev_block_hdr *h)
 		return !memcmp(h->prev_hash, zero, 32);
 	w->rep->first_block = h->block_no;
 	w->rep->retention_cut = true;
+	ev_hex(h->prev_hash, 32, w->first_prev);
+	snprintf(w->first_segment, sizeof(w->first_segment), "%s", seg);
 	return true;
 }
 
@@ -177,93 +242,154 @@ static bool chain_link_ok(struct walk *w, const struct ev_block_hdr *h)
 	return h->block_no == w->next_block && !memcmp(h->prev_hash, w->prev_hash, 32);
 }
 
+static const char *chain_problem(struct walk *w, const struct ev_block_hdr *h)
+{
+	if (!w->started)
+		return "chain broken: block 0 names a previous block";
+	if (h->block_no > w->next_block)
+		return "chain broken: blocks missing before this one (segment removed?)";
+	if (h->block_no < w->next_block)
+		return "chain broken: block out of order (segments reordered or replayed?)";
+	return "chain broken: previous-hash does not match the block before";
+}
+
+static bool grow(unsigned char **buf, size_t *cap, size_t need)
+{
+	unsigned char *p;
+
+	if (need <= *cap)
+		return true;
+	p = realloc(*buf, need);
+	if (!p)
+		return false;
+	*buf = p;
+	*cap = need;
+	return true;
+}
+
+/* The number the block at off should have: the next one, or for the first block of the
+ * store the number in its segment's name. Problems are reported under it, since the
+ * header's own number is not trusted before the hash checks out. */
+static uint64_t expected_block(const struct walk *w, const char *seg)
+{
+	return w->started ? w->next_block : strtoull(seg + 4, NULL, 16);
+}
+
+/* Checks one block at off; returns its length, or 0 after recording a problem. */
+static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
+{
+	struct ev_block_hdr h;
+	uint8_t hash[32];
+	uLongf raw_len;
+	uint64_t block = expected_block(w, seg);
+
+	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h)) {
+		problem(w, seg, block, off, "torn block header (truncated file)");
+		return 0;
+	}
+	if (!ev_hdr_plausible(&h)) {
+		problem(w, seg, block, off, "not an evidence block header (altered or foreign data)");
+		return 0;
+	}
+	if (size - off - EV_HDR_LEN < h.comp_len) {
+		problem(w, seg, block, off, "torn block (truncated payload)");
+		return 0;
+	}
+	if (!grow(&w->comp, &w->comp_cap, h.comp_len + 1) ||
+	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
+	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
+		problem(w, seg, block, off, "cannot read the block");
+		return 0;
+	}
+	ev_block_hash(&h, w->comp, hash);
+	if (memcmp(hash, h.hash, 32)) {
+		problem(w, seg, block, off, "hash mismatch: the block was altered");
+		return 0;
+	}
+	if (w->started ? !chain_link_ok(w, &h) : !chain_start_ok(w, seg, &h)) {
+		problem(w, seg, h.block_no, off, chain_problem(w, &h));
+		return 0;
+	}
+	w->started = true;
+	memcpy(w->prev_hash, h.hash, 32);
+	w->next_block = h.block_no + 1;
+	w->rep->blocks++;
+	ev_hex(h.hash, 32, w->rep->head);
+	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
+	w->rep->head_block = h.block_no;
+	if (w->fn && !block_may_match(w, &h, off)) {
+		w->rep->skipped_blocks++;
+		return EV_HDR_LEN + h.comp_len;
+	}
+	raw_len = h.raw_len;
+	if (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len) {
+		problem(w, seg, h.block_no, off, "payload does not decompress");
+		return 0;
+	}
+	if (!w->fn)
+		check_index(w, seg, &h, off, w->raw, raw_len);
+	deliver(w, seg, &h, w->raw, raw_len, off);
+	return w->rep->problem[0] ? 0 : EV_HDR_LEN + h.comp_len;
+}
+
 static int walk_segment(struct walk *w, const char *seg)
 {
-	char path[PATH_MAX + 80];
-	unsigned char *comp = NULL, *raw = NULL;
-	struct ev_block_hdr h;
-	off_t off = 0, size;
-	uint8_t hash[32];
+	char path[PATH_MAX + 64];
+	uint64_t off = 0, size, len;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", w->dir, seg);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		problem(w, "%s: block %llu at offset %lld: %s", seg, w->next_block, 0, strerror(errno));
+		problem(w, seg, w->next_block, 0, strerror(errno));
 		return -1;
 	}
-	/* An empty segment is what a writer leaves after setting a torn first block
-	 * aside; a missing block would show as a gap in the numbering after it. */
+	load_index(w, seg);
+	/* An empty segment is what a writer leaves after setting a torn first block aside
+	 * or a crash right after rotation; a missing block shows as a gap after it. */
 	size = lseek(fd, 0, SEEK_END);
-	while (off < size && !w->stop) {
-		uLongf raw_len;
-
-		if (off + EV_HDR_LEN > size || pread(fd, &h, sizeof(h), off) != sizeof(h)) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, w->next_block, off,
-				"torn block header (truncated file)");
-			break;
-		}
-		if (memcmp(h.magic, EV_MAGIC, 8) || h.version != EV_VERSION ||
-		    h.comp_len > EV_MAX_PAYLOAD || h.raw_len > EV_MAX_PAYLOAD) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, w->next_block, off,
-				"not an evidence block header (altered or foreign data)");
-			break;
-		}
-		if (off + EV_HDR_LEN + h.comp_len > size) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, h.block_no, off,
-				"torn block (truncated payload)");
-			break;
-		}
-		comp = realloc(comp, h.comp_len + 1);
-		raw = realloc(raw, h.raw_len + 1);
-		if (!comp || !raw || pread(fd, comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len)
-			break;
-		ev_block_hash(&h, comp, hash);
-		if (memcmp(hash, h.hash, 32)) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, h.block_no, off,
-				"hash mismatch: the block was altered");
-			break;
-		}
-		if (w->started ? !chain_link_ok(w, &h) : !chain_start_ok(w, &h)) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, h.block_no, off,
-				h.block_no != w->next_block && w->started
-					? "chain broken: blocks missing or reordered before this one"
-					: "chain broken: previous-hash does not match");
-			break;
-		}
-		w->started = true;
-		memcpy(w->prev_hash, h.hash, 32);
-		w->next_block = h.block_no + 1;
-		w->rep->blocks++;
-		ev_hex(h.hash, 32, w->rep->head);
-		off += EV_HDR_LEN + h.comp_len;
-		/* A query skips blocks the index rules out: their hash is checked, their
-		 * payload is never decompressed. */
-		if (w->fn && !block_may_match(w, seg, &h))
-			continue;
-		raw_len = h.raw_len;
-		if (uncompress(raw, &raw_len, comp, h.comp_len) != Z_OK || raw_len != h.raw_len) {
-			problem(w, "%s: block %llu at offset %lld: %s", seg, h.block_no,
-				off - EV_HDR_LEN - h.comp_len, "payload does not decompress");
-			break;
-		}
-		deliver(w, seg, &h, raw, raw_len, off - EV_HDR_LEN - h.comp_len);
-	}
-	free(comp);
-	free(raw);
+	while (off < size && !w->stop && (len = walk_block(w, seg, fd, off, size)))
+		off += len;
 	close(fd);
 	return w->rep->problem[0] ? -1 : 0;
 }
 
-/* A chain that starts after block 0 is fine only if a retention record vouches for it. */
+/* A chain that starts after block 0 is fine only if a retention record vouches for it:
+ * the deleted segment's last block is the one just before, with the same hash. */
 static void check_retention_cut(struct walk *w)
 {
-	if (!w->rep->retention_cut || w->rep->problem[0] || (w->f && w->f->have_session))
+	char what[256];
+
+	if (!w->rep->retention_cut || w->rep->problem[0])
 		return;
-	if (!w->n_retained)
-		problem(w, "%s: block %llu at offset %lld: %s", "(start of store)",
-			w->rep->first_block, 0,
-			"blocks before this one are missing and no retention record explains it");
+	for (size_t i = w->n_retained; i-- > 0;) {
+		const struct retained *r = &w->retained[i];
+
+		if (r->last_block + 1 == w->rep->first_block && !strcmp(r->last_hash, w->first_prev)) {
+			snprintf(w->rep->retained_segment, sizeof(w->rep->retained_segment), "%s",
+				 r->segment);
+			return;
+		}
+	}
+	/* A time query skipped blocks that may hold the record: no verdict then. */
+	if (w->rep->skipped_blocks && w->f && !w->f->have_session)
+		return;
+	snprintf(what, sizeof(what), "blocks 0..%llu are missing and no retention record "
+		 "accounts for them (segment removed?)",
+		 (unsigned long long)w->rep->first_block - 1);
+	problem(w, w->first_segment, w->rep->first_block, 0, what);
+}
+
+static void count_torn(const char *dir, struct ev_report *rep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		rep->torn_files += !strncmp(de->d_name, "seg-", 4) && strstr(de->d_name, ".torn-");
+	closedir(d);
 }
 
 int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, void *ctx,
@@ -281,7 +407,7 @@ int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, v
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	err = list(dir, &names, &n);
+	err = ev_list_segments(dir, &names, &n);
 	if (err)
 		return err;
 	if (!n) {
@@ -298,9 +424,18 @@ int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, v
 		if (walk_segment(&w, names[i]))
 			break;
 	}
-	check_retention_cut(&w);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	if (!w.stop)
+		check_retention_cut(&w);
+	if (!rep->blocks && rep->intact) {
+		rep->intact = false;
+		snprintf(rep->problem, sizeof(rep->problem),
+			 "%s: segments hold no sealed block yet", dir);
+	}
+	count_torn(dir, rep);
+	ev_free_names(names, n);
+	free(w.idx.e);
+	free(w.retained);
+	free(w.comp);
+	free(w.raw);
 	return 0;
 }

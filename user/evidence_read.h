@@ -14,8 +14,8 @@
 struct ev_record {
 	uint64_t seq;
 	uint64_t ts_ns;
-	const char *type;            /* NUL-terminated copy */
-	const char *json;            /* NUL-terminated copy */
+	const char *type;            /* NUL-terminated, valid during the callback */
+	const char *json;            /* NUL-terminated, valid during the callback */
 	size_t json_len;
 	const char *segment;
 	uint64_t block_no;
@@ -26,8 +26,8 @@ typedef int (*ev_record_fn)(void *ctx, const struct ev_record *r);
 
 struct ev_filter {
 	bool have_session;
-	uint32_t session_id;         /* skips blocks whose index lacks it */
-	uint64_t since_ns, until_ns; /* 0: unbounded */
+	uint32_t session_id;         /* blocks whose index lacks it are not decompressed */
+	uint64_t since_ns, until_ns; /* 0: unbounded; blocks outside are not decompressed */
 };
 
 struct ev_report {
@@ -36,14 +36,24 @@ struct ev_report {
 	uint64_t segments, blocks, records;
 	uint64_t first_block;        /* >0 when older blocks were removed by retention */
 	bool retention_cut;          /* the chain starts after a recorded retention */
+	char retained_segment[32];   /* ...of this segment */
 	char problem[768];           /* the first problem found, precisely located */
 	char head[65];               /* hash of the last intact block */
+	char head_segment[32];       /* where that block is */
+	uint64_t head_block;
+	uint64_t skipped_blocks;     /* verified but not decompressed: the index ruled them out */
+	/* Verify only (fn == NULL): the index is compared with every block. */
+	bool index_altered;
+	char index_problem[256];
+	uint64_t index_missing;      /* blocks without an index line (queries read them fully) */
+	unsigned torn_files;         /* torn tails the writer set aside (see "recovery") */
 };
 
 /*
- * Reads dir. fn may be NULL (verify only). Returns 0 when the walk ran (see rep->intact
- * for the verdict), or -errno when dir cannot be read (-ENOENT missing, -ENOTDIR, ...),
- * or -EINVAL when it holds no evidence segments at all.
+ * Reads dir. fn may be NULL: then nothing is delivered and the index is checked too
+ * (verify). Records before the first problem are delivered, nothing after it. Returns
+ * 0 when the walk ran (see rep->intact for the verdict), -errno when dir cannot be read
+ * (-ENOENT missing, -ENOTDIR, -EACCES), or -EINVAL when it holds no evidence segments.
  */
 int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, void *ctx,
 		  struct ev_report *rep);
