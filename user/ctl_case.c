@@ -158,6 +158,28 @@ static bool wanted_user(struct load_ctx *c, json_t *d)
 	return s && !strcmp(s->user, c->o->user);
 }
 
+static bool in_window(const struct ev_filter *f, uint64_t ts)
+{
+	return (!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns);
+}
+
+/* Records kept for the list: the session's own, the agent's, and gaps that concern
+ * every session (trimmed to the session's span once it is known, in case_load). */
+static bool wanted_record(struct load_ctx *c, const struct ev_record *r, json_t *d,
+			  const struct case_session *s)
+{
+	const struct ev_filter *f = &c->o->filter;
+
+	if (!c->o->keep_records || !in_window(f, r->ts_ns) || !wanted_user(c, d))
+		return false;
+	if (!f->have_session && !c->o->user)
+		return true;
+	if (s)
+		return !f->have_session || s->session_id == f->session_id;
+	return !strcmp(r->type, "agent") ||
+	       (!strcmp(r->type, "gap") && json_is_null(json_object_get(d, "session_id")));
+}
+
 static int on_record(void *ctx, const struct ev_record *r)
 {
 	struct load_ctx *c = ctx;
@@ -170,18 +192,17 @@ static int on_record(void *ctx, const struct ev_record *r)
 			      "session_id");
 	if (json_is_integer(sid))
 		s = session_slot(c->m, (uint32_t)json_integer_value(sid));
+	/* Who a session is matters whenever it logged in; the window limits the rest. */
 	if (s && !strcmp(r->type, "session"))
 		identify(s, d);
-	if (s)
+	if (s && in_window(&c->o->filter, r->ts_ns))
 		account(s, d, r->type, r->ts_ns);
-	if (!strcmp(r->type, "alert")) {
+	if (!strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
 		add_alert(c->m, d);
-		if (s && case_int(json_object_get(d, "exfilmon"), "revision") == 1)
+		if (s && case_int(json_object_get(d, "exfilmon"), "revision") <= 1)
 			s->alerts++;
 	}
-	if (c->o->keep_records && wanted_user(c, d) &&
-	    (!c->o->filter.have_session || (s && s->session_id == c->o->filter.session_id) ||
-	     !strcmp(r->type, "agent"))) {
+	if (wanted_record(c, r, d, s)) {
 		rec = json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
 				(json_int_t)r->ts_ns, "type", r->type, "data", d);
 		json_array_append_new(c->m->records, rec);
@@ -190,28 +211,55 @@ static int on_record(void *ctx, const struct ev_record *r)
 	return 0;
 }
 
+/* Gaps for every session stay in one session's list only if they overlap its span. */
+static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+{
+	const struct case_session *s = case_find(m, session_id);
+	size_t i = 0;
+
+	while (i < json_array_size(m->records)) {
+		json_t *r = json_array_get(m->records, i), *d = json_object_get(r, "data");
+		uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
+		bool global = !strcmp(case_str(r, "type"), "gap") &&
+			      json_is_null(json_object_get(d, "session_id"));
+
+		if (!global || (s && (!last || last >= s->first_ns) && first <= s->last_ns))
+			i++;
+		else
+			json_array_remove(m->records, i);
+	}
+}
+
 int case_load(const struct case_opts *o, struct case_model *m)
 {
 	struct load_ctx c = { o, m };
-	struct ev_filter none = { 0 };
+	struct ev_filter f = { .have_session = o->filter.have_session,
+			       .session_id = o->filter.session_id };
 	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->alerts = json_array();
 	m->records = json_array();
-	/* Sessions and alerts need every block; only the record list is filtered. */
-	err = evidence_read(o->dir, o->user ? &none : &o->filter, on_record, &c, &m->rep);
-	if (err == -ENOENT || err == -ENOTDIR || err == -EACCES) {
-		fprintf(stderr, "exfilctl: %s: %s\n", o->dir, strerror(-err));
+	if (!m->alerts || !m->records) {
+		fprintf(stderr, "exfilctl: out of memory\n");
 		return 1;
 	}
-	if (err) {
+	/* The index lets a session query skip other sessions' blocks. Time is applied per
+	 * record, so logins before --since still name their users. */
+	err = evidence_read(o->dir, &f, on_record, &c, &m->rep);
+	if (err == -EINVAL) {
 		fprintf(stderr, "exfilctl: %s\n", m->rep.problem);
 		return 1;
 	}
+	if (err) {
+		fprintf(stderr, "exfilctl: %s: %s\n", o->dir, strerror(-err));
+		return 1;
+	}
 	if (!m->rep.intact)
-		fprintf(stderr, "exfilctl: WARNING: evidence not intact, records after the "
-				"problem are not shown: %s\n", m->rep.problem);
+		fprintf(stderr, "exfilctl: WARNING: evidence not intact; nothing after the "
+				"problem is shown: %s\n", m->rep.problem);
+	if (o->filter.have_session && o->keep_records)
+		trim_global_gaps(m, o->filter.session_id);
 	return 0;
 }
 

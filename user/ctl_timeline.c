@@ -42,8 +42,10 @@ void ctl_describe(const char *type, json_t *d, char *buf, size_t len)
 			 case_str(d, "local_ip"), case_int(d, "local_port"), case_str(d, "remote_ip"),
 			 case_int(d, "remote_port"), case_str(d, "class"));
 	else if (!strcmp(type, "gap"))
-		snprintf(buf, len, "%-12s lost %lld %s records (%s)", "GAP", case_int(d, "count"),
-			 case_str(d, "what"), case_str(d, "reason"));
+		snprintf(buf, len, "%-12s lost %lld %s records%s (%s)", "GAP", case_int(d, "count"),
+			 case_str(d, "what"),
+			 json_is_null(json_object_get(d, "session_id")) ? " of all sessions" : "",
+			 case_str(d, "reason"));
 	else if (!strcmp(type, "alert"))
 		snprintf(buf, len, "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
 			 case_str(json_object_get(d, "rule"), "name"),

