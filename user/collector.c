@@ -51,6 +51,25 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Creates path and its missing parents (mkdir -p), each with mode. */
+static int make_dirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static void record(struct collector *c, const char *type, uint64_t ts_ns, const char *json,
 		   uint64_t *seq)
 {
@@ -205,7 +224,7 @@ static int open_alerts(struct collector *c, const char *path)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		mkdir(dir, 0750);
+		make_dirs(dir, 0750);
 	}
 	c->alerts_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	return c->alerts_fd < 0 ? -errno : 0;
@@ -243,6 +262,8 @@ static int open_evidence(struct collector *c, const struct config *cfg)
 		.ctx = c,
 	};
 
+	/* The parents are created here; the store makes its own directory 0700. */
+	make_dirs(cfg->evidence_dir, 0755);
 	c->evidence = evidence_open(&eo);
 	if (!c->evidence) {
 		log_error("collector: open evidence store %s: %s", cfg->evidence_dir,
@@ -279,7 +300,7 @@ struct collector *collector_new(const struct config *cfg, const char *status_pat
 	snprintf(c->status_path, sizeof(c->status_path), "%s", status_path ? status_path : "");
 	ops.ctx = c;
 	if (cfg->state_dir)
-		mkdir(cfg->state_dir, 0700);
+		make_dirs(cfg->state_dir, 0700);
 	snprintf(state, sizeof(state), "%s/baselines.json", cfg->state_dir ? cfg->state_dir : ".");
 	if (open_evidence(c, cfg) || open_outputs(c, cfg))
 		goto fail;
