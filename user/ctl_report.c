@@ -482,8 +482,9 @@ int ctl_report(int argc, char **argv)
 		return err;
 	s = case_find(&m, a.o.filter.session_id);
 	if (!s) {
-		fprintf(stderr, "exfilctl report: session %u is not in %s\n", a.o.filter.session_id,
-			a.o.dir);
+		fprintf(stderr, "exfilctl report: session %u is not in %s%s\n",
+			a.o.filter.session_id, a.o.dir,
+			m.rep.intact ? "" : " (or only after the damage: see exfilctl verify)");
 		case_free(&m);
 		return 1;
 	}
