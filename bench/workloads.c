@@ -209,8 +209,12 @@ static int listen_on(const char *ip, int port, int type)
 	if (s < 0)
 		die("socket");
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)))
-		die("bind");
+	/* The machine is shared with test suites that briefly hold the same service port. */
+	for (int tries = 0; bind(s, (struct sockaddr *)&a, sizeof(a)); tries++) {
+		if (errno != EADDRINUSE || tries == 300)
+			die("bind");
+		usleep(100000);
+	}
 	if (type == SOCK_STREAM && listen(s, 8))
 		die("listen");
 	return s;
