@@ -1,21 +1,50 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the evidence-reader fuzz target with clang's libFuzzer and AddressSanitizer and
-# runs it for SECONDS (default 30) on a corpus seeded with a real store's segment.
+# Builds the evidence-reader fuzz target with clang's libFuzzer, AddressSanitizer and
+# UndefinedBehaviorSanitizer, seeds a corpus from a real store written by
+# tests/lib/gen_evidence.c (one seed per input mode, see the target), and runs it for
+# SECONDS (default 30). Exits non-zero on any crash, leak or sanitizer report.
 # usage: fuzz/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser \
-	fuzz/evidence_reader_fuzz.c user/evidence_read.c user/evidence_store.c user/log.c \
-	$(pkg-config --cflags --libs zlib libcrypto jansson) -o "$out/evidence_reader_fuzz"
-# Seed: a small real store written by the unit test's writer path.
+libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
+src="user/evidence_format.c user/evidence_read.c user/evidence_store.c user/log.c"
+# shellcheck disable=SC2086
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"
 if [ -z "$(ls "$out/corpus")" ]; then
-	printf 'x' >"$out/corpus/empty"
-	head -c 300 /dev/urandom >"$out/corpus/random"
+	# shellcheck disable=SC2086
+	clang -g -O1 -Iinclude -Iuser tests/lib/gen_evidence.c $src $libs -o "$out/gen_evidence"
+	store=$(mktemp -d)
+	"$out/gen_evidence" "$store/ev" 20
+	python3 - "$store/ev" "$out/corpus" <<'PY'
+import glob, os, struct, sys, zlib
+store, corpus = sys.argv[1], sys.argv[2]
+segs = sorted(glob.glob(store + "/seg-*.xev"))
+for i, seg in enumerate(segs):
+    data = open(seg, "rb").read()
+    open(f"{corpus}/segment-{i}", "wb").write(b"\0" + data)
+    off = 0
+    while off + 128 <= len(data):
+        n, = struct.unpack_from("<I", data, off + 32)
+        clen, = struct.unpack_from("<I", data, off + 60)
+        raw = zlib.decompress(data[off + 128:off + 128 + clen])
+        open(f"{corpus}/payload-{i}-{off}", "wb").write(bytes([1, n & 255]) + raw)
+        off += 128 + clen
+    idx = seg[:-4] + ".idx"
+    open(f"{corpus}/index-{i}", "wb").write(b"\2" + open(idx, "rb").read())
+PY
+	rm -rf "$store"
 fi
-"$out/evidence_reader_fuzz" -max_total_time="$secs" -max_len=65536 -timeout=10 \
-	-print_final_stats=1 "$out/corpus" 2>&1 | tail -15
+log=$out/fuzz.log
+if ! "$out/evidence_reader_fuzz" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+	-print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" >"$log" 2>&1; then
+	tail -40 "$log"
+	echo "fuzz: FAILED (crash input saved under $out/)"
+	exit 1
+fi
+grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$log" | tail -2
 echo "fuzz: no crash in ${secs}s"

@@ -204,13 +204,18 @@ static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *
 	int got = 0;
 
 	while (!w->stop && (got = ev_payload_next(raw, raw_len, &pos, &rr)) > 0) {
-		char type[256], *json = strndup(rr.json, rr.json_len);
+		char type[256], *json = malloc(rr.json_len + 1);
 		struct ev_record r = { .seq = rr.seq, .ts_ns = rr.ts_ns, .type = type,
 				       .json = json, .json_len = rr.json_len, .segment = seg,
 				       .block_no = h->block_no };
 
 		memcpy(type, rr.type, rr.type_len);
 		type[rr.type_len] = '\0';
+		/* Not strndup: a NUL inside hostile JSON would leave json_len past the copy. */
+		if (json) {
+			memcpy(json, rr.json, rr.json_len);
+			json[rr.json_len] = '\0';
+		}
 		n++;
 		w->rep->records++;
 		if (json && !strcmp(type, "retention"))

@@ -698,6 +698,28 @@ static void test_evidence_empty_last_segment_resumes_chain(void **state)
 	assert_true(s.ordered);
 }
 
+static int nul_cb(void *ctx, const struct ev_record *r)
+{
+	assert_int_equal(r->json_len, 9);
+	assert_memory_equal(r->json, "{\"a\":\"\0b\"}", 10);
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Found by the fuzzer: a NUL inside a record's JSON made the delivered copy shorter
+ * than json_len, and readers parsing json_len bytes read past it. */
+static void test_evidence_read_json_with_nul_keeps_length(void **state)
+{
+	struct evidence *ev = open_store(1 << 20);
+	struct ev_report rep;
+	int calls = 0;
+
+	assert_int_equal(evidence_append(ev, "activity", 1, "{\"a\":\"\0b\"}", 9, NULL), 0);
+	evidence_close(ev);
+	assert_int_equal(evidence_read(dir, NULL, nul_cb, &calls, &rep), 0);
+	assert_int_equal(calls, 1);
+}
+
 static void test_evidence_read_bad_directories(void **state)
 {
 	struct ev_report rep;
@@ -744,6 +766,7 @@ int main(void)
 		T(test_evidence_retention_by_age_uses_given_time),
 		T(test_evidence_retention_then_removed_segment_fails),
 		T(test_evidence_empty_last_segment_resumes_chain),
+		T(test_evidence_read_json_with_nul_keeps_length),
 		T(test_evidence_read_bad_directories),
 	};
 
