@@ -700,8 +700,8 @@ static void test_evidence_empty_last_segment_resumes_chain(void **state)
 
 static int nul_cb(void *ctx, const struct ev_record *r)
 {
-	assert_int_equal(r->json_len, 9);
-	assert_memory_equal(r->json, "{\"a\":\"\0b\"}", 10);
+	assert_int_equal(r->json_len, 10);
+	assert_memory_equal(r->json, "{\"a\":\"\0b\"}", 11);
 	(*(int *)ctx)++;
 	return 0;
 }
@@ -714,7 +714,7 @@ static void test_evidence_read_json_with_nul_keeps_length(void **state)
 	struct ev_report rep;
 	int calls = 0;
 
-	assert_int_equal(evidence_append(ev, "activity", 1, "{\"a\":\"\0b\"}", 9, NULL), 0);
+	assert_int_equal(evidence_append(ev, "activity", 1, "{\"a\":\"\0b\"}", 10, NULL), 0);
 	evidence_close(ev);
 	assert_int_equal(evidence_read(dir, NULL, nul_cb, &calls, &rep), 0);
 	assert_int_equal(calls, 1);
