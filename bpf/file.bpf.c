@@ -19,7 +19,7 @@ static __always_inline int io_exit(long ret, int writing)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args))
+	if (sys_args_get(&args, 1))
 		return 0;
 	fd_io((int)args.a[0], ret, writing);
 	return 0;
@@ -60,7 +60,7 @@ int on_sys_exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args))
+	if (sys_args_get(&args, 2))
 		return 0;
 	return transfer_exit(ctx->ret, args.a[1], args.a[0]);
 }
@@ -70,7 +70,7 @@ int on_sys_exit_splice(struct trace_event_raw_sys_exit *ctx)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args))
+	if (sys_args_get(&args, 3))
 		return 0;
 	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
@@ -80,7 +80,7 @@ int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args))
+	if (sys_args_get(&args, 3))
 		return 0;
 	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
@@ -160,7 +160,7 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	struct file *f;
 	__u64 len;
 
-	if (sys_args_get(&args) || (ctx->ret < 0 && ctx->ret > -4096))
+	if (sys_args_get(&args, 5) || (ctx->ret < 0 && ctx->ret > -4096))
 		return 0;
 	f = fd_file((int)args.a[4]);
 	if (!f)

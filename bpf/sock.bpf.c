@@ -59,7 +59,7 @@ int on_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct xm_sys_args args;
 	struct sock *sk;
 
-	if (sys_args_get(&args) || (ctx->ret < 0 && ctx->ret != -XM_EINPROGRESS))
+	if (sys_args_get(&args, 1) || (ctx->ret < 0 && ctx->ret != -XM_EINPROGRESS))
 		return 0;
 	sk = fd_sock((int)args.a[0]);
 	if (sk)
@@ -140,7 +140,7 @@ static __always_inline int dgram_exit(long ret, int sending)
 	__u8 addr[16];
 	__u16 port, cls;
 
-	if (sys_args_get(&args) || ret <= 0)
+	if (sys_args_get(&args, 5) || ret <= 0)
 		return 0;
 	sk = fd_sock((int)args.a[0]);
 	if (!sk || sk_read_ends(sk, &e))
@@ -179,7 +179,7 @@ static __always_inline int msg_exit(long ret, int sending)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args) == 0 && ret > 0)
+	if (sys_args_get(&args, 1) == 0 && ret > 0)
 		sock_account(fd_sock((int)args.a[0]), ret, sending);
 	return 0;
 }

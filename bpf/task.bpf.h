@@ -69,12 +69,12 @@ static __always_inline struct pt_regs *syscall_regs(void)
 }
 
 /*
- * The current syscall's first five arguments. Every exit program that needs them calls
+ * The current syscall's first n (1-5) arguments. Every exit program that needs them calls
  * this first and unconditionally: on kernels where they come from sysargs, the entry
  * saved there must be consumed on every exit. With args_from_enter frozen at load, the
  * verifier never walks the branch that a kernel cannot run.
  */
-static __always_inline int sys_args_get(struct xm_sys_args *s)
+static __always_inline int sys_args_get(struct xm_sys_args *s, int n)
 {
 	__u64 id;
 	struct xm_sys_args *saved;
@@ -82,11 +82,17 @@ static __always_inline int sys_args_get(struct xm_sys_args *s)
 	if (!args_from_enter) {
 		struct pt_regs *regs = syscall_regs();
 
+		/* Each register is a kernel read: fetch only what the caller uses (the
+		 * read/write family needs just the fd, on the hottest path there is). */
 		s->a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		s->a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		s->a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		s->a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-		s->a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+		if (n > 1)
+			s->a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		if (n > 2)
+			s->a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		if (n > 3)
+			s->a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		if (n > 4)
+			s->a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();
