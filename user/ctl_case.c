@@ -234,7 +234,7 @@ int case_load(const struct case_opts *o, struct case_model *m)
 {
 	struct load_ctx c = { o, m };
 	struct ev_filter f = { .have_session = o->filter.have_session,
-			       .session_id = o->filter.session_id };
+			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS };
 	int err;
 
 	memset(m, 0, sizeof(*m));

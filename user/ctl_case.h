@@ -14,6 +14,9 @@
 
 #include "evidence_read.h"
 
+/* How long commands wait for the daemon to finish a seal in progress on a live store. */
+#define CTL_SETTLE_MS 500
+
 struct case_session {
 	uint32_t session_id;
 	uint32_t loginuid;

@@ -465,6 +465,7 @@ static void write_report(FILE *f, struct case_model *m, const struct case_sessio
 
 int ctl_report(int argc, char **argv)
 {
+	const struct ev_filter settle = { .settle_ms = CTL_SETTLE_MS };
 	const struct case_session *s;
 	struct case_model m;
 	struct ctl_args a;
@@ -495,7 +496,7 @@ int ctl_report(int argc, char **argv)
 		return 1;
 	}
 	/* The query skipped blocks of other sessions; the report states a full verify. */
-	evidence_read(a.o.dir, NULL, NULL, NULL, &m.rep);
+	evidence_read(a.o.dir, &settle, NULL, NULL, &m.rep);
 	write_report(f, &m, s, a.o.dir);
 	err = ferror(f) | fclose(f);
 	if (err)

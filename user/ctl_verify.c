@@ -65,13 +65,14 @@ static void print_notes(const struct ev_report *rep)
 
 int ctl_verify(int argc, char **argv)
 {
+	const struct ev_filter settle = { .settle_ms = CTL_SETTLE_MS };
 	struct ctl_args a;
 	struct ev_report rep;
 	int err = ctl_parse_args(argc, argv, &a, usage);
 
 	if (err)
 		return err;
-	err = evidence_read(a.o.dir, NULL, NULL, NULL, &rep);
+	err = evidence_read(a.o.dir, &settle, NULL, NULL, &rep);
 	if (err && err != -EINVAL) {
 		fprintf(stderr, "exfilctl verify: %s: %s\n", a.o.dir, strerror(-err));
 		return 1;

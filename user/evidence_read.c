@@ -25,6 +25,8 @@
 #include "evidence_read.h"
 
 #define MAX_RETAINED 1024
+#define TORN ((uint64_t)-1)          /* walk_block: the block ends past the end of file */
+#define SETTLE_STEP_MS 20
 
 struct retained {
 	char segment[32];
@@ -288,18 +290,14 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	uLongf raw_len;
 	uint64_t block = expected_block(w, seg);
 
-	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h)) {
-		problem(w, seg, block, off, "torn block header (truncated file)");
-		return 0;
-	}
+	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
+		return TORN;
 	if (!ev_hdr_plausible(&h)) {
 		problem(w, seg, block, off, "not an evidence block header (altered or foreign data)");
 		return 0;
 	}
-	if (size - off - EV_HDR_LEN < h.comp_len) {
-		problem(w, seg, block, off, "torn block (truncated payload)");
-		return 0;
-	}
+	if (size - off - EV_HDR_LEN < h.comp_len)
+		return TORN;
 	if (!grow(&w->comp, &w->comp_cap, h.comp_len + 1) ||
 	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
 	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
@@ -337,10 +335,37 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	return w->rep->problem[0] ? 0 : EV_HDR_LEN + h.comp_len;
 }
 
-static int walk_segment(struct walk *w, const char *seg)
+/* A short block at the end of the newest segment may be a seal in progress on a live
+ * store: wait for the writer a little before calling it torn. */
+static uint64_t settle_tail(const struct walk *w, int fd, uint64_t size, bool last_segment)
+{
+	unsigned waits = w->f && last_segment ? w->f->settle_ms / SETTLE_STEP_MS : 0;
+
+	for (unsigned i = 0; i < waits; i++) {
+		uint64_t now;
+
+		usleep(SETTLE_STEP_MS * 1000);
+		now = lseek(fd, 0, SEEK_END);
+		if (now != size)
+			return now;
+	}
+	return size;
+}
+
+static void torn(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
+{
+	struct ev_block_hdr h;
+
+	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
+		problem(w, seg, expected_block(w, seg), off, "torn block header (truncated file)");
+	else
+		problem(w, seg, expected_block(w, seg), off, "torn block (truncated payload)");
+}
+
+static int walk_segment(struct walk *w, const char *seg, bool last_segment)
 {
 	char path[PATH_MAX + 64];
-	uint64_t off = 0, size, len;
+	uint64_t off = 0, size, len, grown;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", w->dir, seg);
@@ -353,8 +378,18 @@ static int walk_segment(struct walk *w, const char *seg)
 	/* An empty segment is what a writer leaves after setting a torn first block aside
 	 * or a crash right after rotation; a missing block shows as a gap after it. */
 	size = lseek(fd, 0, SEEK_END);
-	while (off < size && !w->stop && (len = walk_block(w, seg, fd, off, size)))
+	while (off < size && !w->stop) {
+		len = walk_block(w, seg, fd, off, size);
+		if (len == TORN && (grown = settle_tail(w, fd, size, last_segment)) != size) {
+			size = grown;
+			continue;
+		}
+		if (len == TORN)
+			torn(w, seg, fd, off, size);
+		if (len == TORN || !len)
+			break;
 		off += len;
+	}
 	close(fd);
 	return w->rep->problem[0] ? -1 : 0;
 }
@@ -426,7 +461,7 @@ int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, v
 	}
 	for (size_t i = 0; i < n && !w.stop; i++) {
 		rep->segments++;
-		if (walk_segment(&w, names[i]))
+		if (walk_segment(&w, names[i], i + 1 == n))
 			break;
 	}
 	if (!w.stop)

@@ -28,6 +28,9 @@ struct ev_filter {
 	bool have_session;
 	uint32_t session_id;         /* blocks whose index lacks it are not decompressed */
 	uint64_t since_ns, until_ns; /* 0: unbounded; blocks outside are not decompressed */
+	/* A short block at the end of the newest segment may be a seal in progress on a
+	 * live store: wait up to this long for it to complete before calling it torn. */
+	unsigned settle_ms;
 };
 
 struct ev_report {
@@ -50,8 +53,10 @@ struct ev_report {
 };
 
 /*
- * Reads dir. fn may be NULL: then nothing is delivered and the index is checked too
- * (verify). Records before the first problem are delivered, nothing after it. Returns
+ * Reads dir. f may be NULL (everything, no waiting). fn may be NULL: then nothing is
+ * delivered and the index is checked too (verify). Records of a block are delivered if
+ * the block may hold the session (the caller filters records by session) and their
+ * time is within since/until. Records before the first problem are delivered, nothing after it. Returns
  * 0 when the walk ran (see rep->intact for the verdict), -errno when dir cannot be read
  * (-ENOENT missing, -ENOTDIR, -EACCES), or -EINVAL when it holds no evidence segments.
  */

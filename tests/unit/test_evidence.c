@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -698,6 +699,55 @@ static void test_evidence_empty_last_segment_resumes_chain(void **state)
 	assert_true(s.ordered);
 }
 
+struct late_write {
+	const char *path;
+	const unsigned char *data;
+	off_t len;
+};
+
+static void *finish_write(void *arg)
+{
+	struct late_write *lw = arg;
+
+	int fd = open(lw->path, O_WRONLY);
+
+	/* The rest of the block arrives the way a writer's writev ends: appended. */
+	usleep(100 * 1000);
+	assert_int_equal(pwrite(fd, lw->data + lw->len - 20, 20, lw->len - 20), 20);
+	close(fd);
+	return NULL;
+}
+
+/* A reader of a live store meets the writer mid-seal: with settle_ms it waits for the
+ * block to complete; without, it reports the short block as torn. */
+static void test_evidence_read_waits_for_seal_in_progress(void **state)
+{
+	struct ev_filter settle = { .settle_ms = 2000 };
+	char names[4][64], seg[128];
+	struct late_write lw;
+	struct ev_report rep;
+	unsigned char *data;
+	pthread_t t;
+	off_t len;
+
+	fill(10, 5, 1 << 20);
+	segments(names, 4);
+	snprintf(seg, sizeof(seg), "%s", seg_path(names[0]));
+	data = slurp(seg, &len);
+	spit(seg, data, len - 20);
+	rep = verify();
+	assert_false(rep.intact);
+	assert_non_null(strstr(rep.problem, "block 1 at offset"));
+	assert_non_null(strstr(rep.problem, "torn block (truncated payload)"));
+	lw = (struct late_write){ seg, data, len };
+	assert_int_equal(pthread_create(&t, NULL, finish_write, &lw), 0);
+	assert_int_equal(evidence_read(dir, &settle, NULL, NULL, &rep), 0);
+	pthread_join(t, NULL);
+	assert_true(rep.intact);
+	assert_int_equal(rep.blocks, 2);
+	free(data);
+}
+
 static int nul_cb(void *ctx, const struct ev_record *r)
 {
 	assert_int_equal(r->json_len, 10);
@@ -766,6 +816,7 @@ int main(void)
 		T(test_evidence_retention_by_age_uses_given_time),
 		T(test_evidence_retention_then_removed_segment_fails),
 		T(test_evidence_empty_last_segment_resumes_chain),
+		T(test_evidence_read_waits_for_seal_in_progress),
 		T(test_evidence_read_json_with_nul_keeps_length),
 		T(test_evidence_read_bad_directories),
 	};
