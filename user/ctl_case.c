@@ -147,35 +147,25 @@ static void identify(struct case_session *s, json_t *d)
 	s->login_ns = (uint64_t)case_int(d, "login_ns");
 }
 
-static bool wanted_user(struct load_ctx *c, json_t *d)
-{
-	const struct case_session *s;
-	json_t *sid = json_object_get(d, "session_id");
-
-	if (!c->o->user)
-		return true;
-	s = json_is_integer(sid) ? case_find(c->m, (uint32_t)json_integer_value(sid)) : NULL;
-	return s && !strcmp(s->user, c->o->user);
-}
-
 static bool in_window(const struct ev_filter *f, uint64_t ts)
 {
 	return (!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns);
 }
 
-/* Records kept for the list: the session's own, the agent's, and gaps that concern
- * every session (trimmed to the session's span once it is known, in case_load). */
+/* Records kept for the list: the session's (or user's) own, the agent's, and gaps that
+ * concern every session (trimmed to the session's span once it is known, in case_load). */
 static bool wanted_record(struct load_ctx *c, const struct ev_record *r, json_t *d,
 			  const struct case_session *s)
 {
 	const struct ev_filter *f = &c->o->filter;
 
-	if (!c->o->keep_records || !in_window(f, r->ts_ns) || !wanted_user(c, d))
+	if (!c->o->keep_records || !in_window(f, r->ts_ns))
 		return false;
 	if (!f->have_session && !c->o->user)
 		return true;
 	if (s)
-		return !f->have_session || s->session_id == f->session_id;
+		return (!f->have_session || s->session_id == f->session_id) &&
+		       (!c->o->user || !strcmp(s->user, c->o->user));
 	return !strcmp(r->type, "agent") ||
 	       (!strcmp(r->type, "gap") && json_is_null(json_object_get(d, "session_id")));
 }

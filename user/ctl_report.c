@@ -428,7 +428,7 @@ static void verification(FILE *f, const struct ev_report *rep, const char *dir)
 	esc(f, rep->head_segment);
 	fprintf(f, " block %llu). Compare it with the last CHAIN message the SIEM received.</p>",
 		(unsigned long long)rep->head_block);
-	if (rep->retention_cut) {
+	if (rep->retention_cut && rep->retained_segment[0]) {
 		fprintf(f, "<p>The chain starts at block %llu, after retention of ",
 			(unsigned long long)rep->first_block);
 		esc(f, rep->retained_segment);

@@ -49,7 +49,7 @@ static int print_json(const struct ev_report *rep, const char *dir)
 
 static void print_notes(const struct ev_report *rep)
 {
-	if (rep->retention_cut)
+	if (rep->retention_cut && rep->retained_segment[0])
 		printf("note: the chain starts at block %llu, after retention of %s (the deletion "
 		       "is recorded in the store)\n",
 		       (unsigned long long)rep->first_block, rep->retained_segment);

@@ -43,6 +43,10 @@ check "timeline: reads, upload, in order" "$(grep -oE 'source_net|source_file|st
 	"source_net source_file staging egress_net egress_net "
 check "timeline: no other session" "$(grep -c 'less' "$T/timeline.txt")" 0
 check "timeline --user with --until" "$(ctl timeline --dir "$D" --user alice --until 1795000008 | grep -c egress_net)" 0
+ctl timeline --dir "$D" --user alice --since 2026-11-18T11:06:49Z --until 1795000011 >"$T/window.txt"
+check "timeline --user in a window: the upload, its alert, the gap" \
+	"$(grep -oE 'egress_net|ALERT +exfiltration rev 1|GAP|login' "$T/window.txt" | tr -s ' ' | tr '\n' ,)" \
+	"egress_net,ALERT exfiltration rev 1,GAP,"
 check "export csv rows for session 7" "$(ctl export --dir "$D" --session 7 --format csv | grep -c '^"[0-9]*",".*","activity","7"')" 5
 check "export json lines parse" "$(ctl export --dir "$D" --format json | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)))')" 320
 
