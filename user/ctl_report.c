@@ -7,6 +7,7 @@
  * value from the evidence is HTML-escaped: paths, commands and host names are hostile.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,48 +145,105 @@ out:
 	free(dst);
 }
 
-/* Cumulative bytes collected (blue) and leaving (red) over the session, as inline SVG. */
-static void chart_line(FILE *f, json_t *records, bool out, uint64_t t0, double span,
-		       unsigned long long top)
-{
-	unsigned long long acc = 0;
-	json_t *r;
-	size_t i;
+#define CHART_SAMPLES 240
 
-	fprintf(f, "<polyline class=\"%s\" fill=\"none\" stroke-width=\"2\" stroke=\"%s\" "
-		   "points=\"60,220", out ? "leaving" : "collected", out ? "#c0392b" : "#2c6fbb");
+struct slice {
+	uint64_t first, last;
+	double bytes;
+};
+
+/* The activity slices of one direction; each moved its bytes between first_ns and
+ * last_ns (the record time when those are missing). */
+static size_t slices_of(json_t *records, bool out, struct slice **v)
+{
+	size_t n = 0, cap = 0, i;
+	json_t *r;
+
+	*v = NULL;
 	json_array_foreach(records, i, r) {
 		json_t *d = json_object_get(r, "data");
 		const char *kind = case_str(d, "kind");
-		uint64_t ts = (uint64_t)case_int(r, "ts_ns");
-		double x;
+		uint64_t last = (uint64_t)case_int(d, "last_ns"), first = (uint64_t)case_int(d, "first_ns");
+		struct slice *nv;
 
 		if (strcmp(record_type(r), "activity") || (out ? !is_egress(kind) : !is_source(kind)))
 			continue;
-		x = 60 + 680 * (ts > t0 ? (double)(ts - t0) / span : 0);
-		fprintf(f, " %.1f,%.1f", x, 220 - 200 * (top ? (double)acc / top : 0));
-		acc += case_int(d, "bytes");
-		fprintf(f, " %.1f,%.1f", x, 220 - 200 * (top ? (double)acc / top : 0));
+		if (n == cap) {
+			nv = realloc(*v, (cap = cap ? 2 * cap : 64) * sizeof(*nv));
+			if (!nv)
+				break;
+			*v = nv;
+		}
+		last = last ? last : (uint64_t)case_int(r, "ts_ns");
+		(*v)[n++] = (struct slice){ first && first <= last ? first : last, last,
+					    (double)case_int(d, "bytes") };
 	}
-	fprintf(f, " 740,%.1f\"/>", 220 - 200 * (top ? (double)acc / top : 0));
+	return n;
 }
 
+/* Bytes moved by time t, each slice spread evenly over its span. */
+static double cumulative(const struct slice *v, size_t n, uint64_t t)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t >= v[i].last)
+			sum += v[i].bytes;
+		else if (t > v[i].first)
+			sum += v[i].bytes * (double)(t - v[i].first) / (double)(v[i].last - v[i].first);
+	}
+	return sum;
+}
+
+static void chart_span(struct slice *a, size_t na, struct slice *b, size_t nb, uint64_t *t0,
+		       uint64_t *t1)
+{
+	*t0 = UINT64_MAX;
+	*t1 = 0;
+	for (size_t i = 0; i < na + nb; i++) {
+		const struct slice *x = i < na ? &a[i] : &b[i - na];
+
+		*t0 = x->first < *t0 ? x->first : *t0;
+		*t1 = x->last > *t1 ? x->last : *t1;
+	}
+	if (*t0 > *t1)
+		*t0 = *t1 = 0;
+}
+
+static void chart_line(FILE *f, const struct slice *v, size_t n, bool out, uint64_t t0,
+		       uint64_t t1, double top)
+{
+	fprintf(f, "<polyline class=\"%s\" fill=\"none\" stroke-width=\"2\" stroke=\"%s\" "
+		   "points=\"", out ? "leaving" : "collected", out ? "#c0392b" : "#2c6fbb");
+	for (int i = 0; i <= CHART_SAMPLES; i++) {
+		uint64_t t = t0 + (uint64_t)((double)(t1 - t0) * i / CHART_SAMPLES);
+
+		fprintf(f, "%s%.1f,%.1f", i ? " " : "", 60 + 680.0 * i / CHART_SAMPLES,
+			220 - 200 * (top > 0 ? cumulative(v, n, t) / top : 0));
+	}
+	fputs("\"/>", f);
+}
+
+/* Cumulative bytes collected (blue) and leaving (red) over the session, as inline SVG. */
 static void chart(FILE *f, json_t *records, const struct case_session *s)
 {
 	unsigned long long top = s->source_bytes > s->egress_bytes ? s->source_bytes
 								   : s->egress_bytes;
-	double span = s->last_ns > s->first_ns ? (double)(s->last_ns - s->first_ns) : 1;
-	char t0[32], t1[32];
+	struct slice *in, *out;
+	size_t n_in = slices_of(records, false, &in), n_out = slices_of(records, true, &out);
+	char from[32], to[32];
+	uint64_t t0, t1;
 
-	ctl_fmt_time(s->first_ns, t0, sizeof(t0));
-	ctl_fmt_time(s->last_ns, t1, sizeof(t1));
+	chart_span(in, n_in, out, n_out, &t0, &t1);
+	ctl_fmt_time(t0, from, sizeof(from));
+	ctl_fmt_time(t1, to, sizeof(to));
 	fputs("<h2>Bytes collected vs bytes leaving</h2><svg id=\"chart\" width=\"760\" "
 	      "height=\"260\" viewBox=\"0 0 760 260\" xmlns=\"http://www.w3.org/2000/svg\" "
 	      "role=\"img\" aria-label=\"cumulative bytes collected and leaving\">"
 	      "<rect x=\"60\" y=\"20\" width=\"680\" height=\"200\" fill=\"#fafafa\" "
 	      "stroke=\"#999\"/>", f);
-	chart_line(f, records, false, s->first_ns, span, top);
-	chart_line(f, records, true, s->first_ns, span, top);
+	chart_line(f, in, n_in, false, t0, t1, (double)top);
+	chart_line(f, out, n_out, true, t0, t1, (double)top);
 	fprintf(f, "<text x=\"56\" y=\"24\" font-size=\"11\" text-anchor=\"end\">%llu</text>"
 		   "<text x=\"56\" y=\"222\" font-size=\"11\" text-anchor=\"end\">0</text>"
 		   "<text x=\"60\" y=\"238\" font-size=\"11\">%s</text>"
@@ -193,8 +251,10 @@ static void chart(FILE *f, json_t *records, const struct case_session *s)
 		   "<text id=\"chart-collected\" x=\"70\" y=\"38\" font-size=\"12\" fill=\"#2c6fbb\">"
 		   "collected %llu bytes</text><text id=\"chart-leaving\" x=\"70\" y=\"54\" "
 		   "font-size=\"12\" fill=\"#c0392b\">leaving %llu bytes</text></svg>",
-		top, t0, t1, (unsigned long long)s->source_bytes,
+		top, from, to, (unsigned long long)s->source_bytes,
 		(unsigned long long)s->egress_bytes);
+	free(in);
+	free(out);
 }
 
 struct proc {
