@@ -11,6 +11,7 @@
  * decision here reads the clock.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -580,6 +581,25 @@ int evidence_seal(struct evidence *ev)
 	return err;
 }
 
+/* Torn tails set aside from a segment go with it. */
+static void delete_torn_files(const struct evidence *ev, const char *name)
+{
+	char path[PATH_MAX + 64];
+	struct dirent *de;
+	DIR *d = opendir(ev->dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, name, EV_SEG_NAME_LEN) ||
+		    strncmp(de->d_name + EV_SEG_NAME_LEN, ".torn-", 6))
+			continue;
+		path_of(ev, de->d_name, path, sizeof(path));
+		unlink(path);
+	}
+	closedir(d);
+}
+
 /* Records the deletion durably first: a crash between the two leaves a segment that
  * the store says was deleted (harmless), never a deletion nobody recorded. */
 static int delete_segment(struct evidence *ev, const char *name, const char *reason,
@@ -605,6 +625,7 @@ static int delete_segment(struct evidence *ev, const char *name, const char *rea
 		return -errno;
 	ev_index_path(ev->dir, name, path, sizeof(path));
 	unlink(path);
+	delete_torn_files(ev, name);
 	fsync_dir(ev);
 	log_info("evidence: retention deleted %s (%s)", name, reason);
 	return 0;

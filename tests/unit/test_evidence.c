@@ -600,8 +600,15 @@ static void test_evidence_retention_by_size_is_recorded(void **state)
 	int before, after;
 	uint64_t total = 0;
 
+	char torn[160];
+	int fd;
+
 	fill(60, 5, 400);
 	before = segments(names, 32);
+	/* A torn tail once set aside from the oldest segment is deleted with it. */
+	snprintf(torn, sizeof(torn), "%s.torn-17", seg_path(names[0]));
+	fd = open(torn, O_WRONLY | O_CREAT, 0600);
+	close(fd);
 	ev = open_retaining(0, 2000);
 	assert_int_equal(evidence_maintain(ev, 5000), 0);
 	evidence_close(ev);
@@ -616,6 +623,7 @@ static void test_evidence_retention_by_size_is_recorded(void **state)
 	assert_true(total <= 3000);
 	snprintf(first, sizeof(first), "seg-%016llx.xev", 0ULL);
 	assert_int_not_equal(access(seg_path(first), F_OK), 0);
+	assert_int_not_equal(access(torn, F_OK), 0);
 	rep = verify();
 	assert_true(rep.intact);
 	assert_true(rep.retention_cut);
