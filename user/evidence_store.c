@@ -584,19 +584,15 @@ int evidence_seal(struct evidence *ev)
 /* Torn tails set aside from a segment go with it. */
 static void delete_torn_files(const struct evidence *ev, const char *name)
 {
-	char path[PATH_MAX + 64];
 	struct dirent *de;
 	DIR *d = opendir(ev->dir);
 
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, name, EV_SEG_NAME_LEN) ||
-		    strncmp(de->d_name + EV_SEG_NAME_LEN, ".torn-", 6))
-			continue;
-		path_of(ev, de->d_name, path, sizeof(path));
-		unlink(path);
-	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, name, EV_SEG_NAME_LEN) &&
+		    !strncmp(de->d_name + EV_SEG_NAME_LEN, ".torn-", 6))
+			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 }
 
