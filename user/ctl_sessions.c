@@ -2,6 +2,7 @@
 /* exfilctl sessions: the login sessions in the evidence, with what each collected and
  * sent out. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -22,6 +23,14 @@ static json_t *session_json(const struct case_session *s)
 			 (json_int_t)s->staging_bytes, "alerts", s->alerts, "gaps", s->gaps);
 }
 
+static int by_first_seen(const void *a, const void *b)
+{
+	const struct case_session *x = a, *y = b;
+
+	return x->first_ns < y->first_ns ? -1 : x->first_ns > y->first_ns ? 1 :
+	       x->session_id < y->session_id ? -1 : x->session_id > y->session_id;
+}
+
 int ctl_sessions(int argc, char **argv)
 {
 	struct case_model m;
@@ -32,6 +41,7 @@ int ctl_sessions(int argc, char **argv)
 
 	if (err || (err = case_load(&a.o, &m)))
 		return err;
+	qsort(m.sessions, m.n_sessions, sizeof(*m.sessions), by_first_seen);
 	if (a.json) {
 		arr = json_array();
 		for (size_t i = 0; i < m.n_sessions; i++)
