@@ -84,7 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       "\6activity{\"session_id\":7,\"bytes\":1}";
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/evfuzz.XXXXXX");
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(dir, sizeof(dir), "%.40s/evfuzz.XXXXXX", tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir))
 			abort();
 	}

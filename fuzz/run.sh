@@ -40,6 +40,10 @@ PY
 	rm -rf "$store"
 fi
 log=$out/fuzz.log
+# The target writes its scratch store under TMPDIR; this one goes away with the run.
+TMPDIR=$(mktemp -d)
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 if ! "$out/evidence_reader_fuzz" -max_total_time="$secs" -max_len=65536 -timeout=10 \
 	-print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" >"$log" 2>&1; then
 	tail -40 "$log"
