@@ -2,110 +2,182 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Runs the integration suite (or a command) inside a Debian kernel under qemu, on the
 # host's userspace and this work tree, so exfilmon is proven on the kernels endpoints
-# run and their fast paths (fexit, BPF-LSM, vfat) get exercised.
+# run and their fast paths (fexit, BPF-LSM, kprobes, vfat) get exercised.
 #   scripts/vmtest.sh 6.1|6.12|5.10 [-- CMD...]
-# Prints the guest's uname and the hooks exfilmon chose; exits with the command's status.
-# A kernel that cannot be downloaded from the configured archives (5.10 on Debian 12) is
-# skipped with exit 0 and a line saying so.
+# Prints the guest's uname, LSM list and the hooks exfilmon chose; exits with the
+# command's status (124: the guest timed out, 98: the guest could not set itself up).
+# A kernel that cannot be downloaded (5.10: Debian 11's archive unreachable) is skipped:
+# the line "vmtest: KVER kernel not available, skipped" and exit 0.
+# Environment: VMTEST_TIMEOUT (seconds, default 900), VMTEST_MEM (MiB, default 3072),
+# VMTEST_APPEND (extra kernel command line, e.g. "lsm=lockdown,yama,apparmor" to boot
+# with BPF-LSM inactive, or "lockdown=integrity"), VMTEST_CACHE (kernel cache, .vm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=$(pwd)
-KVER=${1:?usage: scripts/vmtest.sh KVER [-- CMD...]}
+KVER=${1:?usage: scripts/vmtest.sh 6.1|6.12|5.10 [-- CMD...]}
 shift
 [ "${1:-}" = "--" ] && shift
-# The guest suite: the sensor, loss and restart tests (the PostgreSQL and Chromium tests
-# are CPU-bound and prove nothing kernel-specific, so they run on the host only; so does
-# test_sensors_fallback, the paths of pre-5.15 kernels, which any kernel can take).
+# The guest suite: the tests that depend on the kernel. The PostgreSQL and Chromium tests
+# are CPU-bound under emulation and prove nothing kernel-specific, so they run on the
+# host only; so does test_sensors_fallback (the pre-5.15 paths, which any kernel takes).
 DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh test_sensors test_gaps test_restart"
 CMD=${*:-$DEFAULT}
-VM=$WORK/.vm/$KVER
+CACHE=${VMTEST_CACHE:-$WORK/.vm}
+VM=$CACHE/$KVER
+# Where the guest writes the command's status: inside the work tree, per kernel, so two
+# kernels can run at once.
+RESULT=.vm/result-$KVER
+TIMEOUT=${VMTEST_TIMEOUT:-900}
+# Modules the guest loads (with their dependencies): 9p over virtio-pci for the root and
+# the work tree, overlay for a writable root, and what the tests use: loop + vfat for a
+# "USB stick", fuse, veth. Built-in ones are simply absent from the package.
+MODULES="virtio_pci 9pnet_virtio 9p overlay loop fuse vfat nls_cp437 nls_iso8859-1
+	nls_ascii nls_utf8 veth"
+case $KVER in
+6.1 | 6.12 | 5.10) ;;
+*) echo "vmtest: unknown kernel $KVER (6.1, 6.12 or 5.10)" >&2; exit 2 ;;
+esac
 mkdir -p "$VM"
 
-need() { command -v "$1" >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null; }; }
-need qemu-system-x86_64 qemu-system-x86
-need busybox busybox-static
-need xz xz-utils
-need zstd zstd
-need modinfo kmod
-need cpio cpio
+need() {
+	command -v "$1" >/dev/null && return 0
+	[ -n "${APT_UPDATED:-}" ] || { apt-get update -qq; APT_UPDATED=1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
 
+# 5.10 is Debian 11's: a private apt state for its archive, leaving the host's alone.
+APT_OPTS=()
+bullseye_apt() {
+	local a=$CACHE/apt-5.10
+	mkdir -p "$a/lists/partial" "$a/cache/archives/partial"
+	cat >"$a/sources.list" <<-EOF
+	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+	EOF
+	APT_OPTS=(-o "Dir::Etc::SourceList=$a/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+		-o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache")
+	apt-get "${APT_OPTS[@]}" update -qq >/dev/null 2>&1
+}
+
+# The kernel package: the one Debian's linux-image-amd64 picks, else the newest.
 package() {
+	local re
 	case $KVER in
-	6.1) apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6.1/ {print $2; exit}' ;;
-	6.12) apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | awk '{print $1}' | sort -V | tail -1 ;;
-	5.10) apt-cache search --names-only '^linux-image-5\.10\.[0-9-]+-amd64$' | awk '{print $1}' | sort -V | tail -1 ;;
-	*) echo "vmtest: unknown kernel $KVER (6.1, 6.12 or 5.10)" >&2; exit 2 ;;
+	6.1) re='^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
+	6.12) re='^linux-image-6\.12\.[0-9]+\+deb12-amd64$' ;;
+	5.10) re='^linux-image-5\.10\.0-[0-9]+-amd64$' ;;
 	esac
+	{ apt-cache "${APT_OPTS[@]}" depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-/ {print $2}' | grep -E "$re" ||
+	  apt-cache "${APT_OPTS[@]}" search --names-only "$re" 2>/dev/null |
+		awk '{print $1}' | sort -V | tail -1; } | head -1
+}
+
+skip() {
+	echo "vmtest: $KVER kernel not available, skipped ($*)"
+	exit 0
 }
 
 fetch_kernel() {
-	local pkg
-	[ -n "$(ls "$VM"/root/boot/vmlinuz-* 2>/dev/null)" ] && return 0
+	local pkg deb
+	ls "$VM"/root/boot/vmlinuz-* >/dev/null 2>&1 && return 0
+	[ -n "$(ls /var/lib/apt/lists/*Packages 2>/dev/null)" ] || apt-get update -qq
 	pkg=$(package)
-	if [ -z "$pkg" ]; then
-		[ -n "$(ls /var/lib/apt/lists/*Packages 2>/dev/null)" ] || apt-get update -qq
-		pkg=$(package)
-	fi
-	if [ -z "$pkg" ]; then
-		echo "vmtest: $KVER kernel not available from the configured archives, skipped"
-		exit 0
-	fi
-	(cd "$VM" && apt-get download "$pkg" >/dev/null 2>&1) ||
-		{ echo "vmtest: $KVER kernel ($pkg) could not be downloaded, skipped"; exit 0; }
+	[ -n "$pkg" ] || { apt-get update -qq; pkg=$(package); }
+	[ -n "$pkg" ] || [ "$KVER" != 5.10 ] || { bullseye_apt || true; pkg=$(package); }
+	[ -n "$pkg" ] || skip "no package in the archives"
+	echo "vmtest: downloading $pkg"
+	rm -f "$VM"/*.deb
+	(cd "$VM" && apt-get "${APT_OPTS[@]}" download -qq "$pkg" >/dev/null 2>&1) ||
+		skip "$pkg could not be downloaded"
+	deb=$(ls "$VM"/*.deb)
 	rm -rf "$VM/root" && mkdir -p "$VM/root"
-	dpkg-deb -x "$VM"/"$pkg"_*.deb "$VM/root"
+	dpkg-deb -x "$deb" "$VM/root"
+	# Keep the kernel and its modules, not the 100 MB package.
+	rm -f "$deb"
 }
 
-# Modules and everything they depend on (the package ships no modules.dep), in load order.
-MODULES="virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci 9pnet
-	9pnet_virtio 9p loop fuse fat vfat nls_cp437 nls_iso8859-1 nls_ascii veth"
+# Module and its dependencies, depth first, appended to $VM/order (no modules.dep in the
+# package: each module's depends= is read with modinfo).
 resolve() {
-	local m=$1 f dep
-	f=$(find "$VM/root/lib/modules" -name "$m.ko*" | head -1)
+	local m=${1//-/_} f dep
+	grep -qx "$m" "$VM/order" && return 0
+	f=$(modpath "$m")
 	[ -n "$f" ] || return 0
-	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do
-		grep -qx "$dep" "$VM/order.tmp" || resolve "$dep"
-	done
-	grep -qx "$m" "$VM/order.tmp" || echo "$m" >>"$VM/order.tmp"
+	for dep in $(modinfo -F depends "$f" | tr ',' ' '); do resolve "$dep"; done
+	echo "$m" >>"$VM/order"
+}
+
+# The .ko file of a module; file names use '-' or '_' interchangeably.
+modpath() {
+	find "$VM/root/lib/modules" -regextype posix-extended \
+		-regex ".*/$(echo "$1" | sed 's/[-_]/[-_]/g')\.ko(\.xz|\.zst|\.gz)?" | head -1
 }
 
 build_initramfs() {
 	local ir=$VM/initramfs m f
-	[ -s "$VM/initramfs.cpio.gz" ] && [ "$VM/initramfs.cpio.gz" -nt scripts/vm/init ] && return 0
-	rm -rf "$ir" "$VM/order.tmp" && mkdir -p "$ir"/{bin,proc,sys,dev,modules,newroot}
-	: >"$VM/order.tmp"
-	for m in $MODULES; do resolve "$(echo "$m" | tr - _)"; resolve "$m"; done
-	: >"$ir/modules.order"
+	[ -s "$VM/initramfs.cpio.gz" ] && [ "$VM/initramfs.cpio.gz" -nt scripts/vm/init ] &&
+		[ "$VM/initramfs.cpio.gz" -nt scripts/vmtest.sh ] && return 0
+	rm -rf "$ir" && mkdir -p "$ir"/{bin,proc,sys,dev,modules}
+	: >"$VM/order"
+	for m in $MODULES; do resolve "$m"; done
+	# Busybox insmod does not decompress: modules go in plain.
 	while read -r m; do
-		f=$(find "$VM/root/lib/modules" -name "$m.ko*" | head -1)
+		f=$(modpath "$m")
 		case $f in
-		*.ko.xz) xz -dc "$f" >"$ir/modules/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" >"$ir/modules/$m.ko" ;;
-		*) cp "$f" "$ir/modules/$m.ko" ;;
-		esac
-		echo "$m.ko" >>"$ir/modules.order"
-	done <"$VM/order.tmp"
+		*.ko.xz) xz -dc "$f" ;;
+		*.ko.zst) zstd -qdc "$f" ;;
+		*.ko.gz) gzip -dc "$f" ;;
+		*) cat "$f" ;;
+		esac >"$ir/modules/$m.ko"
+		echo "$m.ko"
+	done <"$VM/order" >"$ir/modules.order"
 	cp "$(command -v busybox)" "$ir/bin/busybox"
 	cp scripts/vm/init "$ir/init"
 	chmod +x "$ir/init"
 	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$VM/initramfs.cpio.gz"
 }
 
+# The console without firmware noise, escape sequences and kernel log lines; all of it
+# is kept in $VM/console.log.
+console_filter() {
+	tee "$VM/console.log" | sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' |
+		grep --line-buffered -v -E '^(SeaBIOS|iPXE|Booting from|Press Ctrl-B)|^\[ *[0-9.]+\] reboot: Power down$|^$' ||
+		true
+}
+
+need qemu-system-x86_64 qemu-system-x86
+need busybox busybox-static
+need xz xz-utils
+need zstd zstd
+need modinfo kmod
+need cpio cpio
 fetch_kernel
 build_initramfs
-printf 'WORK=%q\nCMD=%q\n' "$WORK" "$CMD" >"$VM/vmtest.env"
-# The environment travels in a second initramfs appended to the first.
+printf 'WORK=%q\nCMD=%q\nRESULT=%q\n' "$WORK" "$CMD" "$RESULT" >"$VM/vmtest.env"
+# The run's settings travel in a second initramfs appended to the first.
 (cd "$VM" && echo vmtest.env | cpio -o -H newc --quiet | gzip -1) >"$VM/env.cpio.gz"
 cat "$VM/initramfs.cpio.gz" "$VM/env.cpio.gz" >"$VM/boot.cpio.gz"
-rm -f "$WORK/.vm/result"
+BIOS=()
+[ -f /usr/share/qemu/qboot.rom ] && BIOS=(-bios /usr/share/qemu/qboot.rom)
+rm -f "$WORK/$RESULT"
+echo "vmtest: booting $(basename "$(ls "$VM"/root/boot/vmlinuz-*)") (timeout ${TIMEOUT}s)"
 start=$(date +%s)
-timeout 1500 qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 3072 \
-	-kernel "$(ls "$VM"/root/boot/vmlinuz-* | head -1)" -initrd "$VM/boot.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init" \
+qrc=0
+timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 \
+	-m "${VMTEST_MEM:-3072}" "${BIOS[@]}" -nic none -nographic -no-reboot \
+	-kernel "$(ls "$VM"/root/boot/vmlinuz-*)" -initrd "$VM/boot.cpio.gz" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init ${VMTEST_APPEND:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$WORK",mount_tag=work,security_model=none,multidevs=remap \
-	-nographic -no-reboot -serial mon:stdio -display none </dev/null |
-	tr -d '\r' | grep -v '^\[' || true
-rc=$(cat "$WORK/.vm/result" 2>/dev/null || echo 99)
-echo "vmtest: $KVER finished in $(( $(date +%s) - start ))s with status $rc"
-exit "$rc"
+	</dev/null | console_filter || qrc=$?
+took=$(($(date +%s) - start))
+if [ "$qrc" = 124 ]; then
+	echo "vmtest: $KVER timed out after ${TIMEOUT}s"
+	exit 124
+fi
+rc=$(cat "$WORK/$RESULT" 2>/dev/null ||
+	sed -n 's/^VMTEST-EXIT=\([0-9]*\).*/\1/p' "$VM/console.log" | tail -1)
+rm -f "$WORK/$RESULT"
+echo "vmtest: $KVER finished in ${took}s with status ${rc:-unknown}"
+exit "${rc:-99}"
