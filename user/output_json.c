@@ -5,6 +5,7 @@
  * path is whatever bytes a user chose and jansson refuses invalid UTF-8.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,16 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
+/* Writes "\xNN" for one byte; the backslash itself is escaped the same way so that every
+ * backslash in the output starts an escape and the original bytes are recoverable. */
+static size_t escape_byte(unsigned char b, char *out, size_t room)
+{
+	if (room < 5)
+		return 0;
+	snprintf(out, 5, "\\x%02x", b);
+	return 4;
+}
+
 void output_sanitize_utf8(const char *in, size_t in_len, char *out, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -53,7 +64,7 @@ void output_sanitize_utf8(const char *in, size_t in_len, char *out, size_t len)
 	if (!len)
 		return;
 	for (size_t i = 0; i < in_len && s[i];) {
-		size_t n = utf8_seq(s + i, in_len - i);
+		size_t n = s[i] == '\\' ? 0 : utf8_seq(s + i, in_len - i), w;
 
 		if (n) {
 			if (o + n >= len)
@@ -61,13 +72,13 @@ void output_sanitize_utf8(const char *in, size_t in_len, char *out, size_t len)
 			memcpy(out + o, s + i, n);
 			o += n;
 			i += n;
-		} else {
-			if (o + 4 >= len)
-				break;
-			snprintf(out + o, 5, "\\x%02x", s[i]);
-			o += 4;
-			i++;
+			continue;
 		}
+		w = escape_byte(s[i], out + o, len - o);
+		if (!w)
+			break;
+		o += w;
+		i++;
 	}
 	out[o] = '\0';
 }
@@ -80,6 +91,22 @@ static json_t *str(const char *s)
 		return json_null();
 	output_sanitize_utf8(s, strlen(s), clean, sizeof(clean));
 	return json_string(clean);
+}
+
+/* An empty text field means "not known": null says so without an empty-string guess. */
+static json_t *str_or_null(const char *s)
+{
+	return s && s[0] ? str(s) : json_null();
+}
+
+static json_t *u64(uint64_t v)
+{
+	return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
+}
+
+static json_t *audit_id(uint32_t id)
+{
+	return id == SESSION_NONE ? json_null() : json_integer(id);
 }
 
 static void rfc3339(uint64_t ns, char *buf, size_t len)
@@ -105,11 +132,11 @@ static json_t *items(const struct alert_item *v, unsigned n, int with_pid)
 {
 	json_t *a = json_array();
 
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n && i < ALERT_MAX_ITEMS; i++) {
 		json_t *o = json_object();
 
 		json_object_set_new(o, "name", str(v[i].name));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)v[i].bytes));
+		json_object_set_new(o, "bytes", u64(v[i].bytes));
 		if (with_pid)
 			json_object_set_new(o, "pid", json_integer(v[i].pid));
 		json_array_append_new(a, o);
@@ -126,17 +153,43 @@ static const char *const rule_descriptions[] = {
 	[RULE_BASELINE] = "Deviation from the user's own daily baseline",
 };
 
+/* Items name files and mount points by absolute path, services and peers as "ip:port". */
+static bool is_path(const char *name)
+{
+	return name[0] == '/';
+}
+
+/* ECS event.category: "file" when files are read or written, "network" when a service is
+ * read or bytes leave over a socket; both when both. */
+static json_t *categories(const struct alert *a)
+{
+	bool file = false, net = false;
+	json_t *cat = json_array();
+
+	for (unsigned i = 0; i < a->n_sources && i < ALERT_MAX_ITEMS; i++)
+		*(is_path(a->sources[i].name) ? &file : &net) = true;
+	for (unsigned i = 0; i < a->n_destinations && i < ALERT_MAX_ITEMS; i++)
+		*(is_path(a->destinations[i].name) ? &file : &net) = true;
+	if (file || !net)
+		json_array_append_new(cat, json_string("file"));
+	if (net)
+		json_array_append_new(cat, json_string("network"));
+	return cat;
+}
+
+static const char *rule_text(enum alert_rule r, const char *const *table, size_t n)
+{
+	return (size_t)r < n && table[r] ? table[r] : "unknown";
+}
+
 static json_t *ecs_event(const struct alert *a)
 {
-	json_t *e = json_object(), *cat = json_array();
+	json_t *e = json_object();
 	char id[32];
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)a->id);
-	json_array_append_new(cat, json_string(a->rule == RULE_EXFIL && a->n_destinations &&
-							       a->destinations[0].name[0] != '/'
-						       ? "network" : "file"));
 	json_object_set_new(e, "kind", json_string("alert"));
-	json_object_set_new(e, "category", cat);
+	json_object_set_new(e, "category", categories(a));
 	json_object_set_new(e, "action", json_string(alert_rule_name(a->rule)));
 	json_object_set_new(e, "id", json_string(id));
 	json_object_set_new(e, "sequence", json_integer(a->revision));
@@ -145,103 +198,153 @@ static json_t *ecs_event(const struct alert *a)
 	return e;
 }
 
-/* destination.ip/port from the top "ip:port" destination, when it is one. */
+static json_t *ecs_rule(const struct alert *a)
+{
+	json_t *r = json_object();
+	size_t n = sizeof(rule_descriptions) / sizeof(rule_descriptions[0]);
+
+	json_object_set_new(r, "name", json_string(alert_rule_name(a->rule)));
+	json_object_set_new(r, "description", json_string(rule_text(a->rule, rule_descriptions, n)));
+	return r;
+}
+
+/* user.id is text in ECS; a loginuid that was never set is no user at all. */
+static json_t *ecs_user(const struct alert *a)
+{
+	json_t *u = json_object();
+	char uid[16];
+
+	snprintf(uid, sizeof(uid), "%u", a->loginuid);
+	json_object_set_new(u, "name", str_or_null(a->user));
+	json_object_set_new(u, "id", a->loginuid == LOGINUID_NONE ? json_null() : json_string(uid));
+	return u;
+}
+
+/* process.* names the process that moved the most bytes: items are sorted by bytes. */
+static void ecs_process(json_t *root, const struct alert *a, const char *exe)
+{
+	json_t *p;
+
+	if (!a->n_processes)
+		return;
+	p = json_object();
+	json_object_set_new(p, "pid", json_integer(a->processes[0].pid));
+	json_object_set_new(p, "name", str(a->processes[0].name));
+	if (exe && exe[0])
+		json_object_set_new(p, "executable", str(exe));
+	json_object_set_new(root, "process", p);
+}
+
+static void ecs_file(json_t *root, const struct alert *a)
+{
+	json_t *f;
+
+	if (!a->n_sources || !is_path(a->sources[0].name))
+		return;
+	f = json_object();
+	json_object_set_new(f, "path", str(a->sources[0].name));
+	json_object_set_new(root, "file", f);
+}
+
+/* destination.ip/port from the top "ip:port" or "[v6]:port" destination, when it is one. */
 static void ecs_destination(json_t *root, const struct alert *a)
 {
-	char ip[64];
 	const char *name, *colon;
+	char ip[64], *end;
+	unsigned long port;
 	json_t *d;
 
-	if (!a->n_destinations)
+	if (!a->n_destinations || is_path(a->destinations[0].name))
 		return;
 	name = a->destinations[0].name;
 	colon = strrchr(name, ':');
-	if (name[0] == '/' || !colon || colon == name)
+	if (!colon || colon == name || (size_t)(colon - name) >= sizeof(ip))
 		return;
-	snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name), name);
-	if (ip[0] == '[') {
-		memmove(ip, ip + 1, strlen(ip));
-		ip[strcspn(ip, "]")] = '\0';
-	}
+	if (name[0] == '[' && colon[-1] == ']')
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name - 2), name + 1);
+	else
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name), name);
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
 	d = json_object();
-	json_object_set_new(d, "ip", json_string(ip));
-	json_object_set_new(d, "port", json_integer(atoi(colon + 1)));
+	json_object_set_new(d, "ip", str(ip));
+	if (!errno && end != colon + 1 && !*end && port <= 65535)
+		json_object_set_new(d, "port", json_integer((json_int_t)port));
 	json_object_set_new(root, "destination", d);
+}
+
+static void exfilmon_who(json_t *x, const struct alert *a)
+{
+	json_object_set_new(x, "alert_id", u64(a->id));
+	json_object_set_new(x, "revision", json_integer(a->revision));
+	json_object_set_new(x, "session_id", audit_id(a->session_id));
+	json_object_set_new(x, "loginuid", json_integer(a->loginuid));
+	json_object_set_new(x, "tty", str(a->tty));
+	json_object_set_new(x, "remote_host", str(a->remote_host));
+	json_object_set_new(x, "episode_start", when(a->start_ns));
+	json_object_set_new(x, "episode_end", when(a->end_ns));
 }
 
 static json_t *exfilmon_obj(const struct alert *a)
 {
 	json_t *x = json_object();
 
-	json_object_set_new(x, "alert_id", json_integer((json_int_t)a->id));
-	json_object_set_new(x, "revision", json_integer(a->revision));
-	json_object_set_new(x, "session_id", a->session_id == SESSION_NONE ? json_null()
-									   : json_integer(a->session_id));
-	json_object_set_new(x, "loginuid", json_integer(a->loginuid));
-	json_object_set_new(x, "tty", str(a->tty));
-	json_object_set_new(x, "remote_host", str(a->remote_host));
-	json_object_set_new(x, "episode_start", when(a->start_ns));
-	json_object_set_new(x, "episode_end", when(a->end_ns));
-	json_object_set_new(x, "source_bytes", json_integer((json_int_t)a->source_bytes));
-	json_object_set_new(x, "source_objects", json_integer((json_int_t)a->source_objects));
-	json_object_set_new(x, "egress_bytes", json_integer((json_int_t)a->egress_bytes));
-	json_object_set_new(x, "threshold", json_integer((json_int_t)a->threshold));
+	exfilmon_who(x, a);
+	json_object_set_new(x, "source_bytes", u64(a->source_bytes));
+	json_object_set_new(x, "source_objects", u64(a->source_objects));
+	json_object_set_new(x, "egress_bytes", u64(a->egress_bytes));
+	json_object_set_new(x, "threshold", u64(a->threshold));
 	json_object_set_new(x, "baseline_bytes", json_real(a->baseline_bytes));
 	json_object_set_new(x, "sources", items(a->sources, a->n_sources, 0));
 	json_object_set_new(x, "destinations", items(a->destinations, a->n_destinations, 0));
 	json_object_set_new(x, "processes", items(a->processes, a->n_processes, 1));
-	json_object_set_new(x, "evidence_first_seq", json_integer((json_int_t)a->evidence_first_seq));
-	json_object_set_new(x, "evidence_last_seq", json_integer((json_int_t)a->evidence_last_seq));
-	json_object_set_new(x, "config_sha256", json_string(a->config_sha256));
+	json_object_set_new(x, "evidence_first_seq", u64(a->evidence_first_seq));
+	json_object_set_new(x, "evidence_last_seq", u64(a->evidence_last_seq));
+	json_object_set_new(x, "config_sha256", str(a->config_sha256));
 	return x;
 }
 
 static char *dump(json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
+	char *s;
 
+	if (!o) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
 		errno = ENOMEM;
 	return s;
 }
 
-char *output_alert_json(const struct alert *a, const char *host_name)
+char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe)
 {
-	json_t *o = json_object(), *rule = json_object(), *user = json_object(),
-	       *host = json_object();
-	char uid[16];
+	json_t *o = json_object(), *host = json_object();
 
-	if (!o)
+	if (!o || !host) {
+		json_decref(o);
+		json_decref(host);
+		errno = ENOMEM;
 		return NULL;
+	}
 	json_object_set_new(o, "@timestamp", when(a->raised_ns));
 	json_object_set_new(o, "event", ecs_event(a));
-	json_object_set_new(rule, "name", json_string(alert_rule_name(a->rule)));
-	if (a->rule >= RULE_BULK_READ && a->rule <= RULE_BASELINE)
-		json_object_set_new(rule, "description", json_string(rule_descriptions[a->rule]));
-	json_object_set_new(o, "rule", rule);
-	snprintf(uid, sizeof(uid), "%u", a->loginuid);
-	json_object_set_new(user, "name", str(a->user));
-	json_object_set_new(user, "id", json_string(uid));
-	json_object_set_new(o, "user", user);
+	json_object_set_new(o, "rule", ecs_rule(a));
+	json_object_set_new(o, "user", ecs_user(a));
 	json_object_set_new(host, "name", str(host_name));
 	json_object_set_new(o, "host", host);
-	if (a->n_processes) {
-		json_t *p = json_object();
-
-		json_object_set_new(p, "pid", json_integer(a->processes[0].pid));
-		json_object_set_new(p, "name", str(a->processes[0].name));
-		json_object_set_new(o, "process", p);
-	}
-	if (a->n_sources && a->sources[0].name[0] == '/') {
-		json_t *f = json_object();
-
-		json_object_set_new(f, "path", str(a->sources[0].name));
-		json_object_set_new(o, "file", f);
-	}
+	ecs_process(o, a, exe);
+	ecs_file(o, a);
 	ecs_destination(o, a);
 	json_object_set_new(o, "exfilmon", exfilmon_obj(a));
 	return dump(o);
+}
+
+char *output_alert_json(const struct alert *a, const char *host_name)
+{
+	return output_alert_json_exe(a, host_name, NULL);
 }
 
 static const char *const kind_names[] = {
@@ -251,29 +354,38 @@ static const char *const kind_names[] = {
 	[ACT_MMAP_SOURCE] = "mmap_source",
 };
 
+const char *output_activity_kind_name(enum activity_kind kind)
+{
+	size_t n = sizeof(kind_names) / sizeof(kind_names[0]);
+
+	return (size_t)kind < n && kind_names[kind] ? kind_names[kind] : "unknown";
+}
+
+/* Keys always present, null when unknown, except dst_ip/dst_port and mount, which only
+ * egress slices carry (readers test for their presence). */
 char *output_activity_json(const struct activity *act)
 {
 	json_t *o = json_object();
 
-	if (!o)
+	if (!o) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	json_object_set_new(o, "event", json_string("activity"));
-	json_object_set_new(o, "session_id", act->session_id == SESSION_NONE
-						     ? json_null() : json_integer(act->session_id));
+	json_object_set_new(o, "session_id", audit_id(act->session_id));
 	json_object_set_new(o, "loginuid", json_integer(act->loginuid));
 	json_object_set_new(o, "uid", json_integer(act->uid));
 	json_object_set_new(o, "pid", json_integer(act->pid));
 	json_object_set_new(o, "comm", str(act->comm));
 	json_object_set_new(o, "exe", str(act->exe));
-	json_object_set_new(o, "kind", json_string(act->kind > 0 && act->kind <= ACT_MMAP_SOURCE
-							   ? kind_names[act->kind] : "unknown"));
+	json_object_set_new(o, "kind", json_string(output_activity_kind_name(act->kind)));
 	json_object_set_new(o, "object", str(act->object));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)act->bytes));
-	json_object_set_new(o, "ops", json_integer((json_int_t)act->ops));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)act->first_ns));
-	json_object_set_new(o, "last_ns", json_integer((json_int_t)act->ts_ns));
+	json_object_set_new(o, "bytes", u64(act->bytes));
+	json_object_set_new(o, "ops", u64(act->ops));
+	json_object_set_new(o, "first_ns", u64(act->first_ns));
+	json_object_set_new(o, "last_ns", u64(act->ts_ns));
 	if (act->dst_ip) {
-		json_object_set_new(o, "dst_ip", json_string(act->dst_ip));
+		json_object_set_new(o, "dst_ip", str(act->dst_ip));
 		json_object_set_new(o, "dst_port", json_integer(act->dst_port));
 	}
 	if (act->mount)

@@ -3,7 +3,7 @@
  * JSON rendering of what the agent emits: alerts in ECS field names (docs/alerts.md),
  * and evidence/trace records. jansson builds the objects, so hostile paths (quotes,
  * newlines, invalid UTF-8) are escaped correctly: invalid UTF-8 bytes are replaced by
- * \ufffd-free escapes "\\xNN" so the original bytes stay recoverable.
+ * the text "\xNN" (and a backslash by "\x5c") so the original bytes stay recoverable.
  */
 #ifndef EXFILMON_OUTPUT_JSON_H
 #define EXFILMON_OUTPUT_JSON_H
@@ -13,11 +13,23 @@
 #include "activity.h"
 #include "alert.h"
 
-/* Returns a malloc'd single-line JSON object (caller frees), or NULL with errno set. */
+/* An alert as one line of ECS JSON (field table in docs/alerts.md): a malloc'd string
+ * without newline (caller frees), or NULL with errno set. exe, when known (the collector
+ * finds it in the process table by processes[0].pid), becomes process.executable. */
+char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe);
+/* Same as output_alert_json_exe(a, host_name, NULL). */
 char *output_alert_json(const struct alert *a, const char *host_name);
+/* An activity slice as one line of JSON: event "activity", session_id (null outside a
+ * login), loginuid, uid, pid, comm, exe, kind, object, bytes, ops, first_ns, last_ns, and
+ * for egress dst_ip/dst_port or mount. Caller frees; NULL with errno set. */
 char *output_activity_json(const struct activity *act);
+/* "source_file", "source_net", "egress_net", "egress_media", "egress_sync", "staging",
+ * "mmap_source"; "unknown" for anything else. */
+const char *output_activity_kind_name(enum activity_kind kind);
 /* Makes any byte string safe as a JSON string value: valid UTF-8 is kept, each invalid
- * byte becomes the text "\xNN". Writes at most len-1 bytes plus NUL. */
+ * byte and every backslash becomes the text "\xNN" (so a backslash in the result always
+ * starts an escape and the original bytes are recoverable). Stops at in_len or a NUL;
+ * never cuts an escape or a UTF-8 sequence. Writes at most len-1 bytes plus NUL. */
 void output_sanitize_utf8(const char *in, size_t in_len, char *out, size_t len);
 
 #endif
