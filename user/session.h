@@ -10,7 +10,10 @@
 #define EXFILMON_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "process_table.h"
 
 struct session_info {
 	uint32_t session_id;      /* audit sessionid; SESSION_NONE outside a login */
@@ -26,19 +29,6 @@ struct session_info {
 	bool person;              /* false for processes outside any login session */
 };
 
-struct process_info {
-	uint32_t pid;
-	uint32_t ppid;
-	uint32_t uid;
-	uint32_t loginuid;
-	uint32_t session_id;
-	uint64_t start_ns;
-	char comm[16];
-	char exe[256];
-	char args[256];           /* bounded argv summary, spaces between arguments */
-	bool exited;
-};
-
 /* Where the module looks; tests point these into a fixture tree. NULL = system default. */
 struct session_sources {
 	const char *proc_root;    /* "/proc" */
@@ -49,33 +39,57 @@ struct session_sources {
 
 struct session_table;
 
+/* At most this many sessions are cached; the least recently used one makes room. */
+#define SESSION_MAX 4096
+
+/* src may be NULL (all defaults). Paths are copied. NULL + errno. */
 struct session_table *session_table_new(const struct session_sources *src);
 void session_table_free(struct session_table *t);
 
-/* Seeds processes and sessions that existed before the agent started (from proc_root). */
+/* Seeds the process table with every process in proc_root (comm, exe, argv summary, ppid,
+ * uid, loginuid, sessionid, start time) so lineage of processes started before the agent
+ * is known. Sessions are resolved lazily, on first session_get, so that each is still
+ * reported new once. 0 or -errno when proc_root cannot be read. */
 int session_seed(struct session_table *t);
 
 /* Looks up (and on first sight resolves and caches) a session. Never NULL: an unknown
- * session comes back with what could be learned (at least the user from loginuid). */
+ * session comes back with what could be learned (at least the user from loginuid).
+ * Sources, best first for each field: the logind session file named by the session id
+ * (UID, USER, TTY, DISPLAY, SEAT, REMOTE_HOST, REALTIME, LEADER), the utmp record of the
+ * leader pid or tty (ut_host, ut_tv), the session's processes in proc_root (leader = the
+ * oldest, tty of the oldest with one, SSH_CONNECTION/SSH_CLIENT from the environ of
+ * pid_hint or any session process, login time = leader start). SESSION_NONE returns a
+ * shared entry with person false and user "(no login session)", never cached or new.
+ * The pointer stays valid until this session is evicted to make room. */
 const struct session_info *session_get(struct session_table *t, uint32_t session_id,
 				       uint32_t loginuid, uint32_t pid_hint);
 /* True when the session was first seen by the last session_get (so it can be recorded). */
 bool session_is_new(const struct session_table *t);
 
-/* Process table, fed by exec/fork/exit records. */
+/* Process table, fed by exec/fork/exit records. exec replaces the entry with *p; fork
+ * copies the parent's entry (same program until it execs) with the new pid and ppid and
+ * no start time; exit marks the entry exited at ts_ns, kept for lineage until expiry. A
+ * full table (PROCESS_TABLE_MAX live processes) drops new entries and counts them. */
 void session_process_exec(struct session_table *t, const struct process_info *p);
 void session_process_fork(struct session_table *t, uint32_t pid, uint32_t ppid);
 void session_process_exit(struct session_table *t, uint32_t pid, uint64_t ts_ns);
 const struct process_info *session_process(struct session_table *t, uint32_t pid);
-/* Writes "psql(4242) < bash(4100) < sshd(4090)" (at most depth levels) into buf. */
+/* Writes "psql(4242) < bash(4100) < sshd(4090)" (at most depth levels, stopping below
+ * init or at an unknown pid) into buf, always NUL-terminated; an entry that does not fit
+ * whole is left out. Returns the length written. */
 int session_lineage(struct session_table *t, uint32_t pid, char *buf, size_t len, int depth);
 /* Forgets processes that exited more than age_ns before now_ns. */
 void session_expire(struct session_table *t, uint64_t now_ns, uint64_t age_ns);
 
-/* User name of a uid from passwd, or the number as text. */
+/* User name of a uid from passwd_path ("-" for LOGINUID_NONE), or the number as text.
+ * With the default passwd path a uid absent from the file is asked of NSS (directory
+ * users); an injected path is the only source, so tests see exactly their fixture. Found
+ * names are cached; unknown uids are not, so an account created later is named. */
 void session_user_name(struct session_table *t, uint32_t uid, char *buf, size_t len);
 
 size_t session_count(const struct session_table *t);
 size_t session_process_count(const struct session_table *t);
+/* New processes refused because the process table was full of live processes. */
+uint64_t session_process_refused(const struct session_table *t);
 
 #endif
