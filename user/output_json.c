@@ -146,8 +146,10 @@ static json_t *items(const struct alert_item *v, unsigned n, int with_pid)
 
 static const char *const rule_descriptions[] = {
 	[RULE_BULK_READ] = "Bulk collection: source bytes in one window above the threshold",
-	[RULE_BULK_OBJECTS] = "Bulk collection: distinct source objects in one window above the threshold",
-	[RULE_EXFIL] = "Exfiltration: collected data followed by bytes leaving through an unapproved channel",
+	[RULE_BULK_OBJECTS] =
+		"Bulk collection: distinct source objects in one window above the threshold",
+	[RULE_EXFIL] =
+		"Exfiltration: collected data followed by bytes leaving through an unapproved channel",
 	[RULE_STAGING] = "Staging: collected data written to files outside the sources",
 	[RULE_DRIP] = "Slow drip: cumulative source volume over a long window above the threshold",
 	[RULE_BASELINE] = "Deviation from the user's own daily baseline",
@@ -204,7 +206,8 @@ static json_t *ecs_rule(const struct alert *a)
 	size_t n = sizeof(rule_descriptions) / sizeof(rule_descriptions[0]);
 
 	json_object_set_new(r, "name", json_string(alert_rule_name(a->rule)));
-	json_object_set_new(r, "description", json_string(rule_text(a->rule, rule_descriptions, n)));
+	json_object_set_new(r, "description",
+			    json_string(rule_text(a->rule, rule_descriptions, n)));
 	return r;
 }
 

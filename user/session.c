@@ -253,7 +253,8 @@ static uint64_t start_realtime(struct session_table *t, unsigned long long ticks
 /* Device numbers as the kernel encodes tty_nr: major in bits 8-19, minor in 0-7 and 20-31. */
 static void tty_name(unsigned tty_nr, char *buf, size_t len)
 {
-	unsigned major = (tty_nr >> 8) & 0xfff, minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+	unsigned major = (tty_nr >> 8) & 0xfff;
+	unsigned minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
 
 	buf[0] = '\0';
 	if (major >= 136 && major <= 143)
