@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <utmpx.h>
 
@@ -25,8 +27,16 @@
 #define MAX_USERS 256
 #define DEFAULT_PASSWD "/etc/passwd"
 
+#define USER_MISS_RETRY_NS (60ULL * 1000000000ULL)
+
+/* A found name, or a miss: a uid neither passwd nor NSS knew. A miss is retried when the
+ * passwd file changed or a minute passed (directory accounts appear without it changing),
+ * so an event stream from an unnamed uid does not reread passwd per event. */
 struct user_name {
 	uint32_t uid;
+	bool miss;
+	struct timespec passwd_mtime; /* misses: passwd's mtime when it was read */
+	uint64_t retry_ns;            /* misses: CLOCK_MONOTONIC of the next try regardless */
 	char name[64];
 };
 
@@ -136,41 +146,73 @@ static bool nss_lookup(uint32_t uid, char *buf, size_t len)
 	return true;
 }
 
-static void cache_user(struct session_table *t, uint32_t uid, const char *name)
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct timespec passwd_mtime(const struct session_table *t)
+{
+	struct stat st;
+
+	if (stat(t->passwd_path, &st))
+		return (struct timespec){ 0 };
+	return st.st_mtim;
+}
+
+/* The cache entry of uid, or a fresh miss entry (round-robin replacement when full). */
+static struct user_name *user_slot(struct session_table *t, uint32_t uid)
 {
 	struct user_name *u;
 
+	for (size_t i = 0; i < t->n_users; i++)
+		if (t->users[i].uid == uid)
+			return &t->users[i];
 	if (t->n_users < MAX_USERS) {
 		u = &t->users[t->n_users++];
 	} else {
 		u = &t->users[t->next_user];
 		t->next_user = (t->next_user + 1) % MAX_USERS;
 	}
+	memset(u, 0, sizeof(*u));
 	u->uid = uid;
-	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->miss = true;
+	return u;
+}
+
+/* A cached miss stands while passwd is unchanged and its retry time has not come. */
+static bool miss_stands(const struct session_table *t, const struct user_name *u)
+{
+	struct timespec now_mtime = passwd_mtime(t);
+
+	return u->retry_ns && mono_ns() < u->retry_ns &&
+	       now_mtime.tv_sec == u->passwd_mtime.tv_sec &&
+	       now_mtime.tv_nsec == u->passwd_mtime.tv_nsec;
 }
 
 void session_user_name(struct session_table *t, uint32_t uid, char *buf, size_t len)
 {
-	bool found;
+	struct user_name *u;
 
 	if (uid == LOGINUID_NONE) {
 		snprintf(buf, len, "-");
 		return;
 	}
-	for (size_t i = 0; i < t->n_users; i++) {
-		if (t->users[i].uid == uid) {
-			snprintf(buf, len, "%s", t->users[i].name);
-			return;
-		}
+	u = user_slot(t, uid);
+	if (u->miss && !miss_stands(t, u)) {
+		u->passwd_mtime = passwd_mtime(t);
+		u->miss = !passwd_file_lookup(t->passwd_path, uid, u->name, sizeof(u->name));
+		if (u->miss && !strcmp(t->passwd_path, DEFAULT_PASSWD))
+			u->miss = !nss_lookup(uid, u->name, sizeof(u->name));
+		u->retry_ns = mono_ns() + USER_MISS_RETRY_NS;
 	}
-	found = passwd_file_lookup(t->passwd_path, uid, buf, len);
-	if (!found && !strcmp(t->passwd_path, DEFAULT_PASSWD))
-		found = nss_lookup(uid, buf, len);
-	if (found)
-		cache_user(t, uid, buf);
-	else
+	if (u->miss)
 		snprintf(buf, len, "%u", uid);
+	else
+		snprintf(buf, len, "%s", u->name);
 }
 
 static int read_small(const char *path, char *buf, size_t len)

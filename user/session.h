@@ -83,8 +83,9 @@ void session_expire(struct session_table *t, uint64_t now_ns, uint64_t age_ns);
 
 /* User name of a uid from passwd_path ("-" for LOGINUID_NONE), or the number as text.
  * With the default passwd path a uid absent from the file is asked of NSS (directory
- * users); an injected path is the only source, so tests see exactly their fixture. Found
- * names are cached; unknown uids are not, so an account created later is named. */
+ * users); an injected path is the only source, so tests see exactly their fixture. Names
+ * are cached (256 uids); an unknown uid is looked up again once passwd changes or a minute
+ * passed, so an account created later gets named without a reread per event. */
 void session_user_name(struct session_table *t, uint32_t uid, char *buf, size_t len);
 
 size_t session_count(const struct session_table *t);

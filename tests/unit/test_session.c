@@ -4,6 +4,7 @@
  * records that each test writes. Every field of a session is checked against the source
  * that should win it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -376,9 +377,11 @@ static void test_session_process_fork_exec_exit_expire(void **state)
 	session_table_free(t);
 }
 
-static void test_session_user_name_unknown_uid_is_not_cached(void **state)
+static void test_session_user_name_unknown_uid_retried_when_passwd_changes(void **state)
 {
 	struct session_table *t = table();
+	struct timespec times[2];
+	struct stat st;
 	char name[32];
 	FILE *f;
 
@@ -388,10 +391,19 @@ static void test_session_user_name_unknown_uid_is_not_cached(void **state)
 	assert_string_equal(name, "-");
 	session_user_name(t, 1101, name, sizeof(name));
 	assert_string_equal(name, "alice");
-	/* An account created after the agent started is named on the next lookup. */
+	/* A miss is not looked up again while passwd is unchanged (mtime kept here)... */
+	assert_int_equal(stat(paths[3], &st), 0);
 	f = fopen(paths[3], "a");
 	fputs("erin:x:4242:4242::/home/erin:/bin/bash\n", f);
 	fclose(f);
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, paths[3], times, 0), 0);
+	session_user_name(t, 4242, name, sizeof(name));
+	assert_string_equal(name, "4242");
+	/* ...and an account created after the agent started is named once passwd changes. */
+	times[1].tv_sec++;
+	assert_int_equal(utimensat(AT_FDCWD, paths[3], times, 0), 0);
 	session_user_name(t, 4242, name, sizeof(name));
 	assert_string_equal(name, "erin");
 	session_table_free(t);
@@ -414,7 +426,7 @@ int main(void)
 		cmocka_unit_test(test_session_lineage_through_seeded_and_new_processes),
 		cmocka_unit_test(test_session_lineage_bounded_by_buffer_and_unknowns),
 		cmocka_unit_test(test_session_process_fork_exec_exit_expire),
-		cmocka_unit_test(test_session_user_name_unknown_uid_is_not_cached),
+		cmocka_unit_test(test_session_user_name_unknown_uid_retried_when_passwd_changes),
 	};
 
 	return cmocka_run_group_tests_name("session", tests, setup, teardown);
