@@ -106,7 +106,9 @@ static void on_seal(void *ctx, const char *segment, uint64_t block_no, const cha
 static void emit_alert(void *ctx, const struct alert *a)
 {
 	struct collector *c = ctx;
-	char *json = output_alert_json(a, c->host);
+	const struct process_info *p = c->agent && a->n_processes
+		? session_process(agent_sessions(c->agent), a->processes[0].pid) : NULL;
+	char *json = output_alert_json_exe(a, c->host, p && p->exe[0] ? p->exe : NULL);
 	char msg[512];
 
 	if (!json) {
@@ -408,6 +410,9 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 
 	if (c->detect)
 		detect_tick(c->detect, now_ns);
+	/* Frames queued while the collector was unreachable go out when it is back. */
+	if (c->syslog)
+		syslog_out_flush(c->syslog);
 	if (c->evidence && (err = evidence_maintain(c->evidence, now_ns)))
 		log_error("collector: evidence maintenance: %s", strerror(-err));
 	if (c->agent)
