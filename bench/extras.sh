@@ -133,18 +133,24 @@ memory() {
 # byte total must match what the processes read, and the lost opens, forks and exits
 # must show up as gap records.
 burst() {
-	local ops=1000000 procs=500 out bytes session seen lost
+	local ops=1000000 procs=500 out bytes session seen lost opens_seen opens_lost
 	[ "$SMOKE" = 1 ] && { ops=40000; procs=400; }
 	sed -e "s|^agent:|agent:\n  ring_buffer: 4KiB|" "$T/exfilmon.yaml" >"$T/burst.yaml"
 	start_bg "$T/burst.err" "ready" \
 		sh -c "exec '$BUILD/exfilctl' trace --json --all -c '$T/burst.yaml' --interval 200 \
 			>'$T/burst.json'"
-	out=$("$W" -s -n "$ops" burst "$SRC/big" "$procs") || die "burst workload"
+	# The consumer is stopped for the burst so the ring overflows however fast the
+	# machine drains it; the kernel keeps counting bytes and losses meanwhile.
+	kill -STOP "$TRACER_PID"
+	out=$("$W" -s -n "$ops" burst "$SRC/big" "$procs") || { kill -CONT "$TRACER_PID"; die "burst workload"; }
+	kill -CONT "$TRACER_PID"
 	sleep 1
 	stop_bg
 	read -r bytes session <<<"$out"
 	seen=$(python3 "$ROOT/tests/lib/events.py" sum "$T/burst.json" --kind source_file --session "$session")
 	lost=$(python3 "$ROOT/tests/lib/events.py" lost "$T/burst.json" --session "$session")
+	opens_lost=$(python3 "$ROOT/tests/lib/events.py" lost "$T/burst.json" --session "$session" --what open)
+	opens_seen=$(python3 "$ROOT/tests/lib/events.py" count "$T/burst.json" --event open --session "$session")
 	extra burst reads "$ops"
 	extra burst processes "$procs"
 	extra burst bytes_read "$bytes"
@@ -153,6 +159,8 @@ burst() {
 	extra burst records_lost "$lost"
 	[ "$bytes" = "$seen" ] || die "burst: sensor counted $seen bytes, processes read $bytes"
 	[ "$lost" -ge 1 ] || die "burst: a 4 KiB ring lost nothing? no gap records"
+	[ $((opens_seen + opens_lost)) = "$procs" ] ||
+		die "burst: opens seen $opens_seen + lost $opens_lost != $procs processes"
 }
 
 run_extras() {

@@ -54,6 +54,7 @@ stop_pid() { # PID: SIGTERM, then SIGINT, then SIGKILL, and reap
 	local p=$1 i
 	kill -0 "$p" 2>/dev/null || return 0
 	kill -TERM "$p" 2>/dev/null
+	kill -CONT "$p" 2>/dev/null
 	for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 	kill -INT "$p" 2>/dev/null
 	for i in $(seq 1 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done

@@ -7,7 +7,8 @@
 
 N=3000
 mkdir -p "$T/src"
-for i in $(seq 1 $N); do head -c 4096 /dev/urandom >"$T/src/f$i.csv"; done
+# One process writes all the files: a process per file is minutes under emulation.
+head -c $((N * 4096)) /dev/urandom | split -b 4096 -d -a 4 --additional-suffix=.csv - "$T/src/f"
 chmod -R a+rX "$T"
 cat >"$T/exfilmon.yaml" <<YAML
 sources:
@@ -18,8 +19,22 @@ agent:
   ring_buffer: 4KiB
 YAML
 trace_start "$T/exfilmon.yaml" "$T/ev.json"
-in_session 1001 "$T/burst.info" sh -c \
-	"ls $T/src | sed 's|^|$T/src/|' | xargs -P 16 -n 8 cat >/dev/null" || die "burst failed"
+# Phase one reads 10 files with the consumer running; then the consumer is stopped for
+# the rest so the ring overflows on any machine, however fast the reader. The kernel
+# side keeps counting bytes and losses while it is stopped.
+mkdir -m 1777 "$T/sync"
+in_session 1001 "$T/burst.info" sh -c "
+	ls $T/src | head -n 10 | sed 's|^|$T/src/|' | xargs cat >/dev/null
+	touch $T/sync/phase1
+	while [ ! -e $T/sync/go ]; do sleep 0.05; done
+	ls $T/src | tail -n +11 | sed 's|^|$T/src/|' | xargs -P 16 -n 8 cat >/dev/null" &
+BURST=$!
+wait_until 30 test -e "$T/sync/phase1" || die "phase one did not finish"
+sleep 1
+kill -STOP "$TRACE_PID"
+touch "$T/sync/go"
+wait "$BURST" || die "burst failed"
+kill -CONT "$TRACE_PID"
 sleep 0.5
 trace_stop
 
@@ -28,6 +43,7 @@ check "bytes exact despite the full ring" "$(events sum "$T/ev.json" --kind sour
 	--session "$S")" $((N * 4096))
 lost=$(events lost "$T/ev.json" --session "$S" --what open)
 seen=$(events count "$T/ev.json" --event open --session "$S")
+check_ge "opens read before the stall are seen" "$seen" 10
 check_ge "gap records report lost opens" "$lost" 1
 check "opens seen + opens lost = opens made" $((seen + lost)) $N
 itest_finish
