@@ -1042,6 +1042,8 @@ int config_load(const char *path, struct config *cfg, char **errors)
 	memset(cfg, 0, sizeof(*cfg));
 	if (errors)
 		*errors = NULL;
+	if (!path)
+		return config_defaults(cfg);
 	err = read_file(path, &text, &len);
 	if (err) {
 		if (errors && asprintf(errors, "%s:1:1: cannot read: %s\n", path,

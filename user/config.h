@@ -73,7 +73,8 @@ int config_defaults(struct config *cfg);
  * file cannot be read; *cfg is zeroed and *errors (when errors is not NULL) is a
  * malloc'd text of one "FILE:LINE:COL: key: message\n" line per error, every error
  * found rather than the first (caller frees). The caller's running config is never
- * touched, so a refused reload leaves it in force.
+ * touched, so a refused reload leaves it in force. A NULL path loads the built-in
+ * defaults (config_defaults).
  */
 int config_load(const char *path, struct config *cfg, char **errors);
 

@@ -7,6 +7,8 @@
 #ifndef EXFILMON_CTL_H
 #define EXFILMON_CTL_H
 
+#include <stddef.h>
+
 int ctl_trace(int argc, char **argv);
 int ctl_status(int argc, char **argv);
 int ctl_verify(int argc, char **argv);
@@ -15,6 +17,12 @@ int ctl_alerts(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_report(int argc, char **argv);
+
+/* Copies SRC into DST (LEN bytes with the NUL) with control bytes and backslash as
+ * \xNN, cut at a whole character: attacker-chosen strings printed for a human. */
+void ctl_escape(char *dst, size_t len, const char *src);
+/* ctl_escape into BUF, returning BUF: for printf arguments. */
+const char *ctl_safe(const char *src, char *buf, size_t len);
 
 /* Default evidence directory when --dir is not given. */
 #define CTL_DEFAULT_EVIDENCE_DIR "/var/lib/exfilmon/evidence"

@@ -47,12 +47,17 @@ int ctl_alerts(int argc, char **argv)
 		json_array_foreach(sel, i, al) {
 			json_t *x = json_object_get(al, "exfilmon");
 
+			char user[128], src[1024], dst[1024];
+
 			printf("%-24s %-24s %-10s %7lld %12lld %12lld  %s -> %s\n",
 			       case_str(al, "@timestamp"),
 			       case_str(json_object_get(al, "rule"), "name"),
-			       case_str(json_object_get(al, "user"), "name"), case_int(x, "session_id"),
-			       case_int(x, "source_bytes"), case_int(x, "egress_bytes"),
-			       first_name(x, "sources"), first_name(x, "destinations"));
+			       ctl_safe(case_str(json_object_get(al, "user"), "name"), user,
+					sizeof(user)),
+			       case_int(x, "session_id"), case_int(x, "source_bytes"),
+			       case_int(x, "egress_bytes"),
+			       ctl_safe(first_name(x, "sources"), src, sizeof(src)),
+			       ctl_safe(first_name(x, "destinations"), dst, sizeof(dst)));
 		}
 	}
 	json_decref(sel);

@@ -37,7 +37,7 @@ int ctl_sessions(int argc, char **argv)
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
 	json_t *arr;
-	char first[32], last[32];
+	char first[32], last[32], user[256], tty[128], from[512];
 
 	if (err || (err = case_load(&a.o, &m)))
 		return err;
@@ -58,8 +58,10 @@ int ctl_sessions(int argc, char **argv)
 			ctl_fmt_time(s->first_ns, first, sizeof(first));
 			ctl_fmt_time(s->last_ns, last, sizeof(last));
 			printf("%8u %-12s %-8s %-16s %-19s %-19s %12llu %12llu %6u\n", s->session_id,
-			       s->user[0] ? s->user : "?", s->tty[0] ? s->tty : "-",
-			       s->remote_host[0] ? s->remote_host : "local", first, last,
+			       ctl_safe(s->user[0] ? s->user : "?", user, sizeof(user)),
+			       ctl_safe(s->tty[0] ? s->tty : "-", tty, sizeof(tty)),
+			       ctl_safe(s->remote_host[0] ? s->remote_host : "local", from,
+					sizeof(from)), first, last,
 			       (unsigned long long)s->source_bytes,
 			       (unsigned long long)s->egress_bytes, s->alerts);
 		}

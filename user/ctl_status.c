@@ -46,6 +46,8 @@ static void print_human(json_t *o, int running, double age_s)
 	printf("alerts:          %lld\n", num(o, "alerts"));
 	printf("evidence:        next seq %lld, %lld write errors\n", num(o, "evidence_next_seq"),
 	       num(o, "evidence_errors"));
+	printf("syslog:          %lld messages dropped (collector unreachable, queue full)\n",
+	       num(o, "syslog_dropped"));
 	printf("lost detail:     %lld gap records covering %lld lost ring records\n",
 	       num(o, "gaps"), num(o, "lost_records"));
 	json_object_foreach(drops, key, v)

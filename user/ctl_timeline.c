@@ -17,47 +17,49 @@ static const char usage[] =
 	"usage: exfilctl timeline --session N | --user NAME [--dir DIR] [--since T] [--until T] [--json]\n";
 
 /* One human line per record; "" when the record is not worth a line. */
-void ctl_describe(const char *type, json_t *d, char *buf, size_t len)
+void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 {
 	const char *ev = case_str(d, "event");
+	char buf[4096];
 
 	buf[0] = '\0';
 	if (!strcmp(type, "activity"))
-		snprintf(buf, len, "%-12s %s(%lld) %lld bytes %s %s%s%s", case_str(d, "kind"),
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld) %lld bytes %s %s%s%s", case_str(d, "kind"),
 			 case_str(d, "comm"), case_int(d, "pid"), case_int(d, "bytes"),
 			 strncmp(case_str(d, "kind"), "source", 6) ? "->" : "from",
 			 case_str(d, "object"), json_object_get(d, "mount") ? " on " : "",
 			 case_str(d, "mount"));
 	else if (!strcmp(type, "process") && !strcmp(ev, "exec"))
-		snprintf(buf, len, "%-12s %s(%lld) ppid %lld: %s", "exec", case_str(d, "comm"),
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld) ppid %lld: %s", "exec", case_str(d, "comm"),
 			 case_int(d, "pid"), case_int(d, "ppid"), case_str(d, "args"));
 	else if (!strcmp(type, "process") && !strcmp(ev, "exit"))
-		snprintf(buf, len, "%-12s %s(%lld)", "exit", case_str(d, "comm"), case_int(d, "pid"));
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld)", "exit", case_str(d, "comm"), case_int(d, "pid"));
 	else if (!strcmp(type, "file"))
-		snprintf(buf, len, "%-12s %s(%lld) %s [%s]", ev, case_str(d, "comm"),
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld) %s [%s]", ev, case_str(d, "comm"),
 			 case_int(d, "pid"), case_str(d, "path"), case_str(d, "class"));
 	else if (!strcmp(type, "connect"))
-		snprintf(buf, len, "%-12s %s(%lld) %s %s:%lld -> %s:%lld [%s]", case_str(d, "direction"),
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld) %s %s:%lld -> %s:%lld [%s]", case_str(d, "direction"),
 			 case_str(d, "comm"), case_int(d, "pid"), case_str(d, "proto"),
 			 case_str(d, "local_ip"), case_int(d, "local_port"), case_str(d, "remote_ip"),
 			 case_int(d, "remote_port"), case_str(d, "class"));
 	else if (!strcmp(type, "gap"))
-		snprintf(buf, len, "%-12s lost %lld %s records%s (%s)", "GAP", case_int(d, "count"),
+		snprintf(buf, sizeof(buf), "%-12s lost %lld %s records%s (%s)", "GAP", case_int(d, "count"),
 			 case_str(d, "what"),
 			 json_is_null(json_object_get(d, "session_id")) ? " of all sessions" : "",
 			 case_str(d, "reason"));
 	else if (!strcmp(type, "alert"))
-		snprintf(buf, len, "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
+		snprintf(buf, sizeof(buf), "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
 			 case_str(json_object_get(d, "rule"), "name"),
 			 case_int(json_object_get(d, "exfilmon"), "revision"),
 			 case_int(json_object_get(d, "exfilmon"), "source_bytes"),
 			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"));
 	else if (!strcmp(type, "session"))
-		snprintf(buf, len, "%-12s user %s uid %lld tty %s from %s", "login",
+		snprintf(buf, sizeof(buf), "%-12s user %s uid %lld tty %s from %s", "login",
 			 case_str(d, "user"), case_int(d, "loginuid"), case_str(d, "tty"),
 			 *case_str(d, "remote_host") ? case_str(d, "remote_host") : "local");
 	else if (!strcmp(type, "agent"))
-		snprintf(buf, len, "%-12s agent %s", "agent", ev);
+		snprintf(buf, sizeof(buf), "%-12s agent %s", "agent", ev);
+	ctl_escape(out, len, buf);
 }
 
 int ctl_timeline(int argc, char **argv)

@@ -64,6 +64,7 @@ static bool act_is_in(enum activity_kind k)
 static void print_row(struct trace *t, const struct event *ev)
 {
 	char when[16], sess[16], user[64], object[600], in[24] = "-", out[24] = "-";
+	char comm[80], safe_user[260], safe_obj[2400];
 	const char *what = event_kind_name(ev->kind);
 	time_t secs = ev->ts_ns / 1000000000ULL;
 	struct tm tm;
@@ -100,8 +101,9 @@ static void print_row(struct trace *t, const struct event *ev)
 			 ev->args ? " " : "", ev->args ? ev->args : "");
 		break;
 	}
-	printf("%-8s %-9s %7u %-15s %6s %-10s %10s %10s %s\n", when, what, ev->pid, ev->comm, sess,
-	       user, in, out, object);
+	printf("%-8s %-9s %7u %-15s %6s %-10s %10s %10s %s\n", when, what, ev->pid,
+	       ctl_safe(ev->comm, comm, sizeof(comm)), sess, ctl_safe(user, safe_user,
+	       sizeof(safe_user)), in, out, ctl_safe(object, safe_obj, sizeof(safe_obj)));
 }
 
 static void on_event(void *ctx, const struct event *ev)
@@ -218,19 +220,12 @@ static int parse_args(int argc, char **argv, struct trace *t, const char **cfg_p
 static int load_config(const char *path, struct config *cfg)
 {
 	char *errors = NULL;
-	int err;
+	int err = config_load(path, cfg, &errors);
 
-	if (!path) {
-		config_defaults(cfg);
-		return 0;
-	}
-	err = config_load(path, cfg, &errors);
-	if (err) {
+	if (err)
 		fprintf(stderr, "%s", errors ? errors : "exfilctl trace: cannot load config\n");
-		free(errors);
-		return 1;
-	}
-	return 0;
+	free(errors);
+	return err ? 1 : 0;
 }
 
 int ctl_trace(int argc, char **argv)

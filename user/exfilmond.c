@@ -55,17 +55,11 @@ static void log_config_errors(const char *errors)
 static int load_config(const char *path, struct config *cfg)
 {
 	char *errors = NULL;
-	int err;
+	int err = config_load(path, cfg, &errors);
 
-	if (!path) {
-		config_defaults(cfg);
-		return 0;
-	}
-	err = config_load(path, cfg, &errors);
-	if (err) {
+	if (err)
 		log_config_errors(errors ? errors : strerror(-err));
-		free(errors);
-	}
+	free(errors);
 	return err;
 }
 

@@ -41,6 +41,8 @@ ctl timeline --dir "$D" --session 7 >"$T/timeline.txt"
 check "timeline exit" "$?" 0
 check "timeline: reads, upload, in order" "$(grep -oE 'source_net|source_file|staging|egress_net' "$T/timeline.txt" | tr '\n' ' ')" \
 	"source_net source_file staging egress_net egress_net "
+check "timeline: a newline or escape in a command line cannot forge a line" \
+	"$(grep -c 'sh -c :\\x0a2026-11-18 11:00:00  exit curl\\x1b\[2J$' "$T/timeline.txt"):$(grep -c $'\e' "$T/timeline.txt")" "1:0"
 check "timeline: no other session" "$(grep -c 'less' "$T/timeline.txt")" 0
 check "timeline --user with --until" "$(ctl timeline --dir "$D" --user alice --until 1795000008 | grep -c egress_net)" 0
 ctl timeline --dir "$D" --user alice --since 2026-11-18T11:06:49Z --until 1795000011 >"$T/window.txt"
@@ -48,7 +50,7 @@ check "timeline --user in a window: the upload, its alert, the gap" \
 	"$(grep -oE 'egress_net|ALERT +exfiltration rev 1|GAP|login' "$T/window.txt" | tr -s ' ' | tr '\n' ,)" \
 	"egress_net,ALERT exfiltration rev 1,GAP,"
 check "export csv rows for session 7" "$(ctl export --dir "$D" --session 7 --format csv | grep -c '^"[0-9]*",".*","activity","7"')" 5
-check "export json lines parse" "$(ctl export --dir "$D" --format json | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)))')" 320
+check "export json lines parse" "$(ctl export --dir "$D" --format json | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)))')" 321
 
 ctl report --dir "$D" --session 7 -o "$T/report.html"
 check "report written" "$?" 0
@@ -93,7 +95,7 @@ check "rendered: chart has both curves" "$(dom count polyline)" 2
 check "rendered: hostile file name shown as text" "$(dom text sources | grep -cF '/srv/customers/<script>alert(1)</script>&x.csv source_file 1500000')" 1
 check "rendered: no script element" "$(dom count script)" 0
 check "rendered: command line shown as text" "$(dom text processes | grep -cF "'/tmp/<b>c</b>.csv'")" 1
-check "rendered: only the tree's own bold names" "$(dom count b)" 3
+check "rendered: only the tree's own bold names (bash, psql, sh, curl)" "$(dom count b)" 4
 check "rendered: process tree nests psql and curl under bash" "$(dom text processes | grep -c '^500 bash -bash 501 psql .* 502 curl ')" 1
 check "rendered: bob's file not in alice's report" "$(grep -c one.csv "$T/dom.html")" 0
 

