@@ -535,6 +535,11 @@ static void test_config_defaults_builtin(void **state)
 	assert_int_equal(config_defaults(&again), 0);
 	assert_string_equal(cfg.sha256, again.sha256);
 	config_free(&again);
+	/* No file given: config_load runs on the same defaults. */
+	assert_int_equal(config_load(NULL, &again, NULL), 0);
+	assert_null(again.path);
+	assert_string_equal(cfg.sha256, again.sha256);
+	config_free(&again);
 	config_free(&cfg);
 }
 
