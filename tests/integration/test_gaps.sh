@@ -24,7 +24,7 @@ trace_start "$T/exfilmon.yaml" "$T/ev.json"
 # side keeps counting bytes and losses while it is stopped.
 mkdir -m 1777 "$T/sync"
 in_session 1001 "$T/burst.info" sh -c "
-	ls $T/src | head -n 10 | sed 's|^|$T/src/|' | xargs cat >/dev/null
+	ls $T/src | sed -n '1,10s|^|$T/src/|p' | xargs cat >/dev/null
 	touch $T/sync/phase1
 	while [ ! -e $T/sync/go ]; do sleep 0.05; done
 	ls $T/src | tail -n +11 | sed 's|^|$T/src/|' | xargs -P 16 -n 8 cat >/dev/null" &
