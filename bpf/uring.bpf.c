@@ -4,8 +4,9 @@
  * when a request resolves its fd, in a task of the submitting process, so the watched
  * check and the record happen there; the request is remembered and its completion
  * (io_uring:io_uring_complete) adds the bytes. The completion changed signature in 6.4,
- * so there is one program per form; the loader keeps the one the kernel's BTF matches
- * and turns all off on kernels older than the io_kiocb-based file_get (5.19).
+ * so there is one program per form; the loader keeps the one the kernel's BTF matches.
+ * Before 5.19 (Debian 11's 5.10, Ubuntu's 5.15) the tracepoints carry no request, so
+ * the legacy programs at the end pair them up another way.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -112,5 +113,128 @@ int BPF_PROG(on_io_uring_complete_res, void *ring, void *req, u64 user_data, int
 	     unsigned int cflags, u64 extra1, u64 extra2)
 {
 	uring_done(req, res);
+	return 0;
+}
+
+/*
+ * Before 5.19: file_get(ring, fd) runs in the submitting thread just before
+ * submit_sqe(ring, opcode, user_data) of the same request, so a watched file's verdict
+ * waits per thread for that submit; the completion is found by (ring, user_data).
+ * Classic tracepoints with CO-RE field names, because the argument lists differ from
+ * release to release while the field names stayed.
+ */
+struct uring_legacy_key {
+	__u64 ring;
+	__u64 user_data;
+};
+
+/* A watched read waiting for completions. Requests that reuse its user_data while it is
+ * in flight are counted too (inflight), so reuse can only add bytes to the watched file,
+ * never hide them. */
+struct uring_legacy_val {
+	struct xm_flow_key key;
+	__u32 inflight;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct uring_legacy_key);
+	__type(value, struct uring_legacy_val);
+} uring_legacy_reqs SEC(".maps");
+
+/* A watched file resolved by this thread, awaiting its submit. */
+struct uring_legacy_file {
+	__u64 ring;
+	struct xm_watch_key wk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct uring_legacy_file);
+} uring_legacy_files SEC(".maps");
+
+/* Not in a 5.19+ vmlinux.h: the submit tracepoint was renamed submit_req. */
+struct trace_event_raw_io_uring_submit_sqe {
+	struct trace_entry ent;
+	void *ctx;
+	u8 opcode;
+	u64 user_data;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/io_uring/io_uring_file_get")
+int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct uring_legacy_file lf = { .ring = (__u64)ctx->ctx };
+	struct xm_watch_val *v;
+	struct file *f = fd_file(ctx->fd);
+
+	if (!f)
+		return 0;
+	inode_key(file_inode_of(f), &lf.wk);
+	v = bpf_map_lookup_elem(&watch, &lf.wk);
+	if (!v || !(v->flags & XM_W_SOURCE)) {
+		bpf_map_delete_elem(&uring_legacy_files, &tid);
+		return 0;
+	}
+	bpf_map_update_elem(&uring_legacy_files, &tid, &lf, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/io_uring/io_uring_submit_sqe")
+int on_io_uring_submit_sqe_legacy(struct trace_event_raw_io_uring_submit_sqe *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct uring_legacy_key k = { .ring = (__u64)ctx->ctx, .user_data = ctx->user_data };
+	struct uring_legacy_val val = {}, *old = bpf_map_lookup_elem(&uring_legacy_reqs, &k);
+	struct uring_legacy_file *lf = bpf_map_lookup_elem(&uring_legacy_files, &tid);
+	__u8 op = ctx->opcode;
+
+	/* The verdict belongs to this submit only; a later fixed-file request has none. */
+	if (lf && (lf->ring != k.ring || !is_read_op(op)))
+		lf = NULL;
+	if (lf) {
+		val.key.ino = lf->wk.ino;
+		val.key.dev = lf->wk.dev;
+		val.key.kind = XM_FLOW_URING_READ;
+		val.key.pid = bpf_get_current_pid_tgid() >> 32;
+		val.key.session = task_session(task);
+		if (!bpf_map_lookup_elem(&flows, &val.key))
+			uring_record(&lf->wk, op);
+		bpf_map_delete_elem(&uring_legacy_files, &tid);
+	}
+	if (old) {
+		__sync_fetch_and_add(&old->inflight, 1);
+		return 0;
+	}
+	if (!lf)
+		return 0;
+	val.inflight = 1;
+	bpf_map_update_elem(&uring_legacy_reqs, &k, &val, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/io_uring/io_uring_complete")
+int on_io_uring_complete_legacy(struct trace_event_raw_io_uring_complete *ctx)
+{
+	struct uring_legacy_key k = { .ring = (__u64)ctx->ctx, .user_data = ctx->user_data };
+	struct uring_legacy_val *p = bpf_map_lookup_elem(&uring_legacy_reqs, &k);
+	/* res is a long on 5.10 and an int later: read at the kernel's own size. */
+	long res = BPF_CORE_READ_BITFIELD_PROBED(ctx, res);
+
+	if (!p)
+		return 0;
+	if (res > 0)
+		flow_add_as(&p->key, res);
+	/* Atomics that return a value need 5.12; a lost race here only keeps an entry
+	 * until the LRU or the next completion of that user_data takes it. */
+	if (p->inflight <= 1)
+		bpf_map_delete_elem(&uring_legacy_reqs, &k);
+	else
+		__sync_fetch_and_add(&p->inflight, -1);
 	return 0;
 }

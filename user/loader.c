@@ -30,6 +30,7 @@ struct sensors {
 	struct sensor_maps maps;
 	uint32_t hooks;
 	unsigned attached;
+	bool uring_legacy;        /* io_uring paired by (ring, user_data): before 5.19 */
 	char hooks_text[512];
 };
 
@@ -129,15 +130,24 @@ static void choose_uring(struct sensors *s, const struct btf *vmlinux)
 	bool cqe = get && raw_tp_has_args(vmlinux, "io_uring_complete", cqe_args, 3);
 	bool res = get && !cqe && raw_tp_has_args(vmlinux, "io_uring_complete", res_args, 7);
 
+	/* Before 5.19: file_get(ring, fd), submit_sqe and complete(ring, user_data, res). */
+	bool legacy = !get && tracepoint_exists("io_uring", "io_uring_file_get") &&
+		      tracepoint_exists("io_uring", "io_uring_submit_sqe") &&
+		      tracepoint_exists("io_uring", "io_uring_complete");
+
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, cqe);
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_res, res);
-	if (cqe || res) {
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get, cqe || res);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get_legacy, legacy);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_submit_sqe_legacy, legacy);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_legacy, legacy);
+	if (cqe || res || legacy) {
 		s->hooks |= XM_HOOK_URING;
+		s->uring_legacy = legacy;
 		return;
 	}
 	log_info("loader: io_uring tracepoints absent or of another signature; io_uring reads "
 		 "are not seen on this kernel");
-	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get, false);
 }
 
 /* fexit programs and the syscall tracepoints each one makes redundant. */
@@ -243,7 +253,9 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 					      : "arguments saved by sys_enter tracepoints",
 		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
 			 : "send/recv/read/write syscall exit tracepoints",
-		 s->hooks & XM_HOOK_URING ? "io_uring_file_get/complete tracepoints" : "not seen");
+		 !(s->hooks & XM_HOOK_URING) ? "not seen" :
+		 s->uring_legacy ? "io_uring_file_get/submit_sqe/complete tracepoints (by user_data)"
+				 : "io_uring_file_get/complete tracepoints");
 }
 
 /*
