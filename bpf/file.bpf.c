@@ -19,6 +19,10 @@ static __always_inline int io_exit(long ret, int writing)
 {
 	struct xm_sys_args args;
 
+	/* Nothing moved: leave before any read (the saved arguments, where they are kept
+	 * in sysargs, must still be consumed). */
+	if (ret <= 0 && !args_from_enter)
+		return 0;
 	if (sys_args_get(&args, 1))
 		return 0;
 	fd_io((int)args.a[0], ret, writing);
@@ -95,7 +99,7 @@ static __always_inline struct xm_watch_val *open_classify(struct file *f, struct
 
 	if (v)
 		return v->flags & XM_W_DIR ? NULL : v;
-	if (inode_mode(inode) != XM_S_IFREG)
+	if (inode_mode(inode, 0) != XM_S_IFREG)
 		return NULL;
 	v = ancestry_watch(BPF_CORE_READ(f, f_path.dentry), wk->dev);
 	if (v) {
@@ -127,8 +131,8 @@ static __always_inline int open_exit(long ret)
 	f = fd_file(ret);
 	if (!f)
 		return 0;
-	inode = file_inode_of(f);
-	inode_key(inode, &wk);
+	inode = file_inode_of(f, 0);
+	inode_key(inode, &wk, 0);
 	v = open_classify(f, inode, &wk);
 	if (v)
 		open_record(f, &wk, v);
@@ -165,13 +169,13 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	f = fd_file((int)args.a[4]);
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f), &wk);
+	inode_key(file_inode_of(f, 0), &wk, 0);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v || !(v->flags & XM_W_SOURCE))
 		return 0;
 	len = args.a[1];
 	file_flow_add(&wk, XM_FLOW_MMAP, len);
-	task = (struct task_struct *)bpf_get_current_task();
+	task = current_task();
 	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
 	if (!r)
 		return 0;
@@ -182,6 +186,6 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	r->prot = args.a[2];
 	r->flags = args.a[3];
 	r->_pad = 0;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 	return 0;
 }

@@ -25,7 +25,7 @@ static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u
 static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
 					struct xm_watch_val *v)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u32 session = task_session(task), zero = 0;
 	struct xm_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	struct xm_open *r;
@@ -45,26 +45,31 @@ static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
 	r->path_len = len;
 	r->_pad = 0;
 	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 }
 
 
 /* Ordinary files written by a process that has collected: staging. The file is not
  * watched, so its name travels in an open record the first time it is staged to. */
 static __always_inline void staging_account(struct file *f, struct inode *inode,
-					    struct xm_watch_key *wk, __u64 bytes)
+					    struct xm_watch_key *wk, __u64 bytes, int btf)
 {
 	struct xm_watch_val none = {};
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode) != XM_S_IFREG)
+	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode, btf) != XM_S_IFREG)
 		return;
 	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
 		open_record(f, wk, &none);
 }
 
-/* The one body behind every read/write accounting hook, tracepoint or fexit. */
-static __always_inline void file_io(struct file *f, long ret, int writing)
+/*
+ * The one body behind every read/write accounting hook, tracepoint or fexit. btf: f is
+ * a BTF-typed argument (fexit), so its fields are plain loads (vfs.bpf.h). The cheapest
+ * rejections come first: an unwatched file leaves after the identity reads and one
+ * lookup.
+ */
+static __always_inline void file_io(struct file *f, long ret, int writing, int btf)
 {
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
@@ -72,17 +77,17 @@ static __always_inline void file_io(struct file *f, long ret, int writing)
 
 	if (ret <= 0 || !f)
 		return;
-	inode = file_inode_of(f);
-	if (inode_mode(inode) == XM_S_IFSOCK) {
+	inode = file_inode_of(f, btf);
+	if (inode_mode(inode, btf) == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
 			sock_account(file_sock(f), ret, writing);
 		return;
 	}
-	inode_key(inode, &wk);
+	inode_key(inode, &wk, btf);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v) {
 		if (writing)
-			staging_account(f, inode, &wk, ret);
+			staging_account(f, inode, &wk, ret, btf);
 		return;
 	}
 	if (!writing && (v->flags & XM_W_SOURCE))
@@ -94,7 +99,7 @@ static __always_inline void file_io(struct file *f, long ret, int writing)
 static __always_inline void fd_io(int fd, long ret, int writing)
 {
 	if (ret > 0)
-		file_io(fd_file(fd), ret, writing);
+		file_io(fd_file(fd), ret, writing, 0);
 }
 
 #endif

@@ -34,12 +34,15 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 		.first_ns = now,
 		.loginuid = task_loginuid(task),
 		.uid = (__u32)bpf_get_current_uid_gid(),
-		.start_ns = BPF_CORE_READ(task, group_leader, start_time),
+		.start_ns = task_start_ns(task),
 	};
 
 	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	if (key->kind == XM_FLOW_FILE_READ || key->kind == XM_FLOW_NET_SOURCE ||
-	    key->kind == XM_FLOW_URING_READ)
+	/* A lookup first: a failing BPF_NOEXIST update still takes the bucket lock, and a
+	 * collecting process creates a flow for every file it reads. */
+	if ((key->kind == XM_FLOW_FILE_READ || key->kind == XM_FLOW_NET_SOURCE ||
+	     key->kind == XM_FLOW_URING_READ) &&
+	    !bpf_map_lookup_elem(&collectors, &key->pid))
 		bpf_map_update_elem(&collectors, &key->pid, &now, BPF_NOEXIST);
 	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&flows, key);
@@ -49,7 +52,7 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
  * completions that may run in another task than the one that started the work. */
 static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct xm_flow_val *v = bpf_map_lookup_elem(&flows, key);
 
@@ -70,7 +73,7 @@ static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
  * process), so callers can name the object once. */
 static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct xm_flow_val *v;
 	int created = 0;

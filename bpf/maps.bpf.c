@@ -22,5 +22,6 @@ sysargs_map_t sysargs SEC(".maps");
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;
+__u64 ring_woken_ns = 0;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -142,4 +142,9 @@ extern const volatile __u32 args_from_enter;
 /* Set by the loader: 1 when the kernel has no sock:sock_{send,recv}_length. */
 extern const volatile __u32 sock_via_syscalls;
 
+/* Boot time of the last forced ring wake-up (record.bpf.h); racy by design, any CPU's
+ * recent value will do. */
+#define XM_RING_WAKE_NS 10000000ULL
+extern __u64 ring_woken_ns;
+
 #endif

@@ -16,7 +16,7 @@
 SEC("tp/sched/sched_process_exec")
 int on_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	unsigned int fname_off = ctx->__data_loc_filename & 0xffff;
 	unsigned long arg_start, arg_end;
 	struct xm_exec *r;
@@ -42,14 +42,14 @@ int on_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	r->argc = 0;
 	r->_pad = 0;
 	r->_pad2 = 0;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 	return 0;
 }
 
 SEC("tp/sched/sched_process_fork")
 int on_sched_process_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	struct xm_fork *r;
 
 	r = record_reserve(sizeof(*r), XM_REC_FORK, XM_DROP_RING_FORK, task_session(task));
@@ -60,14 +60,14 @@ int on_sched_process_fork(struct trace_event_raw_sched_process_fork *ctx)
 	r->task.ppid = r->task.pid;
 	r->task.pid = ctx->child_pid;
 	r->task.tid = ctx->child_pid;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 	return 0;
 }
 
 SEC("tp/sched/sched_process_exit")
 int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32;
 	struct xm_exit *r;
@@ -82,6 +82,6 @@ int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 	task_fill(&r->task, task);
 	r->exit_code = BPF_CORE_READ(task, exit_code);
 	r->_pad = 0;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 	return 0;
 }

@@ -21,7 +21,7 @@
 
 static __always_inline void connect_record(struct sock *sk, __u8 accepted)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	struct xm_connect *r;
 	struct sk_ends e;
 	__u16 cls = sock_class(sk, &e);
@@ -41,14 +41,14 @@ static __always_inline void connect_record(struct sock *sk, __u8 accepted)
 	r->accepted = accepted;
 	r->cls = cls;
 	r->_pad = 0;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 }
 
 static __always_inline struct sock *fd_sock(int fd)
 {
 	struct file *f = fd_file(fd);
 
-	if (!f || inode_mode(file_inode_of(f)) != XM_S_IFSOCK)
+	if (!f || inode_mode(file_inode_of(f, 0), 0) != XM_S_IFSOCK)
 		return NULL;
 	return file_sock(f);
 }

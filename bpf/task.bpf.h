@@ -13,11 +13,34 @@
 #include "abi.h"
 #include "maps.bpf.h"
 
+/*
+ * Two ways to read the current task. Where the exit programs take their arguments from
+ * the saved registers (bpf_task_pt_regs, 5.15+; args_from_enter frozen at 0) the kernel
+ * also has bpf_get_current_task_btf (5.11+): a BTF-typed task whose fields, and the
+ * structs they point to, are plain loads the verifier guards with an exception entry.
+ * BPF_CORE_READ pays one bpf_probe_read_kernel helper call per pointer hop instead. The
+ * older kernels (and EXFILMON_FORCE_ENTER_ARGS, which tests this path) keep the CO-RE
+ * reads; the verifier drops the branch a kernel cannot take, since args_from_enter is
+ * read-only data it knows.
+ */
+#define task_btf_ok() (!args_from_enter)
+
+/* The current task: BTF-typed where task_btf_ok(), else an untyped pointer that only
+ * BPF_CORE_READ may follow. Each helper below reads it the way its kernel allows. */
+static __always_inline struct task_struct *current_task(void)
+{
+	if (task_btf_ok())
+		return bpf_get_current_task_btf();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
 /* Audit fields exist only with CONFIG_AUDIT(SYSCALL); without them nothing is a login. */
 static __always_inline __u32 task_session(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->sessionid))
 		return XM_SESSION_NONE;
+	if (task_btf_ok())
+		return task->sessionid;
 	return BPF_CORE_READ(task, sessionid);
 }
 
@@ -25,36 +48,54 @@ static __always_inline __u32 task_loginuid(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->loginuid))
 		return XM_SESSION_NONE;
+	if (task_btf_ok())
+		return task->loginuid.val;
 	return BPF_CORE_READ(task, loginuid.val);
+}
+
+static __always_inline __u64 task_start_ns(struct task_struct *task)
+{
+	if (task_btf_ok())
+		return task->group_leader->start_time;
+	return BPF_CORE_READ(task, group_leader, start_time);
 }
 
 /* Controlling tty in the kernel's dev_t encoding (major << 20 | minor), 0 when none. */
 static __always_inline __u32 task_tty(struct task_struct *task)
 {
-	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
-	__u32 major, minor;
+	struct tty_struct *tty;
 
+	if (task_btf_ok()) {
+		tty = task->signal->tty;
+		if (!tty)
+			return 0;
+		return tty->driver->major << 20 | (tty->driver->minor_start + tty->index);
+	}
+	tty = BPF_CORE_READ(task, signal, tty);
 	if (!tty)
 		return 0;
-	major = BPF_CORE_READ(tty, driver, major);
-	minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
-	return major << 20 | minor;
+	return BPF_CORE_READ(tty, driver, major) << 20 |
+	       (BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index));
 }
 
+/* task must come from current_task(). */
 static __always_inline void task_fill(struct xm_task *t, struct task_struct *task)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	t->pid = id >> 32;
 	t->tid = (__u32)id;
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (task_btf_ok())
+		t->ppid = task->real_parent->tgid;
+	else
+		t->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	t->uid = (__u32)bpf_get_current_uid_gid();
 	t->loginuid = task_loginuid(task);
 	t->session = task_session(task);
 	t->tty_nr = task_tty(task);
 	t->_pad = 0;
 	t->cgroup_id = bpf_get_current_cgroup_id();
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	t->start_ns = task_start_ns(task);
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
@@ -82,17 +123,16 @@ static __always_inline int sys_args_get(struct xm_sys_args *s, int n)
 	if (!args_from_enter) {
 		struct pt_regs *regs = syscall_regs();
 
-		/* Each register is a kernel read: fetch only what the caller uses (the
-		 * read/write family needs just the fd, on the hottest path there is). */
-		s->a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		/* regs is BTF-typed: each register is a plain load, no helper call. */
+		s->a[0] = PT_REGS_PARM1_SYSCALL(regs);
 		if (n > 1)
-			s->a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+			s->a[1] = PT_REGS_PARM2_SYSCALL(regs);
 		if (n > 2)
-			s->a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+			s->a[2] = PT_REGS_PARM3_SYSCALL(regs);
 		if (n > 3)
-			s->a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+			s->a[3] = PT_REGS_PARM4_SYSCALL(regs);
 		if (n > 4)
-			s->a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+			s->a[4] = PT_REGS_PARM5_SYSCALL(regs);
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();

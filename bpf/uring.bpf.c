@@ -42,7 +42,7 @@ static __always_inline bool is_read_op(__u8 op)
 
 static __always_inline void uring_record(struct xm_watch_key *wk, __u8 op)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	struct xm_uring *r;
 
 	r = record_reserve(sizeof(*r), XM_REC_URING, XM_DROP_RING_URING, task_session(task));
@@ -52,13 +52,13 @@ static __always_inline void uring_record(struct xm_watch_key *wk, __u8 op)
 	r->ino = wk->ino;
 	r->dev = wk->dev;
 	r->opcode = op;
-	bpf_ringbuf_submit(r, 0);
+	record_submit(r);
 }
 
 SEC("tp_btf/io_uring_file_get")
 int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	struct uring_pending p = {};
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
@@ -71,7 +71,7 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	f = fd_file(fd);
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f), &wk);
+	inode_key(file_inode_of(f, 0), &wk, 0);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v || !(v->flags & XM_W_SOURCE))
 		return 0;
@@ -174,7 +174,7 @@ int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
 
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f), &lf.wk);
+	inode_key(file_inode_of(f, 0), &lf.wk, 0);
 	v = bpf_map_lookup_elem(&watch, &lf.wk);
 	if (!v || !(v->flags & XM_W_SOURCE)) {
 		bpf_map_delete_elem(&uring_legacy_files, &tid);
@@ -187,7 +187,7 @@ int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
 SEC("tracepoint/io_uring/io_uring_submit_sqe")
 int on_io_uring_submit_sqe_legacy(struct trace_event_raw_io_uring_submit_sqe *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct uring_legacy_key k = { .ring = (__u64)ctx->ctx, .user_data = ctx->user_data };
 	struct uring_legacy_val val = {}, *old = bpf_map_lookup_elem(&uring_legacy_reqs, &k);

@@ -13,40 +13,67 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.bpf.h"
+#include "task.bpf.h"
 
 #define XM_S_IFMT 00170000
 #define XM_S_IFSOCK 0140000
 #define XM_S_IFREG 0100000
 
+/*
+ * The struct file behind fd in the current task's table. The table is reached with plain
+ * loads where the task is BTF-typed (task.bpf.h); the slot itself is an array element
+ * the verifier cannot index, so it stays one kernel read, and the file pointer it yields
+ * is untyped: whatever follows it uses BPF_CORE_READ.
+ */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = current_task();
+	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || !fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	if (task_btf_ok()) {
+		fdt = task->files->fdt;
+		if (!fdt || (unsigned int)fd >= fdt->max_fds)
+			return NULL;
+		fds = fdt->fd;
+	} else {
+		fdt = BPF_CORE_READ(task, files, fdt);
+		if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+			return NULL;
+		fds = BPF_CORE_READ(fdt, fd);
+	}
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
 
-static __always_inline void inode_key(struct inode *inode, struct xm_watch_key *key)
+/*
+ * The (dev, ino) identity and the file type of an inode. btf is a compile-time constant:
+ * 1 where the pointers are BTF-typed (fexit arguments), so fields are plain loads; 0 for
+ * the untyped pointers read out of the fd table.
+ */
+static __always_inline void inode_key(struct inode *inode, struct xm_watch_key *key, int btf)
 {
-	key->ino = BPF_CORE_READ(inode, i_ino);
-	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (btf) {
+		key->ino = inode->i_ino;
+		key->dev = inode->i_sb->s_dev;
+	} else {
+		key->ino = BPF_CORE_READ(inode, i_ino);
+		key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	}
 	key->_pad = 0;
 }
 
-static __always_inline struct inode *file_inode_of(struct file *f)
+static __always_inline struct inode *file_inode_of(struct file *f, int btf)
 {
-	return BPF_CORE_READ(f, f_inode);
+	return btf ? f->f_inode : BPF_CORE_READ(f, f_inode);
 }
 
-static __always_inline __u16 inode_mode(struct inode *inode)
+static __always_inline __u16 inode_mode(struct inode *inode, int btf)
 {
-	return BPF_CORE_READ(inode, i_mode) & XM_S_IFMT;
+	return (btf ? inode->i_mode : BPF_CORE_READ(inode, i_mode)) & XM_S_IFMT;
 }
 
 /* The socket behind a socket file (file->private_data is the struct socket). */

@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Per-program BPF cost, floor beside exfilmon, from the kernel's own statistics
+# (kernel.bpf_stats_enabled=1: run_time_ns / run_cnt of each program). Quicker and far
+# less noisy than the A/B pairs of bench/run.sh: it measures time inside the programs
+# only, without the tracepoint dispatch both tracers pay alike.
+#
+#     sudo bench/profile.sh [--cpu N] [--rounds N] [--only floor|exfilmon] [--work REGEX]
+#
+# Workloads (bench/workloads, fresh audit session, pinned): read4k and read64 of an
+# unwatched and of a watched 8 MiB file, open+read(2 KiB)+close of 5,000 unwatched and
+# of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line per (tracer, workload, program) with
+# the average ns per run, the median (and the minimum) over the rounds; programs that ran fewer than
+# 1,000 times in a workload (background activity) only with VERBOSE=1. Programs are matched by the fds
+# of the process that holds them, so other tracers loaded on the machine do not disturb the numbers.
+# Restores kernel.bpf_stats_enabled and stops what it started.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+W=$BUILD/bench/workloads
+CPU=1
+ROUNDS=3
+ONLY=
+WORK=.
+N=5000
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cpu) CPU=$2; shift ;;
+	--rounds) ROUNDS=$2; shift ;;
+	--only) ONLY=$2; shift ;;
+	--work) WORK=$2; shift ;;
+	*) echo "usage: bench/profile.sh [--cpu N] [--rounds N] [--only floor|exfilmon] [--work REGEX]" >&2
+	   exit 2 ;;
+	esac
+	shift
+done
+[ "$(id -u)" = 0 ] || { echo "profile: needs root" >&2; exit 1; }
+
+T=$(mktemp -d /var/tmp/exfilmon-profile.XXXXXX)
+PID=
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+die() { echo "profile: FATAL: $*" >&2; exit 1; }
+stop() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+}
+cleanup() {
+	stop
+	sysctl -q kernel.bpf_stats_enabled="$STATS_WAS"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+make -s -C "$ROOT" all >/dev/null || die "make failed"
+make -s -C "$ROOT" -f bench/Makefile >/dev/null || die "building bench programs failed"
+
+mkdir -p "$T/src" "$T/plain" "$T/ev" "$T/state"
+for d in "$T/src" "$T/plain"; do
+	head -c $((8 << 20)) /dev/urandom >"$d/big"
+	"$W" mkfiles "$d/small" "$N" 2048 >/dev/null || die "fixture $d"
+done
+cat "$T"/src/big "$T"/plain/big "$T"/src/small/* "$T"/plain/small/* >/dev/null
+cat >"$T/exfilmon.yaml" <<YAML
+sources:
+  paths: ["$T/src"]
+  services: ["127.0.0.2:5432"]
+egress:
+  allow: ["127.0.0.1/32", "127.0.0.2/32"]
+  removable_media: true
+output:
+  evidence: $T/ev
+  alerts: $T/alerts.jsonl
+agent:
+  state_dir: $T/state
+YAML
+
+start() { # LOG PATTERN CMD...
+	local logf=$1 pat=$2 i
+	shift 2
+	"$@" >"$logf" 2>&1 &
+	PID=$!
+	for i in $(seq 1 600); do
+		grep -q "$pat" "$logf" 2>/dev/null && return 0
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$logf" >&2
+	die "$* did not start"
+}
+
+# "name run_time_ns run_cnt" for every program held by PID (its fds' prog_id in fdinfo)
+stats() {
+	bpftool -j prog show | python3 -c '
+import glob, json, sys
+ids = set()
+for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
+    try:
+        for line in open(f):
+            if line.startswith("prog_id:"):
+                ids.add(int(line.split()[1]))
+    except OSError:
+        pass
+for p in json.load(sys.stdin):
+    if p["id"] in ids:
+        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$PID"
+}
+
+# Programs that ran during one workload: "name avg_ns runs"
+delta() {
+	join <(sort "$1") <(sort "$2") | awk '$5 > $3 {
+		printf "%s %.0f %d\n", $1, ($4 - $2) / ($5 - $3), $5 - $3 }'
+}
+
+workloads() {
+	cat <<-EOF
+	read4k_unwatched -n 200000 read4k $T/plain/big
+	read4k_watched -n 200000 read4k $T/src/big
+	read64_unwatched -n 200000 read64 $T/plain/big
+	read64_watched -n 200000 read64 $T/src/big
+	openclose_unwatched -n $N openclose $T/plain/small $N
+	openclose_watched -n $N openclose $T/src/small $N
+	EOF
+}
+
+profile() { # TRACER
+	local name args r
+	while read -r name args; do
+		for r in $(seq 1 "$ROUNDS"); do
+			stats >"$T/s0"
+			# shellcheck disable=SC2086
+			"$W" -c "$CPU" -s $args >/dev/null || die "workload $name"
+			stats >"$T/s1"
+			delta "$T/s0" "$T/s1" | sed "s/^/$1 $name /"
+		done
+	done < <(workloads | grep -E -- "^[^ ]*($WORK)")
+}
+
+sysctl -q kernel.bpf_stats_enabled=1
+{
+	if [ "$ONLY" != exfilmon ]; then
+		start "$T/floor.log" ready "$BUILD/bench/floor"
+		profile floor
+		stop
+	fi
+	if [ "$ONLY" != floor ]; then
+		start "$T/exfilmond.log" "exfilmond: running" \
+			"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --stderr --status "$T/status.json"
+		profile exfilmon
+		stop
+	fi
+} >"$T/raw"
+# Median over the rounds, per tracer, workload and program.
+python3 - "$T/raw" <<'PY'
+import collections, os, sys
+verbose = os.environ.get("VERBOSE") == "1"
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    tracer, work, prog, ns, cnt = line.split()
+    runs[(work, tracer, prog)].append((int(ns), int(cnt)))
+for (work, tracer, prog), v in sorted(runs.items()):
+    v.sort()
+    ns, cnt = v[(len(v) - 1) // 2]
+    if cnt < 1000 and not verbose:
+        continue
+    print(f"{work:20} {tracer:8} {prog:28} {ns:6d} ns  (min {v[0][0]}, {cnt} runs)")
+PY
