@@ -4,6 +4,7 @@
  * /proc, and on stop drains once more so nothing counted before the stop is lost.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,9 @@ struct agent *agent_start(const struct agent_opts *opts)
 		goto out_stop;
 	a->stats.hooks = sensors_hooks(a->sensors);
 	a->stats.programs = sensors_attached(a->sensors);
+	/* Loading parsed the kernel's BTF (tens of MiB of heap, freed by libbpf once the
+	 * programs are in); malloc keeps freed heap mapped unless asked to return it. */
+	malloc_trim(0);
 	return a;
 
 out_stop:
