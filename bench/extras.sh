@@ -82,6 +82,17 @@ alert_latency() {
 
 daemon_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$TRACER_PID/status"; }
 
+# Where the daemon's RSS is, from smaps: heap, the BPF ring buffer and maps mapped into it
+# (anon_inode:bpf-map; the ring's data pages are mapped twice and count twice), shared
+# libraries and the binary (file-backed, mostly shared with other processes), the rest.
+daemon_rss_breakdown() { # PREFIX
+	awk -v p="$1" '/^[0-9a-f]+-[0-9a-f]+ / { n = $6 == "" ? "anon" : $6 }
+		/^Rss:/ { if (n == "[heap]") h += $2; else if (n ~ /bpf-map/) b += $2
+			  else if (n ~ /^\//) f += $2; else o += $2 }
+		END { printf "%s_heap_kib %d\n%s_bpf_maps_kib %d\n%s_files_kib %d\n%s_other_kib %d\n",
+			p, h, p, b, p, f, p, o }' "/proc/$TRACER_PID/smaps"
+}
+
 # Bytes of the maps the daemon's programs use (bpftool's memlock accounting).
 bpf_map_bytes() {
 	bpftool -j prog show | python3 -c '
@@ -114,6 +125,7 @@ memory() {
 	start_exfilmon
 	sleep 2
 	extra memory rss_idle_kib "$(daemon_rss_kib)"
+	while read -r k v; do extra memory "$k" "$v"; done < <(daemon_rss_breakdown rss_idle)
 	extra memory bpf_maps_idle_bytes "$(bpf_map_bytes)"
 	holder_start sleepers "$W" -s sleepers "$procs"
 	sleep 3

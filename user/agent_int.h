@@ -46,6 +46,9 @@ void agent_format_ip(const uint8_t addr[16], char *buf, size_t len);
 /* drain.c */
 int drain_flows(struct agent *a);
 int drain_gaps(struct agent *a);
+/* One flow as read from the map: its growth since the last read goes to the sink as an
+ * EV_ACTIVITY (drain_flows calls it per entry; bench/collector_bench feeds it). */
+void drain_take(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v);
 void drain_forget(struct agent *a);
 void drain_free(struct agent *a);
 

@@ -41,6 +41,7 @@ struct collector {
 	uint64_t alerts;
 	uint64_t evidence_errors;
 	uint64_t last_status_ns;
+	struct output_buf buf;          /* one event's record, reused */
 };
 
 static uint64_t realtime_ns(void)
@@ -127,7 +128,17 @@ static void emit_alert(void *ctx, const struct alert *a)
 	}
 	if (c->syslog)
 		syslog_out_send(c->syslog, 2, "ALERT", json);
-	record(c, "alert", a->raised_ns, json, NULL);
+	/* Indexed under exfilmon.session_id, as output_alert_json writes it. */
+	if (c->evidence) {
+		int err = evidence_append_session(c->evidence, "alert", a->raised_ns, json,
+						  strlen(json),
+						  a->session_id == SESSION_NONE
+							  ? EVIDENCE_NO_SESSION : (int64_t)a->session_id,
+						  NULL);
+
+		if (err && c->evidence_errors++ == 0)
+			log_error("collector: evidence append: %s", strerror(-err));
+	}
 	snprintf(msg, sizeof(msg), "%s rev %u user=%s session=%u source=%llu egress=%llu",
 		 alert_rule_name(a->rule), a->revision, a->user, a->session_id,
 		 (unsigned long long)a->source_bytes, (unsigned long long)a->egress_bytes);
@@ -196,14 +207,21 @@ void collector_on_event(void *ctx, const struct event *ev)
 {
 	struct collector *c = ctx;
 	uint64_t seq = 0;
-	char *json;
+	int err;
 
 	note_session(c, ev);
 	if (!keep(ev))
 		return;
-	json = event_json(ev);
-	record(c, event_record_type(ev), ev->ts_ns, json, &seq);
-	free(json);
+	if (c->evidence) {
+		output_buf_reset(&c->buf);
+		event_json_write(&c->buf, ev);
+		err = c->buf.oom ? -ENOMEM
+				 : evidence_append_session(c->evidence, event_record_type(ev),
+							   ev->ts_ns, c->buf.p, c->buf.len,
+							   event_json_session(ev), &seq);
+		if (err && c->evidence_errors++ == 0)
+			log_error("collector: evidence append: %s", strerror(-err));
+	}
 	if (ev->kind == EV_GAP)
 		log_warn("collector: lost %llu %s records for session %d (ring buffer full)",
 			 (unsigned long long)ev->gap.count, ev->gap.what, (int)ev->session_id);
@@ -437,5 +455,6 @@ void collector_free(struct collector *c)
 	syslog_out_close(c->syslog);
 	if (c->alerts_fd >= 0)
 		close(c->alerts_fd);
+	output_buf_free(&c->buf);
 	free(c);
 }

@@ -33,8 +33,12 @@ static int cmp_key(const void *a, const void *b)
 
 static struct flow_seen *seen_get(struct agent *a, const struct xm_flow_key *key)
 {
-	struct flow_seen *s = calloc(1, sizeof(*s)), **slot;
+	struct flow_seen *s, **slot = tfind(key, &a->flow_cache, cmp_key);
 
+	/* A flow is looked up every drain and created once. */
+	if (slot)
+		return *slot;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->key = *key;
@@ -126,9 +130,12 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 	name = objnames_get(a->names, k->dev, k->ino);
 	if (!name && k->pid)
 		name = objnames_resolve_fd(a->names, a->proc_root, k->pid, k->dev, k->ino);
-	if (name)
-		snprintf(t->name, sizeof(t->name), "%s", name);
-	else if (k->ino)
+	if (name) {
+		size_t n = strnlen(name, sizeof(t->name) - 1);
+
+		memcpy(t->name, name, n);
+		t->name[n] = '\0';
+	} else if (k->ino)
 		snprintf(t->name, sizeof(t->name), "inode %u:%u/%llu", k->dev >> 20,
 			 k->dev & 0xfffff, (unsigned long long)k->ino);
 	else
@@ -185,7 +192,7 @@ static void emit_delta(struct agent *a, const struct xm_flow_key *k, const struc
 	a->sink.emit(a->sink.ctx, &ev);
 }
 
-static void take(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v)
+void drain_take(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v)
 {
 	struct flow_seen *s = seen_get(a, k);
 
@@ -245,7 +252,7 @@ int drain_flows(struct agent *a)
 								       sizeof(*d));
 
 				if (!d) {
-					take(a, &key, &v);
+					drain_take(a, &key, &v);
 					continue;
 				}
 				out = d;
@@ -253,10 +260,10 @@ int drain_flows(struct agent *a)
 			out[n_out++] = (struct deferred){ key, v };
 			continue;
 		}
-		take(a, &key, &v);
+		drain_take(a, &key, &v);
 	}
 	for (size_t i = 0; i < n_out; i++)
-		take(a, &out[i].key, &out[i].val);
+		drain_take(a, &out[i].key, &out[i].val);
 	free(out);
 	for (unsigned i = 0; i < n_dead; i++) {
 		bpf_map_delete_elem(m->flows, &dead[i]);
@@ -291,7 +298,7 @@ static int drain_totals(struct agent *a)
 		fv.ops = tv.ops;
 		fv.loginuid = LOGINUID_NONE;
 		snprintf(fv.comm, sizeof(fv.comm), "?");
-		take(a, &fk, &fv);
+		drain_take(a, &fk, &fv);
 	}
 	return 0;
 }

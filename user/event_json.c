@@ -1,39 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Event to JSON with jansson. Every string from the kernel or the file system passes
- * through output_sanitize_utf8 first: a path is attacker-chosen bytes, and the record
- * must stay valid JSON whatever it contains.
+ * Event to JSON, written straight into a reused buffer (output_json.h's writer: the same
+ * bytes jansson would dump, without building a tree per event). Every string from the
+ * kernel or the file system passes through output_sanitize_utf8 first: a path is
+ * attacker-chosen bytes, and the record must stay valid JSON whatever it contains.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "abi.h"
 #include "event_json.h"
+#include "evidence.h"
 #include "output_json.h"
 
-static void set_str(json_t *o, const char *key, const char *val)
+/* A string the event does not have leaves its key out. */
+static void set_str(struct output_buf *b, const char *key, const char *val)
 {
-	char clean[PATH_MAX * 4 + 1];
-
-	if (!val)
-		return;
-	output_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
-	json_object_set_new(o, key, json_string(clean));
+	if (val)
+		output_key_str(b, key, val);
 }
 
-static void set_u64(json_t *o, const char *key, uint64_t v)
+/* As json_integer((json_int_t)v) did: the value's bit pattern as a signed number. */
+static void set_u64(struct output_buf *b, const char *key, uint64_t v)
 {
-	json_object_set_new(o, key, json_integer((json_int_t)v));
+	output_key_int(b, key, (int64_t)v);
 }
 
-static void set_session(json_t *o, uint32_t session_id)
+static void set_session(struct output_buf *b, uint32_t session_id)
 {
-	json_object_set_new(o, "session_id", session_id == SESSION_NONE ? json_null()
-									: json_integer(session_id));
+	if (session_id == SESSION_NONE)
+		output_key_null(b, "session_id");
+	else
+		output_key_int(b, "session_id", session_id);
 }
 
 const char *event_record_type(const struct event *ev)
@@ -54,7 +54,7 @@ const char *event_record_type(const struct event *ev)
 	}
 }
 
-static void add_common(json_t *o, const struct event *ev)
+static void add_common(struct output_buf *o, const struct event *ev)
 {
 	set_str(o, "event", event_kind_name(ev->kind));
 	set_u64(o, "ts_ns", ev->ts_ns);
@@ -66,7 +66,7 @@ static void add_common(json_t *o, const struct event *ev)
 	set_str(o, "comm", ev->comm);
 }
 
-static void add_specific(json_t *o, const struct event *ev)
+static void add_specific(struct output_buf *o, const struct event *ev)
 {
 	switch (ev->kind) {
 	case EV_EXEC:
@@ -112,23 +112,32 @@ static void add_specific(json_t *o, const struct event *ev)
 	}
 }
 
+void event_json_write(struct output_buf *b, const struct event *ev)
+{
+	if (ev->kind == EV_ACTIVITY) {
+		output_activity_write(b, &ev->act);
+		return;
+	}
+	output_obj_begin(b);
+	add_common(b, ev);
+	add_specific(b, ev);
+	output_obj_end(b);
+}
+
+int64_t event_json_session(const struct event *ev)
+{
+	uint32_t id = ev->kind == EV_ACTIVITY ? ev->act.session_id : ev->session_id;
+
+	if (id != SESSION_NONE)
+		return id;
+	/* A gap outside any one session concerns them all (docs/evidence.md, Index). */
+	return ev->kind == EV_GAP ? EVIDENCE_ALL_SESSIONS : EVIDENCE_NO_SESSION;
+}
+
 char *event_json(const struct event *ev)
 {
-	json_t *o;
-	char *s;
+	struct output_buf b = { 0 };
 
-	if (ev->kind == EV_ACTIVITY)
-		return output_activity_json(&ev->act);
-	o = json_object();
-	if (!o) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	add_common(o, ev);
-	add_specific(o, ev);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!s)
-		errno = ENOMEM;
-	return s;
+	event_json_write(&b, ev);
+	return output_buf_take(&b);
 }

@@ -7,11 +7,19 @@
 #ifndef EXFILMON_EVENT_JSON_H
 #define EXFILMON_EVENT_JSON_H
 
+#include <stdint.h>
+
 #include "event.h"
+#include "output_json.h"
 
 /* The evidence record type for an event ("process", "connect", "activity", ...). */
 const char *event_record_type(const struct event *ev);
 /* malloc'd one-line JSON object, or NULL with errno set. */
 char *event_json(const struct event *ev);
+/* The same object appended to b (the collector reuses one buffer for every event). */
+void event_json_write(struct output_buf *b, const struct event *ev);
+/* The session the record concerns, as the evidence index counts it: the id,
+ * EVIDENCE_ALL_SESSIONS for a gap outside any session, else EVIDENCE_NO_SESSION. */
+int64_t event_json_session(const struct event *ev);
 
 #endif

@@ -49,6 +49,16 @@ struct evidence *evidence_open(const struct evidence_opts *opts);
 int evidence_append(struct evidence *ev, const char *type, uint64_t ts_ns, const char *json,
 		    size_t len, uint64_t *seq);
 
+/* Session arguments of evidence_append_session besides a session id. */
+#define EVIDENCE_NO_SESSION (-1)     /* the record concerns no session */
+#define EVIDENCE_ALL_SESSIONS (-2)   /* it concerns every session (a gap with null session) */
+
+/* evidence_append for a caller that knows which session the record concerns, as
+ * ev_session_set_note would find it in the JSON (the index entry), so the record is not
+ * parsed again on the hot path. A wrong session makes verify report the index altered. */
+int evidence_append_session(struct evidence *ev, const char *type, uint64_t ts_ns,
+			    const char *json, size_t len, int64_t session, uint64_t *seq);
+
 /* The sequence number the next append will get. */
 uint64_t evidence_next_seq(const struct evidence *ev);
 

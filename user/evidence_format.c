@@ -76,7 +76,7 @@ int ev_payload_next(const unsigned char *raw, size_t raw_len, size_t *pos,
 	return 1;
 }
 
-static void set_add(struct ev_session_set *s, uint32_t id)
+void ev_session_set_add(struct ev_session_set *s, uint32_t id)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->ids[i] == id)
@@ -108,7 +108,7 @@ void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type
 							       : o, "session_id");
 	if (json_is_integer(sid) && json_integer_value(sid) >= 0 &&
 	    json_integer_value(sid) <= UINT32_MAX)
-		set_add(s, (uint32_t)json_integer_value(sid));
+		ev_session_set_add(s, (uint32_t)json_integer_value(sid));
 	else if (json_is_null(sid) && type_is(type, type_len, "gap"))
 		s->all = true;
 	json_decref(o);

@@ -86,6 +86,8 @@ int ev_payload_next(const unsigned char *raw, size_t raw_len, size_t *pos,
  * "exfilmon" for alerts; null (or a retention/recovery record) concerns every session. */
 void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
 			 const char *json, size_t json_len);
+/* Adds one session id (a full set turns into "all"). */
+void ev_session_set_add(struct ev_session_set *s, uint32_t id);
 bool ev_session_set_has(const struct ev_session_set *s, uint32_t session_id);
 bool ev_session_set_equal(const struct ev_session_set *a, const struct ev_session_set *b);
 /* Sessions of every record in a payload; -EINVAL when its framing is corrupt. */

@@ -364,34 +364,244 @@ const char *output_activity_kind_name(enum activity_kind kind)
 	return (size_t)kind < n && kind_names[kind] ? kind_names[kind] : "unknown";
 }
 
+void output_buf_reset(struct output_buf *b)
+{
+	b->len = 0;
+	b->oom = 0;
+	b->members = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void output_buf_free(struct output_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+char *output_buf_take(struct output_buf *b)
+{
+	char *s = b->oom ? NULL : b->p;
+
+	if (b->oom)
+		free(b->p);
+	memset(b, 0, sizeof(*b));
+	if (!s)
+		errno = ENOMEM;
+	return s;
+}
+
+/* Room for n more bytes and the terminator. */
+static bool room(struct output_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->len + n + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = 1;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static void put(struct output_buf *b, const char *s, size_t n)
+{
+	if (!room(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void output_obj_begin(struct output_buf *b)
+{
+	put(b, "{", 1);
+	b->members = 0;
+}
+
+void output_obj_end(struct output_buf *b)
+{
+	put(b, "}", 1);
+}
+
+static void key(struct output_buf *b, const char *k, size_t n)
+{
+	if (!room(b, n + 4))
+		return;
+	if (b->members++)
+		b->p[b->len++] = ',';
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, k, n);
+	b->len += n;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ':';
+	b->p[b->len] = '\0';
+}
+
+/* JSON string escaping of valid UTF-8 as jansson's dump does it without flags: quote,
+ * backslash and control characters only; "\u%04X" where no short form exists. */
+static void put_escaped(struct output_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	/* Worst case six bytes per input byte, plus the quotes. */
+	if (!room(b, 6 * n + 2))
+		return;
+	b->p[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char *o = b->p + b->len;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o = (char)c;
+			b->len++;
+			continue;
+		}
+		o[0] = '\\';
+		b->len += 2;
+		switch (c) {
+		case '"': o[1] = '"'; break;
+		case '\\': o[1] = '\\'; break;
+		case '\b': o[1] = 'b'; break;
+		case '\f': o[1] = 'f'; break;
+		case '\n': o[1] = 'n'; break;
+		case '\r': o[1] = 'r'; break;
+		case '\t': o[1] = 't'; break;
+		default:
+			memcpy(o + 1, "u00", 3);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			b->len += 4;
+		}
+	}
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+}
+
+/* The common case, printable ASCII without quote or backslash, needs neither pass. */
+static bool plain(const char *s, size_t *len)
+{
+	size_t i = 0;
+
+	for (; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	*len = i;
+	return i <= PATH_MAX * 4;
+}
+
+void output_keyn_str(struct output_buf *b, const char *k, size_t k_len, const char *val)
+{
+	char clean[PATH_MAX * 4 + 1];
+	size_t n;
+
+	if (!val) {
+		output_keyn_null(b, k, k_len);
+		return;
+	}
+	key(b, k, k_len);
+	if (plain(val, &n)) {
+		if (!room(b, n + 2))
+			return;
+		b->p[b->len++] = '"';
+		memcpy(b->p + b->len, val, n);
+		b->len += n;
+		b->p[b->len++] = '"';
+		b->p[b->len] = '\0';
+		return;
+	}
+	output_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
+	put_escaped(b, clean, strlen(clean));
+}
+
+void output_keyn_int(struct output_buf *b, const char *k, size_t k_len, int64_t v)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char digits[24];
+	size_t i = sizeof(digits);
+	/* Unsigned negation is defined for INT64_MIN too. */
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100);
+
+		u /= 100;
+		i -= 2;
+		memcpy(digits + i, pairs + 2 * d, 2);
+	}
+	if (u >= 10) {
+		i -= 2;
+		memcpy(digits + i, pairs + 2 * u, 2);
+	} else {
+		digits[--i] = (char)('0' + u);
+	}
+	if (v < 0)
+		digits[--i] = '-';
+	key(b, k, k_len);
+	put(b, digits + i, sizeof(digits) - i);
+}
+
+void output_keyn_null(struct output_buf *b, const char *k, size_t k_len)
+{
+	key(b, k, k_len);
+	put(b, "null", 4);
+}
+
+static int64_t clamp_u64(uint64_t v)
+{
+	return v > (uint64_t)LLONG_MAX ? LLONG_MAX : (int64_t)v;
+}
+
 /* Keys always present, null when unknown, except dst_ip/dst_port and mount, which only
  * egress slices carry (readers test for their presence). */
-char *output_activity_json(const struct activity *act)
+void output_activity_write(struct output_buf *b, const struct activity *act)
 {
-	json_t *o = json_object();
-
-	if (!o) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	json_object_set_new(o, "event", json_string("activity"));
-	json_object_set_new(o, "session_id", audit_id(act->session_id));
-	json_object_set_new(o, "loginuid", json_integer(act->loginuid));
-	json_object_set_new(o, "uid", json_integer(act->uid));
-	json_object_set_new(o, "pid", json_integer(act->pid));
-	json_object_set_new(o, "comm", str(act->comm));
-	json_object_set_new(o, "exe", str(act->exe));
-	json_object_set_new(o, "kind", json_string(output_activity_kind_name(act->kind)));
-	json_object_set_new(o, "object", str(act->object));
-	json_object_set_new(o, "bytes", u64(act->bytes));
-	json_object_set_new(o, "ops", u64(act->ops));
-	json_object_set_new(o, "first_ns", u64(act->first_ns));
-	json_object_set_new(o, "last_ns", u64(act->ts_ns));
+	output_obj_begin(b);
+	output_key_str(b, "event", "activity");
+	if (act->session_id == SESSION_NONE)
+		output_key_null(b, "session_id");
+	else
+		output_key_int(b, "session_id", act->session_id);
+	output_key_int(b, "loginuid", act->loginuid);
+	output_key_int(b, "uid", act->uid);
+	output_key_int(b, "pid", act->pid);
+	output_key_str(b, "comm", act->comm);
+	output_key_str(b, "exe", act->exe);
+	output_key_str(b, "kind", output_activity_kind_name(act->kind));
+	output_key_str(b, "object", act->object);
+	output_key_int(b, "bytes", clamp_u64(act->bytes));
+	output_key_int(b, "ops", clamp_u64(act->ops));
+	output_key_int(b, "first_ns", clamp_u64(act->first_ns));
+	output_key_int(b, "last_ns", clamp_u64(act->ts_ns));
 	if (act->dst_ip) {
-		json_object_set_new(o, "dst_ip", str(act->dst_ip));
-		json_object_set_new(o, "dst_port", json_integer(act->dst_port));
+		output_key_str(b, "dst_ip", act->dst_ip);
+		output_key_int(b, "dst_port", act->dst_port);
 	}
 	if (act->mount)
-		json_object_set_new(o, "mount", str(act->mount));
-	return dump(o);
+		output_key_str(b, "mount", act->mount);
+	output_obj_end(b);
+}
+
+char *output_activity_json(const struct activity *act)
+{
+	struct output_buf b = { 0 };
+
+	output_activity_write(&b, act);
+	return output_buf_take(&b);
 }

@@ -2,7 +2,9 @@
 /* Unit tests for output_json.c: every ECS and exfilmon field of an alert, every activity
  * field, hostile strings (quotes, newlines, control characters, invalid UTF-8, backslashes)
  * parsed back with jansson and compared, and the \xNN escaping decoded back to the bytes. */
+#include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -372,6 +374,166 @@ static void test_output_alert_json_hostile_user_and_host(void **state)
 	free(s);
 }
 
+/* The writer's string against jansson's dump of the same sanitized string. */
+static void assert_str_like_jansson(const char *val)
+{
+	char clean[PATH_MAX * 4 + 1], *want;
+	struct output_buf b = { 0 };
+	json_t *o = json_object();
+
+	output_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
+	json_object_set_new(o, "k", json_string(clean));
+	want = json_dumps(o, JSON_COMPACT);
+	output_obj_begin(&b);
+	output_key_str(&b, "k", val);
+	output_obj_end(&b);
+	assert_false(b.oom);
+	assert_int_equal(b.len, strlen(b.p));
+	if (strcmp(b.p, want))
+		fail_msg("writer %s != jansson %s", b.p, want);
+	free(want);
+	json_decref(o);
+	output_buf_free(&b);
+}
+
+static void test_output_writer_strings_match_jansson(void **state)
+{
+	static const char *const cases[] = {
+		"", "plain", "/srv/crm exports/a b.csv", "q\"uote", "back\\slash", "nl\nx",
+		"\t\r\b\f\x01\x1f\x7f", "caf\xc3\xa9", "\xe2\x80\xa8 sep", "\xf0\x9f\x98\x80",
+		"bad\xc3", "\xff\xfe", "\xed\xa0\x80 surrogate", "\xc0\xaf overlong", "/",
+	};
+	char s[2];
+	unsigned seed = 7;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_str_like_jansson(cases[i]);
+	for (int c = 1; c < 256; c++) {
+		s[0] = (char)c;
+		s[1] = '\0';
+		assert_str_like_jansson(s);
+	}
+	/* Random byte strings, heavy on the ranges that need care. */
+	for (int t = 0; t < 2000; t++) {
+		char r[64];
+		int n = rand_r(&seed) % 63;
+
+		for (int i = 0; i < n; i++) {
+			int x = rand_r(&seed) % 256;
+
+			r[i] = (char)(x ? x : 'a');
+		}
+		r[n] = '\0';
+		assert_str_like_jansson(r);
+	}
+}
+
+static void test_output_writer_long_string_matches_jansson(void **state)
+{
+	char *s = malloc(PATH_MAX * 5);
+
+	/* Longer than the sanitizer's output: cut where jansson's path cut it. */
+	memset(s, 'a', PATH_MAX * 5 - 1);
+	s[PATH_MAX * 5 - 1] = '\0';
+	assert_str_like_jansson(s);
+	memset(s, '\xff', PATH_MAX);
+	s[PATH_MAX] = '\0';
+	assert_str_like_jansson(s);
+	free(s);
+}
+
+static void test_output_writer_integers_and_members(void **state)
+{
+	static const int64_t v[] = { 0, 9, 10, 99, 100, 101, 65535, 4294967295LL,
+				     1795000000123456789LL, INT64_MAX, -1, -100, INT64_MIN };
+	struct output_buf b = { 0 };
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		output_buf_reset(&b);
+		output_obj_begin(&b);
+		output_key_int(&b, "n", v[i]);
+		output_key_null(&b, "z");
+		output_key_str(&b, "s", NULL);
+		output_obj_end(&b);
+		snprintf(want, sizeof(want), "{\"n\":%lld,\"z\":null,\"s\":null}", (long long)v[i]);
+		assert_string_equal(b.p, want);
+	}
+	output_buf_free(&b);
+	/* take hands the text over and leaves the buffer empty and reusable. */
+	output_obj_begin(&b);
+	output_obj_end(&b);
+	{
+		char *t = output_buf_take(&b);
+
+		assert_string_equal(t, "{}");
+		free(t);
+	}
+	assert_null(b.p);
+	assert_int_equal(b.len, 0);
+}
+
+/* The activity record as the jansson tree built it before the writer replaced it. */
+static char *activity_reference(const struct activity *act)
+{
+	json_t *o = json_object();
+	char clean[PATH_MAX * 4 + 1], *s;
+#define STR(x) (x ? (output_sanitize_utf8(x, strlen(x), clean, sizeof(clean)), \
+		     json_string(clean)) : json_null())
+#define U64(x) json_integer((x) > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)(x))
+
+	json_object_set_new(o, "event", json_string("activity"));
+	json_object_set_new(o, "session_id", act->session_id == SESSION_NONE
+						     ? json_null() : json_integer(act->session_id));
+	json_object_set_new(o, "loginuid", json_integer(act->loginuid));
+	json_object_set_new(o, "uid", json_integer(act->uid));
+	json_object_set_new(o, "pid", json_integer(act->pid));
+	json_object_set_new(o, "comm", STR(act->comm));
+	json_object_set_new(o, "exe", STR(act->exe));
+	json_object_set_new(o, "kind", json_string(output_activity_kind_name(act->kind)));
+	json_object_set_new(o, "object", STR(act->object));
+	json_object_set_new(o, "bytes", U64(act->bytes));
+	json_object_set_new(o, "ops", U64(act->ops));
+	json_object_set_new(o, "first_ns", U64(act->first_ns));
+	json_object_set_new(o, "last_ns", U64(act->ts_ns));
+	if (act->dst_ip) {
+		json_object_set_new(o, "dst_ip", STR(act->dst_ip));
+		json_object_set_new(o, "dst_port", json_integer(act->dst_port));
+	}
+	if (act->mount)
+		json_object_set_new(o, "mount", STR(act->mount));
+#undef STR
+#undef U64
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void test_output_activity_json_matches_jansson_tree(void **state)
+{
+	struct activity a = {
+		.kind = ACT_EGRESS_MEDIA, .session_id = 7, .loginuid = LOGINUID_NONE, .uid = 0,
+		.pid = 4242, .comm = "cp\"x", .exe = "/usr/bin/c\\p", .object = "/media/\xffusb/f",
+		.bytes = UINT64_MAX, .ops = 3, .first_ns = 1, .ts_ns = 1795000000123456789ULL,
+		.dst_ip = "203.0.113.9", .dst_port = 443, .mount = "/media/usb\n",
+	};
+	char *got, *want;
+
+	for (int round = 0; round < 3; round++) {
+		got = output_activity_json(&a);
+		want = activity_reference(&a);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		/* Then with the optional and unknown parts left out. */
+		a.session_id = SESSION_NONE;
+		a.exe = a.comm = NULL;
+		a.dst_ip = round ? NULL : a.dst_ip;
+		a.mount = NULL;
+		a.kind = round ? 99 : ACT_SOURCE_FILE;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +548,10 @@ int main(void)
 		cmocka_unit_test(test_output_alert_json_user_rule_without_session),
 		cmocka_unit_test(test_output_alert_json_media_and_ipv6_destinations),
 		cmocka_unit_test(test_output_alert_json_hostile_user_and_host),
+		cmocka_unit_test(test_output_writer_strings_match_jansson),
+		cmocka_unit_test(test_output_writer_long_string_matches_jansson),
+		cmocka_unit_test(test_output_writer_integers_and_members),
+		cmocka_unit_test(test_output_activity_json_matches_jansson_tree),
 	};
 
 	return cmocka_run_group_tests_name("output_json", tests, NULL, NULL);
