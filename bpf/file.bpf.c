@@ -90,7 +90,7 @@ int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* Learns whether a newly opened file is watched; returns its entry or NULL. */
-static __always_inline struct xm_watch_val *open_classify(struct file *f, struct inode *inode,
+static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, __u16 mode,
 							  struct xm_watch_key *wk)
 {
 	struct xm_watch_val *v = bpf_map_lookup_elem(&watch, wk);
@@ -99,15 +99,15 @@ static __always_inline struct xm_watch_val *open_classify(struct file *f, struct
 
 	if (v)
 		return v->flags & XM_W_DIR ? NULL : v;
-	if (inode_mode(inode, 0) != XM_S_IFREG)
+	if (mode != XM_S_IFREG)
 		return NULL;
-	v = ancestry_watch(BPF_CORE_READ(f, f_path.dentry), wk->dev);
+	v = ancestry_watch(fh->dentry, wk->dev);
 	if (v) {
 		nv.flags = v->flags & ~XM_W_DIR;
 		nv.source_id = v->source_id;
 	} else {
 		sd = bpf_map_lookup_elem(&sinkdevs, &wk->dev);
-		if (!sd || !(BPF_CORE_READ(f, f_mode) & XM_FMODE_WRITE))
+		if (!sd || !(fh->mode & XM_FMODE_WRITE))
 			return NULL;
 		nv.flags = sd->flags;
 	}
@@ -123,19 +123,20 @@ static __always_inline int open_exit(long ret)
 {
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
-	struct inode *inode;
+	struct file_head fh;
 	struct file *f;
+	__u16 mode;
 
 	if (ret < 0)
 		return 0;
 	f = fd_file(ret);
 	if (!f)
 		return 0;
-	inode = file_inode_of(f, 0);
-	inode_key(inode, &wk, 0);
-	v = open_classify(f, inode, &wk);
+	file_head(f, &fh);
+	mode = inode_id(fh.inode, &wk, 0);
+	v = open_classify(&fh, mode, &wk);
 	if (v)
-		open_record(f, &wk, v);
+		open_record(fh.dentry, fh.flags, &wk, v);
 	return 0;
 }
 
@@ -169,7 +170,7 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	f = fd_file((int)args.a[4]);
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f, 0), &wk, 0);
+	inode_id(file_inode_of(f, 0), &wk, 0);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v || !(v->flags & XM_W_SOURCE))
 		return 0;

@@ -22,8 +22,10 @@ static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u
 	return flow_add(&key, bytes);
 }
 
-static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
-					struct xm_watch_val *v)
+/* The record of an open of a watched (or staged-to) file: who, which inode, and the
+ * path of the dentry it was opened by, built in the kernel. */
+static __always_inline void open_record(struct dentry *d, __u32 open_flags,
+					struct xm_watch_key *wk, struct xm_watch_val *v)
 {
 	struct task_struct *task = current_task();
 	__u32 session = task_session(task), zero = 0;
@@ -33,7 +35,7 @@ static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
 
 	if (!s)
 		return;
-	len = dentry_path_rev(BPF_CORE_READ(f, f_path.dentry), s->buf);
+	len = dentry_path_rev(d, s->buf);
 	r = record_reserve(sizeof(*r), XM_REC_OPEN, XM_DROP_RING_OPEN, session);
 	if (!r)
 		return;
@@ -41,7 +43,7 @@ static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
 	r->ino = wk->ino;
 	r->dev = wk->dev;
 	r->flags = v->flags;
-	r->open_flags = BPF_CORE_READ(f, f_flags);
+	r->open_flags = open_flags;
 	r->path_len = len;
 	r->_pad = 0;
 	bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
@@ -51,16 +53,16 @@ static __always_inline void open_record(struct file *f, struct xm_watch_key *wk,
 
 /* Ordinary files written by a process that has collected: staging. The file is not
  * watched, so its name travels in an open record the first time it is staged to. */
-static __always_inline void staging_account(struct file *f, struct inode *inode,
-					    struct xm_watch_key *wk, __u64 bytes, int btf)
+static __always_inline void staging_account(struct file *f, __u16 mode,
+					    struct xm_watch_key *wk, __u64 bytes)
 {
 	struct xm_watch_val none = {};
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
-	if (!bpf_map_lookup_elem(&collectors, &pid) || inode_mode(inode, btf) != XM_S_IFREG)
+	if (mode != XM_S_IFREG || !bpf_map_lookup_elem(&collectors, &pid))
 		return;
 	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
-		open_record(f, wk, &none);
+		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
 }
 
 /*
@@ -73,21 +75,20 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 {
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
-	struct inode *inode;
+	__u16 mode;
 
 	if (ret <= 0 || !f)
 		return;
-	inode = file_inode_of(f, btf);
-	if (inode_mode(inode, btf) == XM_S_IFSOCK) {
+	mode = inode_id(file_inode_of(f, btf), &wk, btf);
+	if (mode == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
 			sock_account(file_sock(f), ret, writing);
 		return;
 	}
-	inode_key(inode, &wk, btf);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v) {
 		if (writing)
-			staging_account(f, inode, &wk, ret, btf);
+			staging_account(f, mode, &wk, ret);
 		return;
 	}
 	if (!writing && (v->flags & XM_W_SOURCE))

@@ -56,10 +56,11 @@ static __always_inline void *record_reserve(__u32 size, __u16 type, __u32 drop, 
  * Submits a reserved record. Waking the consumer costs the producer an irq_work, a
  * self-IPI, which under a hypervisor is a VM exit: 2-4 µs per record measured on the
  * build host, more than everything else a watched open does. So wake-ups are batched:
- * a record wakes the consumer when none did for XM_RING_WAKE_NS or when the ring is a
- * quarter full; the records between ride along with the next wake-up, and the daemon
- * consumes the ring on every tick as well (before each counter drain), which bounds the
- * wait of the last records of a burst. The forced wake-up is needed because the default
+ * a record wakes the consumer when none did for XM_RING_WAKE_NS or when a sixteenth of
+ * the ring waits (so a small ring is drained about as eagerly as before: 256 bytes of a
+ * 4 KiB one, test_gaps); the records between ride along with the next wake-up, and the
+ * daemon consumes the ring on every tick as well (before each counter drain), which
+ * bounds the wait of the last records of a burst. The forced wake-up is needed because the default
  * (adaptive) one only fires when the consumer has read everything before this record.
  */
 static __always_inline void record_submit(void *r)
@@ -68,7 +69,7 @@ static __always_inline void record_submit(void *r)
 
 	if (now - ring_woken_ns >= XM_RING_WAKE_NS ||
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
-		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4) {
+		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 16) {
 		ring_woken_ns = now;
 		bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 		return;

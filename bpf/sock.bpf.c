@@ -47,8 +47,9 @@ static __always_inline void connect_record(struct sock *sk, __u8 accepted)
 static __always_inline struct sock *fd_sock(int fd)
 {
 	struct file *f = fd_file(fd);
+	struct xm_watch_key wk;
 
-	if (!f || inode_mode(file_inode_of(f, 0), 0) != XM_S_IFSOCK)
+	if (!f || inode_id(file_inode_of(f, 0), &wk, 0) != XM_S_IFSOCK)
 		return NULL;
 	return file_sock(f);
 }

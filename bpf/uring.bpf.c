@@ -71,7 +71,7 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	f = fd_file(fd);
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f, 0), &wk, 0);
+	inode_id(file_inode_of(f, 0), &wk, 0);
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v || !(v->flags & XM_W_SOURCE))
 		return 0;
@@ -174,7 +174,7 @@ int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
 
 	if (!f)
 		return 0;
-	inode_key(file_inode_of(f, 0), &lf.wk, 0);
+	inode_id(file_inode_of(f, 0), &lf.wk, 0);
 	v = bpf_map_lookup_elem(&watch, &lf.wk);
 	if (!v || !(v->flags & XM_W_SOURCE)) {
 		bpf_map_delete_elem(&uring_legacy_files, &tid);

@@ -50,20 +50,54 @@ static __always_inline struct file *fd_file(int fd)
 }
 
 /*
- * The (dev, ino) identity and the file type of an inode. btf is a compile-time constant:
- * 1 where the pointers are BTF-typed (fexit arguments), so fields are plain loads; 0 for
- * the untyped pointers read out of the fd table.
+ * Several fields of one kernel struct for one kernel read: the struct's first
+ * XM_HEAD_BYTES are copied to the stack once and the fields taken out at their CO-RE
+ * offsets, which the verifier knows as constants after relocation. Where a kernel's
+ * layout puts a field further out (debug options can grow the structs), the fields are
+ * read one by one as before: the condition is constant, so only one way is loaded.
  */
-static __always_inline void inode_key(struct inode *inode, struct xm_watch_key *key, int btf)
+#define XM_HEAD_BYTES 96
+#define head_fits(off, type) ((off) <= XM_HEAD_BYTES - sizeof(type))
+#define head_get(head, off, type) (*(type *)((char *)(head) + (off)))
+
+/*
+ * The (dev, ino) identity of an inode, and its file type (mode & S_IFMT) as the result;
+ * a socket's identity is not needed and not read. btf is a compile-time constant: 1
+ * where the pointer is BTF-typed (fexit arguments), so fields are plain loads; 0 for the
+ * untyped pointers out of the fd table.
+ */
+static __always_inline __u16 inode_id(struct inode *inode, struct xm_watch_key *key, int btf)
 {
-	if (btf) {
-		key->ino = inode->i_ino;
-		key->dev = inode->i_sb->s_dev;
-	} else {
-		key->ino = BPF_CORE_READ(inode, i_ino);
-		key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	}
+	__u32 om = bpf_core_field_offset(struct inode, i_mode);
+	__u32 oi = bpf_core_field_offset(struct inode, i_ino);
+	__u32 os = bpf_core_field_offset(struct inode, i_sb);
+	struct super_block *sb;
+	__u16 mode;
+
 	key->_pad = 0;
+	key->dev = 0;
+	if (btf) {
+		mode = inode->i_mode & XM_S_IFMT;
+		key->ino = inode->i_ino;
+		if (mode != XM_S_IFSOCK)
+			key->dev = inode->i_sb->s_dev;
+		return mode;
+	}
+	if (head_fits(om, __u16) && head_fits(oi, __u64) && head_fits(os, void *)) {
+		__u64 head[XM_HEAD_BYTES / 8];
+
+		bpf_probe_read_kernel(head, sizeof(head), inode);
+		mode = head_get(head, om, __u16) & XM_S_IFMT;
+		key->ino = head_get(head, oi, __u64);
+		sb = head_get(head, os, struct super_block *);
+	} else {
+		mode = BPF_CORE_READ(inode, i_mode) & XM_S_IFMT;
+		key->ino = BPF_CORE_READ(inode, i_ino);
+		sb = BPF_CORE_READ(inode, i_sb);
+	}
+	if (mode != XM_S_IFSOCK)
+		key->dev = BPF_CORE_READ(sb, s_dev);
+	return mode;
 }
 
 static __always_inline struct inode *file_inode_of(struct file *f, int btf)
@@ -71,9 +105,63 @@ static __always_inline struct inode *file_inode_of(struct file *f, int btf)
 	return btf ? f->f_inode : BPF_CORE_READ(f, f_inode);
 }
 
-static __always_inline __u16 inode_mode(struct inode *inode, int btf)
+/* What an open needs of its struct file, for one kernel read (see XM_HEAD_BYTES). */
+struct file_head {
+	struct inode *inode;
+	struct dentry *dentry;
+	__u32 flags;		/* f_flags: the open flags */
+	__u32 mode;		/* f_mode: FMODE_* */
+};
+
+static __always_inline void file_head(struct file *f, struct file_head *h)
 {
-	return (btf ? inode->i_mode : BPF_CORE_READ(inode, i_mode)) & XM_S_IFMT;
+	__u32 oi = bpf_core_field_offset(struct file, f_inode);
+	__u32 od = bpf_core_field_offset(struct file, f_path.dentry);
+	__u32 of = bpf_core_field_offset(struct file, f_flags);
+	__u32 om = bpf_core_field_offset(struct file, f_mode);
+
+	if (head_fits(oi, void *) && head_fits(od, void *) && head_fits(of, __u32) &&
+	    head_fits(om, __u32)) {
+		__u64 head[XM_HEAD_BYTES / 8];
+
+		bpf_probe_read_kernel(head, sizeof(head), f);
+		h->inode = head_get(head, oi, struct inode *);
+		h->dentry = head_get(head, od, struct dentry *);
+		h->flags = head_get(head, of, __u32);
+		h->mode = head_get(head, om, __u32);
+		return;
+	}
+	h->inode = BPF_CORE_READ(f, f_inode);
+	h->dentry = BPF_CORE_READ(f, f_path.dentry);
+	h->flags = BPF_CORE_READ(f, f_flags);
+	h->mode = BPF_CORE_READ(f, f_mode);
+}
+
+/* What a dentry walk needs of each level, for one kernel read (see XM_HEAD_BYTES). */
+struct dentry_head {
+	struct dentry *parent;
+	const unsigned char *name;
+	struct inode *inode;
+};
+
+static __always_inline void dentry_head(struct dentry *d, struct dentry_head *h)
+{
+	__u32 op = bpf_core_field_offset(struct dentry, d_parent);
+	__u32 on = bpf_core_field_offset(struct dentry, d_name.name);
+	__u32 oi = bpf_core_field_offset(struct dentry, d_inode);
+
+	if (head_fits(op, void *) && head_fits(on, void *) && head_fits(oi, void *)) {
+		__u64 head[XM_HEAD_BYTES / 8];
+
+		bpf_probe_read_kernel(head, sizeof(head), d);
+		h->parent = head_get(head, op, struct dentry *);
+		h->name = head_get(head, on, const unsigned char *);
+		h->inode = head_get(head, oi, struct inode *);
+		return;
+	}
+	h->parent = BPF_CORE_READ(d, d_parent);
+	h->name = BPF_CORE_READ(d, d_name.name);
+	h->inode = BPF_CORE_READ(d, d_inode);
 }
 
 /* The socket behind a socket file (file->private_data is the struct socket). */
@@ -92,15 +180,19 @@ static __always_inline struct sock *file_sock(struct file *f)
 static __always_inline struct xm_watch_val *ancestry_watch(struct dentry *d, __u32 dev)
 {
 	struct xm_watch_key key = { .dev = dev };
+	struct dentry_head h;
+	struct inode *inode;
 
+	dentry_head(d, &h);
 	for (int i = 0; i < XM_PATH_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 		struct xm_watch_val *v;
 
-		if (!parent || parent == d)
+		if (!h.parent || h.parent == d)
 			return NULL;
-		d = parent;
-		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+		d = h.parent;
+		dentry_head(d, &h);
+		inode = h.inode;	/* a local: BPF_CORE_READ(h.inode, ...) would relocate h too */
+		key.ino = BPF_CORE_READ(inode, i_ino);
 		v = bpf_map_lookup_elem(&watch, &key);
 		if (v && (v->flags & XM_W_DIR))
 			return v;
@@ -116,22 +208,21 @@ static __always_inline struct xm_watch_val *ancestry_watch(struct dentry *d, __u
  */
 static __always_inline __u32 dentry_path_rev(struct dentry *d, char *buf)
 {
+	struct dentry_head h;
 	__u32 off = 0;
 
 	for (int i = 0; i < XM_PATH_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		const unsigned char *name;
 		long n;
 
-		if (!parent || parent == d || off >= XM_PATH_LEN - 1)
+		dentry_head(d, &h);
+		if (!h.parent || h.parent == d || off >= XM_PATH_LEN - 1)
 			break;
-		name = BPF_CORE_READ(d, d_name.name);
-		n = bpf_probe_read_kernel_str(&buf[off & (XM_PATH_LEN - 1)], XM_PATH_LEN, name);
+		n = bpf_probe_read_kernel_str(&buf[off & (XM_PATH_LEN - 1)], XM_PATH_LEN, h.name);
 		if (n <= 1)
 			break;
 		off += n;
 		buf[(off - 1) & (2 * XM_PATH_LEN - 1)] = '/';
-		d = parent;
+		d = h.parent;
 	}
 	return off < XM_PATH_LEN ? off : XM_PATH_LEN;
 }
