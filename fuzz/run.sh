@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-libs=$(pkg-config --cflags --libs zlib libdeflate libcrypto jansson)
+libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
 src="user/evidence_format.c user/evidence_read.c user/evidence_store.c user/log.c"
 # shellcheck disable=SC2086
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

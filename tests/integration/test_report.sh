@@ -23,7 +23,7 @@ ctl() { "$BUILD/exfilctl" "$@"; }
 [ -x "$BUILD/exfilctl" ] && [ -f "$BUILD/libexfilmon.a" ] || die "run make first"
 gcc -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/user" -I"$ROOT/include" \
 	"$ROOT/tests/lib/gen_evidence.c" "$BUILD/libexfilmon.a" \
-	$(pkg-config --libs zlib libdeflate jansson libcrypto) -o "$T/gen_evidence" || die "gen_evidence build"
+	$(pkg-config --libs zlib jansson libcrypto) -o "$T/gen_evidence" || die "gen_evidence build"
 "$T/gen_evidence" "$T/live" 300 || die "gen_evidence"
 cp -a "$T/live" "$T/copy"
 D=$T/copy
