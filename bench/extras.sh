@@ -54,6 +54,10 @@ collector() {
 	out=$(taskset -c "$CPU" "$BUILD/bench/collector_bench" "$T/cb.yaml" "$n" "$trials") ||
 		die "collector bench failed"
 	while read -r k v; do extra collector "$k" "$v"; done <<<"$out"
+	# The store the fast path wrote must verify, index included (the collector hands the
+	# store each record's session instead of having it parsed back).
+	"$BUILD/exfilctl" verify --dir "$T/cb/ev" >"$T/cb-verify.txt" 2>&1 ||
+		{ cat "$T/cb-verify.txt" >&2; die "collector bench: evidence does not verify"; }
 	rm -rf "$T/cb"
 }
 
