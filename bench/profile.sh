@@ -6,14 +6,21 @@
 # only, without the tracepoint dispatch both tracers pay alike.
 #
 #     sudo bench/profile.sh [--cpu N] [--rounds N] [--only floor|exfilmon] [--work REGEX]
+#                           [--together] [--also NAME=EXFILMOND]
 #
 # Workloads (bench/workloads, fresh audit session, pinned): read4k and read64 of an
 # unwatched and of a watched 8 MiB file, open+read(2 KiB)+close of 5,000 unwatched and
-# of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line per (tracer, workload, program) with
-# the average ns per run, the median (and the minimum) over the rounds; programs that ran fewer than
-# 1,000 times in a workload (background activity) only with VERBOSE=1. Programs are matched by the fds
-# of the process that holds them, so other tracers loaded on the machine do not disturb the numbers.
-# Restores kernel.bpf_stats_enabled and stops what it started.
+# of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line
+# per (workload, tracer, program) with the average ns per run, the median (and the
+# minimum) over the rounds; programs that ran fewer than 1,000 times in a workload
+# (background activity) only with VERBOSE=1. Programs are matched by the fds of the
+# process that holds them, so other tracers on the machine do not disturb the numbers.
+#
+# This machine's speed drifts by 2x over minutes, so tracers measured one after the
+# other are hard to compare. --together attaches them all at once: every traced call
+# runs each of them in turn, and their averages come from the same calls. --also adds
+# another exfilmond binary (say, a build of the previous commit) as tracer NAME, for a
+# before/after in one run. Restores kernel.bpf_stats_enabled and stops what it started.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -22,6 +29,8 @@ CPU=1
 ROUNDS=3
 ONLY=
 WORK=.
+TOGETHER=0
+ALSO=()
 N=5000
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -29,7 +38,10 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--only) ONLY=$2; shift ;;
 	--work) WORK=$2; shift ;;
-	*) echo "usage: bench/profile.sh [--cpu N] [--rounds N] [--only floor|exfilmon] [--work REGEX]" >&2
+	--together) TOGETHER=1 ;;
+	--also) ALSO+=("$2"); shift ;;
+	*) echo "usage: bench/profile.sh [--cpu N] [--rounds N] [--only floor|exfilmon]" \
+		"[--work REGEX] [--together] [--also NAME=EXFILMOND]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -37,14 +49,18 @@ done
 [ "$(id -u)" = 0 ] || { echo "profile: needs root" >&2; exit 1; }
 
 T=$(mktemp -d /var/tmp/exfilmon-profile.XXXXXX)
-PID=
+NAMES=()            # tracers running now, and their pids
+PIDS=()
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 die() { echo "profile: FATAL: $*" >&2; exit 1; }
 stop() {
-	[ -n "$PID" ] || return 0
-	kill -TERM "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
-	PID=
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	NAMES=()
+	PIDS=()
 }
 cleanup() {
 	stop
@@ -63,7 +79,7 @@ for d in "$T/src" "$T/plain"; do
 	"$W" mkfiles "$d/small" "$N" 2048 >/dev/null || die "fixture $d"
 done
 cat "$T"/src/big "$T"/plain/big "$T"/src/small/* "$T"/plain/small/* >/dev/null
-cat >"$T/exfilmon.yaml" <<YAML
+cat >"$T/config.yaml" <<YAML
 sources:
   paths: ["$T/src"]
   services: ["127.0.0.2:5432"]
@@ -77,23 +93,42 @@ agent:
   state_dir: $T/state
 YAML
 
-start() { # LOG PATTERN CMD...
-	local logf=$1 pat=$2 i
+start() { # NAME PATTERN CMD...
+	local name=$1 pat=$2 pid i
 	shift 2
-	"$@" >"$logf" 2>&1 &
-	PID=$!
+	"$@" >"$T/$name.log" 2>&1 &
+	pid=$!
+	NAMES+=("$name")
+	PIDS+=("$pid")
 	for i in $(seq 1 600); do
-		grep -q "$pat" "$logf" 2>/dev/null && return 0
-		kill -0 "$PID" 2>/dev/null || break
+		grep -q "$pat" "$T/$name.log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$logf" >&2
+	cat "$T/$name.log" >&2
 	die "$* did not start"
 }
 
-# "name run_time_ns run_cnt" for every program held by PID (its fds' prog_id in fdinfo)
+start_floor() { start floor ready "$BUILD/bench/floor"; }
+start_exfilmon() { # NAME EXFILMOND: its own state, evidence and alerts
+	mkdir -p "$T/$1/ev" "$T/$1/state"
+	sed -e "s|$T/ev|$T/$1/ev|" -e "s|$T/alerts.jsonl|$T/$1/alerts.jsonl|" \
+	    -e "s|$T/state|$T/$1/state|" "$T/config.yaml" >"$T/$1.yaml"
+	start "$1" "exfilmond: running" "$2" -c "$T/$1.yaml" --stderr --status "$T/$1/status.json"
+}
+start_all() {
+	local a
+	[ "$ONLY" != exfilmon ] && start_floor
+	[ "$ONLY" != floor ] && start_exfilmon exfilmon "$BUILD/exfilmond"
+	for a in "${ALSO[@]}"; do start_exfilmon "${a%%=*}" "${a#*=}"; done
+}
+
+# "tracer:name run_time_ns run_cnt" for every program of every running tracer (the
+# prog_id lines in its fdinfo say which programs it holds)
 stats() {
-	bpftool -j prog show | python3 -c '
+	local i
+	for i in "${!PIDS[@]}"; do
+		bpftool -j prog show | python3 -c '
 import glob, json, sys
 ids = set()
 for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
@@ -105,12 +140,14 @@ for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
         pass
 for p in json.load(sys.stdin):
     if p["id"] in ids:
-        print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$PID"
+        print("%s:%s" % (sys.argv[2], p["name"]), p.get("run_time_ns", 0), p.get("run_cnt", 0))' \
+			"${PIDS[$i]}" "${NAMES[$i]}"
+	done
 }
 
-# Programs that ran during one workload: "name avg_ns runs"
+# Programs that ran during one workload: "tracer name avg_ns runs"
 delta() {
-	join <(sort "$1") <(sort "$2") | awk '$5 > $3 {
+	join <(sort "$1") <(sort "$2") | awk '$5 > $3 { sub(":", " ", $1)
 		printf "%s %.0f %d\n", $1, ($4 - $2) / ($5 - $3), $5 - $3 }'
 }
 
@@ -125,7 +162,7 @@ workloads() {
 	EOF
 }
 
-profile() { # TRACER
+profile() {
 	local name args r
 	while read -r name args; do
 		for r in $(seq 1 "$ROUNDS"); do
@@ -133,23 +170,28 @@ profile() { # TRACER
 			# shellcheck disable=SC2086
 			"$W" -c "$CPU" -s $args >/dev/null || die "workload $name"
 			stats >"$T/s1"
-			delta "$T/s0" "$T/s1" | sed "s/^/$1 $name /"
+			delta "$T/s0" "$T/s1" | awk -v w="$name" '{ print $1, w, $2, $3, $4 }'
 		done
 	done < <(workloads | grep -E -- "^[^ ]*($WORK)")
 }
 
 sysctl -q kernel.bpf_stats_enabled=1
 {
-	if [ "$ONLY" != exfilmon ]; then
-		start "$T/floor.log" ready "$BUILD/bench/floor"
-		profile floor
+	if [ "$TOGETHER" = 1 ]; then
+		start_all
+		profile
 		stop
-	fi
-	if [ "$ONLY" != floor ]; then
-		start "$T/exfilmond.log" "exfilmond: running" \
-			"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --stderr --status "$T/status.json"
-		profile exfilmon
-		stop
+	else
+		saved=("${ALSO[@]}")
+		for t in floor exfilmon "${saved[@]}"; do
+			case "$t" in
+			floor) [ "$ONLY" != exfilmon ] && start_floor ;;
+			exfilmon) [ "$ONLY" != floor ] && start_exfilmon exfilmon "$BUILD/exfilmond" ;;
+			*) start_exfilmon "${t%%=*}" "${t#*=}" ;;
+			esac
+			[ "${#PIDS[@]}" -gt 0 ] && profile
+			stop
+		done
 	fi
 } >"$T/raw"
 # Median over the rounds, per tracer, workload and program.
@@ -165,5 +207,5 @@ for (work, tracer, prog), v in sorted(runs.items()):
     ns, cnt = v[(len(v) - 1) // 2]
     if cnt < 1000 and not verbose:
         continue
-    print(f"{work:20} {tracer:8} {prog:28} {ns:6d} ns  (min {v[0][0]}, {cnt} runs)")
+    print(f"{work:20} {tracer:10} {prog:28} {ns:6d} ns  (min {v[0][0]}, {cnt} runs)")
 PY
