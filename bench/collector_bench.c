@@ -191,14 +191,18 @@ static struct agent *bench_agent(const char dir[96], struct collector *c)
 	snprintf(passwd, sizeof(passwd), "%s/passwd", dir);
 	mkdir(proc, 0755);
 	mkdir(logind, 0755);
-	fclose(fopen(utmp, "w"));
-	f = fopen(passwd, "w");
+	if (!(f = fopen(utmp, "w")))
+		goto fail;
+	fclose(f);
+	if (!(f = fopen(passwd, "w")))
+		goto fail;
 	for (int s = 0; s < SESSIONS; s++)
 		fprintf(f, "agent%02d:x:%d:%d::/home/agent%02d:/bin/bash\n", s, 1000 + s, 1000 + s, s);
 	fclose(f);
 	snprintf(a->proc_root, sizeof(a->proc_root), "%s", proc);
 	snprintf(a->mountinfo, sizeof(a->mountinfo), "%s/mountinfo", dir);
-	f = fopen(a->mountinfo, "w");
+	if (!(f = fopen(a->mountinfo, "w")))
+		goto fail;
 	fprintf(f, "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n");
 	fclose(f);
 	src.proc_root = proc;
@@ -211,6 +215,9 @@ static struct agent *bench_agent(const char dir[96], struct collector *c)
 	a->sink.ctx = c;
 	agent_refresh_clock(a);
 	return a;
+fail:
+	free(a);
+	return NULL;
 }
 
 static void bench_agent_free(struct agent *a)
