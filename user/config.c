@@ -582,7 +582,7 @@ static const struct key keys[] = {
 	{ "agent.ring_buffer", p_ring, OFF(ring_bytes), 0, 4096, 1ULL << 30, 0, "4MiB",
 	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
 	{ "agent.poll_interval", p_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
-	  0, "1s", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
+	  0, "250ms", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
 };
 
 _Static_assert(ARRAY_SIZE(keys) <= 32, "grow ctx.seen and ctx.section");

@@ -530,7 +530,7 @@ static void test_config_defaults_builtin(void **state)
 	assert_int_equal(cfg.evidence_seal_interval_ns, 5 * SEC);
 	assert_string_equal(cfg.state_dir, "/var/lib/exfilmon/state");
 	assert_int_equal(cfg.ring_bytes, 4 * MIB);
-	assert_int_equal(cfg.poll_interval_ms, 1000);
+	assert_int_equal(cfg.poll_interval_ms, 250);
 	assert_int_equal(strlen(cfg.sha256), 64);
 	assert_int_equal(config_defaults(&again), 0);
 	assert_string_equal(cfg.sha256, again.sha256);
