@@ -60,7 +60,7 @@ int on_sched_process_fork(struct trace_event_raw_sched_process_fork *ctx)
 	r->task.ppid = r->task.pid;
 	r->task.pid = ctx->child_pid;
 	r->task.tid = ctx->child_pid;
-	record_submit(r);
+	record_submit_lazy(r);
 	return 0;
 }
 
@@ -82,6 +82,6 @@ int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 	task_fill(&r->task, task);
 	r->exit_code = BPF_CORE_READ(task, exit_code);
 	r->_pad = 0;
-	record_submit(r);
+	record_submit_lazy(r);
 	return 0;
 }

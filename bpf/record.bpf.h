@@ -63,11 +63,11 @@ static __always_inline void *record_reserve(__u32 size, __u16 type, __u32 drop, 
  * bounds the wait of the last records of a burst. The forced wake-up is needed because the default
  * (adaptive) one only fires when the consumer has read everything before this record.
  */
-static __always_inline void record_submit(void *r)
+static __always_inline void record_submit_wake(void *r, bool timely)
 {
 	__u64 now = ((struct xm_hdr *)r)->ts_ns;
 
-	if (now - ring_woken_ns >= XM_RING_WAKE_NS ||
+	if ((timely && now - ring_woken_ns >= XM_RING_WAKE_NS) ||
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
 		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 16) {
 		ring_woken_ns = now;
@@ -75,6 +75,21 @@ static __always_inline void record_submit(void *r)
 		return;
 	}
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void record_submit(void *r)
+{
+	record_submit_wake(r, true);
+}
+
+/*
+ * For fork and exit: nothing waits on them (the collector needs them only to be in order
+ * with the records around them, which the ring keeps), so they never pay for a wake-up of
+ * their own; they ride with the next one, the tick, or a sixteenth-full ring.
+ */
+static __always_inline void record_submit_lazy(void *r)
+{
+	record_submit_wake(r, false);
 }
 
 #endif
