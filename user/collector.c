@@ -386,6 +386,9 @@ static json_t *stats_json(struct collector *c)
 				    json_integer(session_count(agent_sessions(c->agent))));
 		json_object_set_new(o, "processes",
 				    json_integer(session_process_count(agent_sessions(c->agent))));
+		json_object_set_new(o, "processes_refused",
+				    json_integer((json_int_t)session_process_refused(
+					    agent_sessions(c->agent))));
 	}
 	json_object_set_new(o, "programs_attached", json_integer(st.programs));
 	json_object_set_new(o, "records", json_integer((json_int_t)st.records));

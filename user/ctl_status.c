@@ -39,8 +39,9 @@ static void print_human(json_t *o, int running, double age_s)
 	printf("hooks:           %s\n", str(o, "hooks"));
 	printf("config:          %s\n", str(o, "config_path"));
 	printf("config sha256:   %s\n", str(o, "config_sha256"));
-	printf("sessions:        %lld tracked, %lld processes\n", num(o, "sessions"),
-	       num(o, "processes"));
+	printf("sessions:        %lld tracked, %lld processes, %lld new processes not tracked "
+	       "(process table full)\n", num(o, "sessions"), num(o, "processes"),
+	       num(o, "processes_refused"));
 	printf("events:          %lld records, %lld activity slices, %lld flows live\n",
 	       num(o, "records"), num(o, "activities"), num(o, "flows"));
 	printf("alerts:          %lld\n", num(o, "alerts"));

@@ -81,6 +81,8 @@ check "running config unchanged" "$(python3 -c \
 
 "$BUILD/exfilctl" status --file "$T/status.json" >"$T/status.txt"
 check "status reports daemon running" "$(grep -c 'daemon:.*running' "$T/status.txt")" 1
+check "status reports process-table refusals and syslog drops" \
+	"$(grep -cE '^sessions: .*[0-9]+ new processes not tracked|^syslog: +[0-9]+ messages dropped' "$T/status.txt")" 2
 kill -TERM $DAEMON
 wait $DAEMON
 check "daemon exit status" "$?" 0
