@@ -6,15 +6,29 @@
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
 
+# Waits up to 30 s for 127.0.0.2:5432 to have no listener (a previous test's server
+# still shutting down); when one stays, names it.
+pg_port_free() {
+	local i
+	for i in $(seq 1 60); do
+		[ -z "$(ss -Htln 'src 127.0.0.2 and sport = :5432')" ] && return 0
+		sleep 0.5
+	done
+	echo "pg_fixture: 127.0.0.2:5432 is still taken:" >&2
+	ss -tlnp 'sport = :5432' >&2
+	return 1
+}
+
 pg_start() {
 	local dir=$1 rows=$2 bin
 	bin=$(pg_bin) || return 1
 	mkdir -p "$dir" && chown postgres: "$dir"
 	runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; return 1; }
+	pg_port_free || return 1
 	runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.2 -p 5432 -k $dir -c fsync=off" start >/dev/null ||
-		{ cat "$dir/server.log" >&2; return 1; }
+		{ cat "$dir/server.log" >&2; ss -tanp 'sport = :5432' >&2; return 1; }
 	psql -h 127.0.0.2 -U postgres -q -v ON_ERROR_STOP=1 <<SQL >/dev/null || return 1
 CREATE TABLE customers (
 	id bigint PRIMARY KEY, name text, phone text, email text, account text, address text);
