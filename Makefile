@@ -40,11 +40,19 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 BPF_SRCS  := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 
-# Every user/*.c except the two mains and the CLI subcommands goes into one library
-# that the daemon, the CLI and the unit tests link.
-MAINS     := user/exfilmond.c user/exfilctl.c
-CTL_SRCS  := $(wildcard user/ctl_*.c)
-LIB_SRCS  := $(filter-out $(MAINS) $(CTL_SRCS),$(wildcard user/*.c))
+# user/ is one folder per layer, lowest first; each folder is a static library whose
+# header(s) are its API. scripts/check-layers.sh (run by every build) refuses an
+# include that reaches a layer the table there does not allow. The two mains
+# (daemon/exfilmond.c, ctl/exfilctl.c) and the CLI subcommands stay out of the libraries.
+LAYERS    := common model config evidence detect output agent daemon ctl
+MAINS     := user/daemon/exfilmond.c user/ctl/exfilctl.c
+CTL_SRCS  := $(wildcard user/ctl/ctl_*.c)
+layer_srcs = $(filter-out $(MAINS) $(CTL_SRCS),$(wildcard user/$(1)/*.c))
+layer_objs = $(patsubst %.c,$(OUT)/%.o,$(call layer_srcs,$(1)))
+LAYER_LIBS := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(OUT)/user/lib$(l).a))
+# Highest layer first, so each library's references are resolved by the ones after it.
+LINK_LIBS := $(shell echo $(LAYER_LIBS) | tr ' ' '\n' | tac)
+LIB_SRCS  := $(foreach l,$(LAYERS),$(call layer_srcs,$(l)))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
 
@@ -88,23 +96,31 @@ $(OUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
 
 # Modules that include the skeleton must wait for it on a first build.
-$(OUT)/user/loader.o $(OUT)/user/maps.o: $(OUT)/exfilmon.skel.h
+$(OUT)/user/agent/loader.o: $(OUT)/exfilmon.skel.h
 
+.SECONDEXPANSION:
+$(OUT)/user/lib%.a: $$(call layer_objs,$$*)
+	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
+
+# One archive holding every layer, for the benchmark and fuzz programs.
 $(OUT)/libexfilmon.a: $(LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(OUT)/exfilmond: $(OUT)/user/exfilmond.o $(OUT)/libexfilmon.a
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+$(OUT)/layers.ok: scripts/check-layers.sh $(shell find user -name '*.[ch]')
+	$(call msg,LAYERS,user/)scripts/check-layers.sh && touch $@
 
-$(OUT)/exfilctl: $(OUT)/user/exfilctl.o $(CTL_OBJS) $(OUT)/libexfilmon.a
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+$(OUT)/exfilmond: $(OUT)/user/daemon/exfilmond.o $(LAYER_LIBS) | $(OUT)/layers.ok
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
+
+$(OUT)/exfilctl: $(OUT)/user/ctl/exfilctl.o $(CTL_OBJS) $(LAYER_LIBS) | $(OUT)/layers.ok
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(CTL_OBJS) $(LINK_LIBS) $(LIBS) -o $@
 
 $(OUT)/tests/%.o: tests/unit/%.c
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Itests/lib -c $< -o $@
 
-$(OUT)/tests/%: $(OUT)/tests/%.o $(OUT)/libexfilmon.a
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+$(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
 # Unit tests: no root needed.
 test: $(UNIT_BINS)

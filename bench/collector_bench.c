@@ -29,12 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_int.h"
-#include "collector.h"
-#include "config.h"
-#include "detect.h"
-#include "event.h"
-#include "log.h"
+#include "agent/agent_int.h"
+#include "daemon/collector.h"
+#include "config/config.h"
+#include "detect/detect.h"
+#include "model/event.h"
+#include "common/log.h"
 
 #define SESSIONS 50
 #define OBJECTS 1000

@@ -19,8 +19,8 @@
 
 #include <zlib.h>
 
-#include "evidence_format.h"
-#include "evidence_read.h"
+#include "evidence/evidence_format.h"
+#include "evidence/evidence_read.h"
 
 static char dir[64];
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evidence.h"
+#include "evidence/evidence.h"
 
 #define SEC 1000000000ULL
 #define T0 (1795000000ULL * SEC)

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "config.h"
+#include "config/config.h"
 
 #define SEC 1000000000ULL
 #define MIB (1ULL << 20)

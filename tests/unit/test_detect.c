@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "detect.h"
+#include "detect/detect.h"
 
 #define S 1000000000ULL
 #define MIB (1ULL << 20)

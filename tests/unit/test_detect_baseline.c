@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "detect_baseline.h"
+#include "detect/detect_baseline.h"
 
 #define MIB (1ULL << 20)
 #define DAY0 (20500ULL * DAY_NS)   /* midnight UTC of some day */

@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "detect_window.h"
+#include "detect/detect_window.h"
 
 #define S 1000000000ULL
 #define T0 (1795800000ULL * S)

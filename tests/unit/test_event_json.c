@@ -10,9 +10,9 @@
 
 #include "unit.h"
 #include "abi.h"
-#include "event_json.h"
-#include "evidence.h"
-#include "evidence_format.h"
+#include "model/event_json.h"
+#include "evidence/evidence.h"
+#include "evidence/evidence_format.h"
 
 /* The jansson rendering event_json did before the writer. */
 static void ref_str(json_t *o, const char *key, const char *val)
@@ -21,7 +21,7 @@ static void ref_str(json_t *o, const char *key, const char *val)
 
 	if (!val)
 		return;
-	output_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
+	json_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
 	json_object_set_new(o, key, json_string(clean));
 }
 
@@ -36,7 +36,7 @@ static char *reference(const struct event *ev)
 	char *s;
 
 	if (ev->kind == EV_ACTIVITY)
-		return output_activity_json(&ev->act);
+		return activity_json(&ev->act);
 	o = json_object();
 	ref_str(o, "event", event_kind_name(ev->kind));
 	ref_u64(o, "ts_ns", ev->ts_ns);
@@ -140,7 +140,7 @@ static void make(struct event *ev, enum event_kind k, int variant)
 
 static void test_event_json_matches_jansson_tree(void **state)
 {
-	struct output_buf b = { 0 };
+	struct json_buf b = { 0 };
 	struct event ev;
 
 	for (int k = EV_EXEC; k <= EV_GAP; k++) {
@@ -154,7 +154,7 @@ static void test_event_json_matches_jansson_tree(void **state)
 			if (strcmp(got, want))
 				fail_msg("kind %d variant %d:\n got  %s\n want %s", k, v, got, want);
 			/* The reused buffer gives the same text, whatever it held before. */
-			output_buf_reset(&b);
+			json_buf_reset(&b);
 			event_json_write(&b, &ev);
 			assert_false(b.oom);
 			assert_string_equal(b.p, want);
@@ -162,7 +162,7 @@ static void test_event_json_matches_jansson_tree(void **state)
 			free(want);
 		}
 	}
-	output_buf_free(&b);
+	json_buf_free(&b);
 }
 
 static void test_event_json_session_is_what_the_index_finds(void **state)

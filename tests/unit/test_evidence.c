@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "evidence.h"
-#include "evidence_format.h"
-#include "evidence_read.h"
+#include "evidence/evidence.h"
+#include "evidence/evidence_format.h"
+#include "evidence/evidence_read.h"
 
 #define SEC 1000000000ULL
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "evidence_format.h"
+#include "evidence/evidence_format.h"
 
 static void test_ev_index_format_round_trips(void **state)
 {

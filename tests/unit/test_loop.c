@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "loop.h"
+#include "common/loop.h"
 
 struct counts {
 	struct loop *loop;

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "mounts.h"
+#include "agent/mounts.h"
 
 static char root[64];
 

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "mounts.h"
-#include "objnames.h"
+#include "agent/mounts.h"
+#include "agent/objnames.h"
 
 static void test_objnames_set_get(void **state)
 {

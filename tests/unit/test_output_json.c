@@ -9,7 +9,8 @@
 #include <jansson.h>
 
 #include "unit.h"
-#include "output_json.h"
+#include "output/output_json.h"
+#include "model/activity_json.h"
 
 static json_t *parse_line(const char *s)
 {
@@ -50,7 +51,7 @@ static json_int_t get_int(json_t *o, const char *a, const char *b)
 	return json_integer_value(v);
 }
 
-/* Inverse of output_sanitize_utf8: every backslash starts "\xNN". */
+/* Inverse of json_sanitize_utf8: every backslash starts "\xNN". */
 static size_t unescape(const char *in, char *out)
 {
 	size_t o = 0;
@@ -71,15 +72,15 @@ static void test_output_sanitize_utf8_keeps_valid_escapes_invalid(void **state)
 {
 	char out[64];
 
-	output_sanitize_utf8("caf\xc3\xa9 \xf0\x9f\x93\x81", 10, out, sizeof(out));
+	json_sanitize_utf8("caf\xc3\xa9 \xf0\x9f\x93\x81", 10, out, sizeof(out));
 	assert_string_equal(out, "caf\xc3\xa9 \xf0\x9f\x93\x81");
-	output_sanitize_utf8("a\xff" "b\xc0\xaf", 5, out, sizeof(out)); /* overlong '/' */
+	json_sanitize_utf8("a\xff" "b\xc0\xaf", 5, out, sizeof(out)); /* overlong '/' */
 	assert_string_equal(out, "a\\xffb\\xc0\\xaf");
-	output_sanitize_utf8("\xed\xa0\x80", 3, out, sizeof(out)); /* a UTF-16 surrogate */
+	json_sanitize_utf8("\xed\xa0\x80", 3, out, sizeof(out)); /* a UTF-16 surrogate */
 	assert_string_equal(out, "\\xed\\xa0\\x80");
-	output_sanitize_utf8("x\xf0\x9f\x93", 4, out, sizeof(out)); /* sequence cut short */
+	json_sanitize_utf8("x\xf0\x9f\x93", 4, out, sizeof(out)); /* sequence cut short */
 	assert_string_equal(out, "x\\xf0\\x9f\\x93");
-	output_sanitize_utf8("\xf4\x90\x80\x80", 4, out, sizeof(out)); /* above U+10FFFF */
+	json_sanitize_utf8("\xf4\x90\x80\x80", 4, out, sizeof(out)); /* above U+10FFFF */
 	assert_string_equal(out, "\\xf4\\x90\\x80\\x80");
 }
 
@@ -88,7 +89,7 @@ static void test_output_sanitize_utf8_escapes_backslash(void **state)
 	char out[64];
 
 	/* A file literally named "a\xff" must not read as the byte 0xff. */
-	output_sanitize_utf8("a\\xff", 5, out, sizeof(out));
+	json_sanitize_utf8("a\\xff", 5, out, sizeof(out));
 	assert_string_equal(out, "a\\x5cxff");
 }
 
@@ -96,17 +97,17 @@ static void test_output_sanitize_utf8_truncates_whole_units(void **state)
 {
 	char out[8];
 
-	output_sanitize_utf8("abcdefghij", 10, out, 4);
+	json_sanitize_utf8("abcdefghij", 10, out, 4);
 	assert_string_equal(out, "abc");
 	/* 5 bytes of room for "ab" + escape: the escape does not fit whole, so it is left out. */
-	output_sanitize_utf8("ab\xff", 3, out, 6);
+	json_sanitize_utf8("ab\xff", 3, out, 6);
 	assert_string_equal(out, "ab");
-	output_sanitize_utf8("ab\xc3\xa9", 4, out, 4);
+	json_sanitize_utf8("ab\xc3\xa9", 4, out, 4);
 	assert_string_equal(out, "ab");
-	output_sanitize_utf8("stop\0here", 9, out, sizeof(out));
+	json_sanitize_utf8("stop\0here", 9, out, sizeof(out));
 	assert_string_equal(out, "stop");
 	out[0] = 'z';
-	output_sanitize_utf8("abc", 3, out, 0);
+	json_sanitize_utf8("abc", 3, out, 0);
 	assert_int_equal(out[0], 'z');
 }
 
@@ -121,7 +122,7 @@ static void test_output_sanitize_utf8_round_trips_any_bytes(void **state)
 
 		for (size_t i = 0; i < n; i++)
 			in[i] = (char)(1 + rand() % 255);
-		output_sanitize_utf8(in, n, out, sizeof(out));
+		json_sanitize_utf8(in, n, out, sizeof(out));
 		assert_int_equal(unescape(out, back), n);
 		assert_memory_equal(back, in, n);
 		js = json_string(out);
@@ -139,7 +140,7 @@ static void test_output_activity_json_hostile_path(void **state)
 		.object = "/tmp/\"quoted\"\nnew\xfeline\x01\x1b[31m", .comm = "cu\trl",
 		.exe = "/usr/bin/curl", .dst_ip = "127.0.0.77", .dst_port = 8080,
 	};
-	char *s = output_activity_json(&a);
+	char *s = activity_json(&a);
 	json_t *o = parse_line(s);
 
 	assert_string_equal(get_str(o, "object"), "/tmp/\"quoted\"\nnew\\xfeline\x01\x1b[31m");
@@ -167,7 +168,7 @@ static void test_output_activity_json_no_session_is_null(void **state)
 {
 	struct activity a = { .session_id = SESSION_NONE, .loginuid = LOGINUID_NONE,
 			      .kind = ACT_SOURCE_FILE, .object = "/x" };
-	char *s = output_activity_json(&a);
+	char *s = activity_json(&a);
 	json_t *o = parse_line(s);
 
 	assert_true(json_is_null(json_object_get(o, "session_id")));
@@ -187,7 +188,7 @@ static void test_output_activity_json_every_kind_and_mount(void **state)
 
 	for (int k = 0; k <= ACT_MMAP_SOURCE + 1; k++) {
 		struct activity a = { .kind = k, .object = "/media/usb/x", .mount = "/media/usb" };
-		char *s = output_activity_json(&a);
+		char *s = activity_json(&a);
 		json_t *o = parse_line(s);
 
 		assert_string_equal(get_str(o, "kind"), names[k]);
@@ -232,7 +233,7 @@ static void assert_items(json_t *arr, const struct alert_item *v, unsigned n, bo
 		json_t *it = json_array_get(arr, i);
 		char want[1024];
 
-		output_sanitize_utf8(v[i].name, strlen(v[i].name), want, sizeof(want));
+		json_sanitize_utf8(v[i].name, strlen(v[i].name), want, sizeof(want));
 		assert_string_equal(get_str(it, "name"), want);
 		assert_int_equal(get_int(it, "bytes", NULL), v[i].bytes);
 		if (pid)
@@ -378,22 +379,22 @@ static void test_output_alert_json_hostile_user_and_host(void **state)
 static void assert_str_like_jansson(const char *val)
 {
 	char clean[PATH_MAX * 4 + 1], *want;
-	struct output_buf b = { 0 };
+	struct json_buf b = { 0 };
 	json_t *o = json_object();
 
-	output_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
+	json_sanitize_utf8(val, strlen(val), clean, sizeof(clean));
 	json_object_set_new(o, "k", json_string(clean));
 	want = json_dumps(o, JSON_COMPACT);
-	output_obj_begin(&b);
-	output_key_str(&b, "k", val);
-	output_obj_end(&b);
+	json_obj_begin(&b);
+	json_key_str(&b, "k", val);
+	json_obj_end(&b);
 	assert_false(b.oom);
 	assert_int_equal(b.len, strlen(b.p));
 	if (strcmp(b.p, want))
 		fail_msg("writer %s != jansson %s", b.p, want);
 	free(want);
 	json_decref(o);
-	output_buf_free(&b);
+	json_buf_free(&b);
 }
 
 static void test_output_writer_strings_match_jansson(void **state)
@@ -446,25 +447,25 @@ static void test_output_writer_integers_and_members(void **state)
 {
 	static const int64_t v[] = { 0, 9, 10, 99, 100, 101, 65535, 4294967295LL,
 				     1795000000123456789LL, INT64_MAX, -1, -100, INT64_MIN };
-	struct output_buf b = { 0 };
+	struct json_buf b = { 0 };
 	char want[64];
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		output_buf_reset(&b);
-		output_obj_begin(&b);
-		output_key_int(&b, "n", v[i]);
-		output_key_null(&b, "z");
-		output_key_str(&b, "s", NULL);
-		output_obj_end(&b);
+		json_buf_reset(&b);
+		json_obj_begin(&b);
+		json_key_int(&b, "n", v[i]);
+		json_key_null(&b, "z");
+		json_key_str(&b, "s", NULL);
+		json_obj_end(&b);
 		snprintf(want, sizeof(want), "{\"n\":%lld,\"z\":null,\"s\":null}", (long long)v[i]);
 		assert_string_equal(b.p, want);
 	}
-	output_buf_free(&b);
+	json_buf_free(&b);
 	/* take hands the text over and leaves the buffer empty and reusable. */
-	output_obj_begin(&b);
-	output_obj_end(&b);
+	json_obj_begin(&b);
+	json_obj_end(&b);
 	{
-		char *t = output_buf_take(&b);
+		char *t = json_buf_take(&b);
 
 		assert_string_equal(t, "{}");
 		free(t);
@@ -478,7 +479,7 @@ static char *activity_reference(const struct activity *act)
 {
 	json_t *o = json_object();
 	char clean[PATH_MAX * 4 + 1], *s;
-#define STR(x) (x ? (output_sanitize_utf8(x, strlen(x), clean, sizeof(clean)), \
+#define STR(x) (x ? (json_sanitize_utf8(x, strlen(x), clean, sizeof(clean)), \
 		     json_string(clean)) : json_null())
 #define U64(x) json_integer((x) > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)(x))
 
@@ -490,7 +491,7 @@ static char *activity_reference(const struct activity *act)
 	json_object_set_new(o, "pid", json_integer(act->pid));
 	json_object_set_new(o, "comm", STR(act->comm));
 	json_object_set_new(o, "exe", STR(act->exe));
-	json_object_set_new(o, "kind", json_string(output_activity_kind_name(act->kind)));
+	json_object_set_new(o, "kind", json_string(activity_kind_name(act->kind)));
 	json_object_set_new(o, "object", STR(act->object));
 	json_object_set_new(o, "bytes", U64(act->bytes));
 	json_object_set_new(o, "ops", U64(act->ops));
@@ -520,7 +521,7 @@ static void test_output_activity_json_matches_jansson_tree(void **state)
 	char *got, *want;
 
 	for (int round = 0; round < 3; round++) {
-		got = output_activity_json(&a);
+		got = activity_json(&a);
 		want = activity_reference(&a);
 		assert_string_equal(got, want);
 		free(got);

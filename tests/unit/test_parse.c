@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "unit.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define SEC 1000000000ULL
 

@@ -20,9 +20,9 @@
 #include <cmocka.h>
 
 #include "abi.h"
-#include "config.h"
-#include "mounts.h"
-#include "policy.h"
+#include "config/config.h"
+#include "agent/mounts.h"
+#include "agent/policy.h"
 
 static char root[64];
 static char mountinfo[128], passwd[128];

@@ -3,7 +3,7 @@
  * against a plain array model, with pids chosen to collide), growth, the entry cap with
  * eviction of the older exited processes, and expiry. */
 #include "unit.h"
-#include "process_table.h"
+#include "agent/process_table.h"
 
 static void test_process_table_put_get_del(void **state)
 {

@@ -11,8 +11,8 @@
 #include <utmpx.h>
 
 #include "unit.h"
-#include "activity.h"
-#include "session.h"
+#include "model/activity.h"
+#include "agent/session.h"
 
 #define BTIME_NS (1795800000ULL * 1000000000ULL)
 

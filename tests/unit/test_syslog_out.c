@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "syslog_out.h"
+#include "output/syslog_out.h"
 
 /* <PRI>1 TIMESTAMP(UTC, microseconds) HOSTNAME APP-NAME PROCID MSGID - MSG */
 static void assert_rfc5424(const char *line, const char *pri, const char *msgid,

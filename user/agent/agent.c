@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Agent lifecycle: starts the sensors, applies the policy, seeds the process table from
+ * /proc, and on stop drains once more so nothing counted before the stop is lost.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent_int.h"
+#include "common/log.h"
+
+const char *event_kind_name(enum event_kind kind)
+{
+	static const char *const names[] = {
+		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
+		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
+		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
+	};
+
+	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
+		return names[kind];
+	return "unknown";
+}
+
+static int start_policy(struct agent *a, const struct config *cfg)
+{
+	struct policy_paths paths = {
+		.mountinfo = a->mountinfo,
+		.sysfs = "/sys",
+		.passwd = "/etc/passwd",
+	};
+	int err;
+
+	a->policy = policy_new(sensors_maps(a->sensors), &paths);
+	if (!a->policy)
+		return -ENOMEM;
+	err = policy_apply(a->policy, cfg);
+	if (err)
+		log_error("agent: apply policy: %s", strerror(-err));
+	return err;
+}
+
+static int start_sessions(struct agent *a)
+{
+	struct session_sources src = { .proc_root = a->proc_root };
+	int err;
+
+	a->sessions = session_table_new(&src);
+	if (!a->sessions)
+		return -ENOMEM;
+	err = session_seed(a->sessions);
+	if (err)
+		log_warn("agent: seeding processes from %s: %s", a->proc_root, strerror(-err));
+	return 0;
+}
+
+struct agent *agent_start(const struct agent_opts *opts)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	struct sensors_opts so = { .on_record = records_handle };
+	int err;
+
+	if (!a)
+		return NULL;
+	snprintf(a->proc_root, sizeof(a->proc_root), "%s", opts->proc_root ? opts->proc_root : "/proc");
+	snprintf(a->mountinfo, sizeof(a->mountinfo), "%s/self/mountinfo", a->proc_root);
+	a->sink = opts->sink;
+	agent_refresh_clock(a);
+	a->names = objnames_new(65536);
+	err = -ENOMEM;
+	if (!a->names)
+		goto out_free;
+	err = start_sessions(a);
+	if (err)
+		goto out_free;
+	so.ring_bytes = opts->cfg->ring_bytes;
+	so.ctx = a;
+	a->sensors = sensors_start(&so);
+	if (!a->sensors) {
+		err = -errno;
+		goto out_free;
+	}
+	err = start_policy(a, opts->cfg);
+	if (err)
+		goto out_stop;
+	a->stats.hooks = sensors_hooks(a->sensors);
+	a->stats.programs = sensors_attached(a->sensors);
+	/* Loading parsed the kernel's BTF (tens of MiB of heap, freed by libbpf once the
+	 * programs are in); malloc keeps freed heap mapped unless asked to return it. */
+	malloc_trim(0);
+	return a;
+
+out_stop:
+	sensors_stop(a->sensors);
+out_free:
+	policy_free(a->policy);
+	session_table_free(a->sessions);
+	objnames_free(a->names);
+	free(a);
+	errno = -err;
+	return NULL;
+}
+
+static void no_sink(void *ctx, const struct event *ev)
+{
+}
+
+void agent_quiesce(struct agent *a)
+{
+	if (!a || a->sink.emit == no_sink)
+		return;
+	/* Detaching first means the last drain sees everything that will ever be counted. */
+	sensors_detach(a->sensors);
+	agent_poll_ring(a);
+	agent_drain(a);
+	a->sink.emit = no_sink;
+}
+
+void agent_stop(struct agent *a)
+{
+	if (!a)
+		return;
+	agent_quiesce(a);
+	sensors_stop(a->sensors);
+	policy_free(a->policy);
+	session_table_free(a->sessions);
+	objnames_free(a->names);
+	drain_free(a);
+	free(a);
+}
+
+int agent_reconfigure(struct agent *a, const struct config *cfg)
+{
+	return policy_apply(a->policy, cfg);
+}
+
+int agent_ring_fd(const struct agent *a)
+{
+	return sensors_ring_fd(a->sensors);
+}
+
+int agent_poll_ring(struct agent *a)
+{
+	return sensors_ring_consume(a->sensors);
+}
+
+int agent_drain(struct agent *a)
+{
+	int err;
+
+	/* Exits that are still in the ring must be seen before their flows are dropped. */
+	agent_poll_ring(a);
+	err = drain_flows(a);
+	if (!err)
+		err = drain_gaps(a);
+	return err;
+}
+
+int agent_mounts_changed(struct agent *a)
+{
+	a->n_mounts = 0;
+	return policy_refresh_media(a->policy);
+}
+
+static void read_drops(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals))))
+		return;
+	for (uint32_t i = 0; i < XM_DROP_MAX; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(m->drops, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		a->stats.drops[i] = sum;
+	}
+	free(vals);
+}
+
+void agent_get_stats(struct agent *a, struct agent_stats *st)
+{
+	read_drops(a);
+	*st = a->stats;
+}
+
+const char *agent_hooks_text(const struct agent *a)
+{
+	return sensors_hooks_text(a->sensors);
+}
+
+struct session_table *agent_sessions(struct agent *a)
+{
+	return a->sessions;
+}

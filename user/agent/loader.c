@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loader: probes the kernel (tracefs, which syscall tracepoints exist, the sock length
+ * tracepoints, bpf_task_pt_regs), switches programs off with set_autoload rather than
+ * comparing version numbers, then loads and attaches the skeleton.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "abi.h"
+#include "exfilmon.skel.h"
+#include "loader.h"
+#include "common/log.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+struct sensors {
+	struct exfilmon_bpf *skel;
+	struct ring_buffer *rb;
+	struct sensor_maps maps;
+	uint32_t hooks;
+	unsigned attached;
+	bool uring_legacy;        /* io_uring paired by (ring, user_data): before 5.19 */
+	char hooks_text[512];
+};
+
+/* While probing the fast path a refusal is expected; its verifier log is noise. */
+static bool probing;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[65536];
+	size_t n;
+
+	if ((level == LIBBPF_DEBUG || probing) && log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warn("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+	return 0;
+}
+
+int sensors_ensure_tracefs(void)
+{
+	if (access(TRACEFS "/events", F_OK) == 0)
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
+		return -errno;
+	log_info("loader: mounted tracefs at %s", TRACEFS);
+	return 0;
+}
+
+static bool tracepoint_exists(const char *category, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s", category, name);
+	return access(path, F_OK) == 0;
+}
+
+static bool btf_has_raw_tp(const struct btf *vmlinux, const char *name)
+{
+	char type[128];
+
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	return vmlinux && btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) > 0;
+}
+
+/*
+ * True when raw tracepoint name takes exactly these parameters after the context: the
+ * io_uring tracepoints changed signature across releases, and a tp_btf program built for
+ * one signature must not load against another.
+ */
+static bool raw_tp_has_args(const struct btf *vmlinux, const char *name, const char *const *args,
+			    unsigned n)
+{
+	char type[128];
+	const struct btf_param *p;
+	const struct btf_type *t;
+	int id;
+
+	snprintf(type, sizeof(type), "btf_trace_%s", name);
+	id = vmlinux ? btf__find_by_name_kind(vmlinux, type, BTF_KIND_TYPEDEF) : -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);  /* pointer */
+	t = btf__type_by_id(vmlinux, t->type);                              /* func proto */
+	if (!btf_is_func_proto(t) || btf_vlen(t) != n + 1)
+		return false;
+	p = btf_params(t) + 1;
+	for (unsigned i = 0; i < n; i++, p++) {
+		const struct btf_type *a = btf__type_by_id(vmlinux, p->type);
+		const char *an;
+
+		if (btf_is_ptr(a) && a->type == 0) {
+			an = "void";
+		} else {
+			if (btf_is_ptr(a))
+				a = btf__type_by_id(vmlinux, a->type);
+			an = btf__name_by_offset(vmlinux, a->name_off);
+		}
+		if (strcmp(an ? an : "", args[i]))
+			return false;
+	}
+	return true;
+}
+
+static void choose_uring(struct sensors *s, const struct btf *vmlinux)
+{
+	static const char *const get_args[] = { "io_kiocb", "int" };
+	static const char *const cqe_args[] = { "io_ring_ctx", "void", "io_uring_cqe" };
+	static const char *const res_args[] = { "void", "void", "u64", "int", "unsigned int",
+						"u64", "u64" };
+	bool get = raw_tp_has_args(vmlinux, "io_uring_file_get", get_args, 2);
+	bool cqe = get && raw_tp_has_args(vmlinux, "io_uring_complete", cqe_args, 3);
+	bool res = get && !cqe && raw_tp_has_args(vmlinux, "io_uring_complete", res_args, 7);
+
+	/* Before 5.19: file_get(ring, fd), submit_sqe and complete(ring, user_data, res). */
+	bool legacy = !get && tracepoint_exists("io_uring", "io_uring_file_get") &&
+		      tracepoint_exists("io_uring", "io_uring_submit_sqe") &&
+		      tracepoint_exists("io_uring", "io_uring_complete");
+
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete, cqe);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_res, res);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get, cqe || res);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_file_get_legacy, legacy);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_submit_sqe_legacy, legacy);
+	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_legacy, legacy);
+	if (cqe || res || legacy) {
+		s->hooks |= XM_HOOK_URING;
+		s->uring_legacy = legacy;
+		return;
+	}
+	log_info("loader: io_uring tracepoints absent or of another signature; io_uring reads "
+		 "are not seen on this kernel");
+}
+
+/* fexit programs and the syscall tracepoints each one makes redundant. */
+struct fast_hook {
+	const char *func;
+	const char *prog;
+	const char *syscalls[4];
+};
+
+static const struct fast_hook fast_hooks[] = {
+	{ "vfs_read", "on_vfs_read", { "read", "pread64" } },
+	{ "vfs_readv", "on_vfs_readv", { "readv", "preadv", "preadv2" } },
+	{ "vfs_write", "on_vfs_write", { "write", "pwrite64" } },
+	{ "vfs_writev", "on_vfs_writev", { "writev", "pwritev", "pwritev2" } },
+	{ "vfs_copy_file_range", "on_vfs_copy_file_range", { "copy_file_range" } },
+	{ "do_splice", "on_do_splice", { "splice" } },
+	{ "do_sendfile", "on_do_sendfile", { "sendfile64" } },
+};
+
+static void set_autoload(struct bpf_object *obj, const char *prefix, const char *name, bool on)
+{
+	char full[64];
+	struct bpf_program *prog;
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	prog = bpf_object__find_program_by_name(obj, full);
+	if (prog)
+		bpf_program__set_autoload(prog, on);
+}
+
+/*
+ * With fast set, every fexit whose target function is in the kernel's BTF replaces its
+ * syscall tracepoints; without it, all fexit programs stay off. Returns hooks used.
+ */
+static unsigned choose_fast(struct sensors *s, const struct btf *vmlinux, bool fast)
+{
+	struct bpf_object *obj = s->skel->obj;
+	unsigned used = 0;
+
+	for (size_t i = 0; i < sizeof(fast_hooks) / sizeof(fast_hooks[0]); i++) {
+		const struct fast_hook *h = &fast_hooks[i];
+		bool on = fast && vmlinux &&
+			  btf__find_by_name_kind(vmlinux, h->func, BTF_KIND_FUNC) > 0;
+
+		set_autoload(obj, "", h->prog, on);
+		for (int j = 0; on && j < 4 && h->syscalls[j]; j++) {
+			set_autoload(obj, "on_sys_exit_", h->syscalls[j], false);
+			set_autoload(obj, "on_sys_enter_", h->syscalls[j], false);
+		}
+		used += on;
+	}
+	if (used)
+		s->hooks |= XM_HOOK_FEXIT;
+	return used;
+}
+
+/* Programs on syscalls this kernel lacks (openat2 before 5.6, open on arm64) stay off. */
+static void disable_missing_syscalls(struct exfilmon_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		const char *name;
+
+		if (strncmp(sec, "tracepoint/syscalls/", 20))
+			continue;
+		name = sec + 20;
+		if (!tracepoint_exists("syscalls", name)) {
+			log_info("loader: %s not on this kernel, not attached", name);
+			bpf_program__set_autoload(prog, false);
+		}
+	}
+}
+
+static void choose_arg_source(struct sensors *s);
+
+static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast)
+{
+	unsigned n_fast;
+	struct exfilmon_bpf *skel = s->skel;
+	bool sock_tp = btf_has_raw_tp(vmlinux, "sock_send_length") &&
+		       btf_has_raw_tp(vmlinux, "sock_recv_length");
+
+	if (sock_tp) {
+		s->hooks |= XM_HOOK_SOCK_LEN_TP;
+		bpf_program__set_autoload(skel->progs.on_sys_exit_sendmsg, false);
+		bpf_program__set_autoload(skel->progs.on_sys_exit_recvmsg, false);
+	} else {
+		bpf_program__set_autoload(skel->progs.on_sock_send_length, false);
+		bpf_program__set_autoload(skel->progs.on_sock_recv_length, false);
+	}
+	skel->rodata->sock_via_syscalls = !sock_tp;
+	choose_arg_source(s);
+	choose_uring(s, vmlinux);
+	n_fast = choose_fast(s, vmlinux, fast);
+	snprintf(s->hooks_text, sizeof(s->hooks_text),
+		 "files: %s%ssyscall exit tracepoints (%s); sockets: %s; io_uring: %s",
+		 n_fast ? "fexit fast path on vfs_read/readv/write/writev, copy_file_range, "
+			  "splice, sendfile; " : "",
+		 n_fast ? "opens and mmap on " : "",
+		 s->hooks & XM_HOOK_TASK_REGS ? "fd from task pt_regs"
+					      : "arguments saved by sys_enter tracepoints",
+		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
+			 : "send/recv/read/write syscall exit tracepoints",
+		 !(s->hooks & XM_HOOK_URING) ? "not seen" :
+		 s->uring_legacy ? "io_uring_file_get/submit_sqe/complete tracepoints (by user_data)"
+				 : "io_uring_file_get/complete tracepoints");
+}
+
+/*
+ * Exit programs read their fd from the saved user registers where the kernel has
+ * bpf_task_pt_regs (5.15+); elsewhere entry programs save the arguments in a map.
+ * EXFILMON_FORCE_ENTER_ARGS=1 forces the fallback so tests can prove it on any kernel.
+ */
+static void choose_arg_source(struct sensors *s)
+{
+	const char *force = getenv("EXFILMON_FORCE_ENTER_ARGS");
+	bool regs = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs,
+					    NULL) == 1 &&
+		    !(force && !strcmp(force, "1"));
+	struct bpf_program *prog;
+
+	s->skel->rodata->args_from_enter = !regs;
+	if (regs)
+		s->hooks |= XM_HOOK_TASK_REGS;
+	bpf_object__for_each_program(prog, s->skel->obj)
+		if (regs && !strncmp(bpf_program__section_name(prog),
+				     "tracepoint/syscalls/sys_enter_", 30))
+			bpf_program__set_autoload(prog, false);
+}
+
+static void fill_maps(struct sensors *s)
+{
+	struct exfilmon_bpf *k = s->skel;
+
+	s->maps = (struct sensor_maps){
+		.watch = bpf_map__fd(k->maps.watch),
+		.flows = bpf_map__fd(k->maps.flows),
+		.totals = bpf_map__fd(k->maps.totals),
+		.gaps = bpf_map__fd(k->maps.gaps),
+		.drops = bpf_map__fd(k->maps.drops),
+		.services = bpf_map__fd(k->maps.services),
+		.allow = bpf_map__fd(k->maps.allow),
+		.socks = bpf_map__fd(k->maps.socks),
+		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
+		.settings = bpf_map__fd(k->maps.settings),
+	};
+}
+
+static int attach_all(struct sensors *s)
+{
+	struct bpf_program *prog;
+	int err;
+
+	/* The skeleton attaches every program left on autoload and owns the links. */
+	err = exfilmon_bpf__attach(s->skel);
+	if (err) {
+		if (!probing)
+			log_error("loader: attach sensors: %s", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(prog, s->skel->obj)
+		s->attached += bpf_program__autoload(prog);
+	return 0;
+}
+
+static int open_and_load(struct sensors *s, const struct sensors_opts *opts, bool fast)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int err;
+
+	s->skel = exfilmon_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("loader: open BPF object: %s", strerror(-err));
+		goto out;
+	}
+	if (opts->ring_bytes)
+		bpf_map__set_max_entries(s->skel->maps.events, opts->ring_bytes);
+	disable_missing_syscalls(s->skel);
+	choose_hooks(s, vmlinux, fast);
+	err = exfilmon_bpf__load(s->skel);
+	if (err && !fast)
+		log_error("loader: load BPF programs: %s", strerror(-err));
+out:
+	btf__free(vmlinux);
+	return err;
+}
+
+/*
+ * Tries the fexit fast path first (unless EXFILMON_NO_FAST=1), because whether a kernel
+ * allows fexit is only known by trying: lockdown, LSM policy or a missing
+ * CONFIG_FUNCTION_TRACER refuse it. A refusal costs one more load at start.
+ */
+static int load_and_attach(struct sensors *s, const struct sensors_opts *opts)
+{
+	const char *no_fast = getenv("EXFILMON_NO_FAST");
+	int err = -EPERM;
+
+	if (!(no_fast && !strcmp(no_fast, "1"))) {
+		probing = true;
+		err = open_and_load(s, opts, true);
+		if (!err)
+			err = attach_all(s);
+		probing = false;
+		if (!err)
+			return 0;
+		log_info("loader: fexit fast path not available (%s); using tracepoints",
+			 strerror(-err));
+		exfilmon_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->hooks = 0;
+		s->attached = 0;
+	}
+	err = open_and_load(s, opts, false);
+	if (!err)
+		err = attach_all(s);
+	if (err) {
+		exfilmon_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	return err;
+}
+
+struct sensors *sensors_start(const struct sensors_opts *opts)
+{
+	struct sensors *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return NULL;
+	libbpf_set_print(libbpf_log);
+	err = sensors_ensure_tracefs();
+	if (err) {
+		log_error("loader: mount tracefs at %s: %s", TRACEFS, strerror(-err));
+		goto out_free;
+	}
+	err = load_and_attach(s, opts);
+	if (err)
+		goto out_free;
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), opts->on_record, opts->ctx,
+				 NULL);
+	if (!s->rb) {
+		err = -errno;
+		log_error("loader: ring buffer: %s", strerror(-err));
+		goto out_destroy;
+	}
+	fill_maps(s);
+	log_info("loader: %u programs attached; %s", s->attached, s->hooks_text);
+	return s;
+
+out_destroy:
+	exfilmon_bpf__destroy(s->skel);
+out_free:
+	free(s);
+	errno = -err;
+	return NULL;
+}
+
+void sensors_detach(struct sensors *s)
+{
+	exfilmon_bpf__detach(s->skel);
+}
+
+void sensors_stop(struct sensors *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	exfilmon_bpf__destroy(s->skel);
+	free(s);
+}
+
+const struct sensor_maps *sensors_maps(const struct sensors *s)
+{
+	return &s->maps;
+}
+
+int sensors_ring_fd(const struct sensors *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int sensors_ring_consume(struct sensors *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+uint32_t sensors_hooks(const struct sensors *s)
+{
+	return s->hooks;
+}
+
+const char *sensors_hooks_text(const struct sensors *s)
+{
+	return s->hooks_text;
+}
+
+unsigned sensors_attached(const struct sensors *s)
+{
+	return s->attached;
+}

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Ring record intake: checks each record's type and size against the ABI, decodes it
+ * into a struct event with wall-clock time and full paths, keeps the process table
+ * current, and hands the event to the sink. Records are copied out of the ring before
+ * use: the kernel may reuse the space once the callback returns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent_int.h"
+#include "common/log.h"
+#include "mounts.h"
+
+uint64_t agent_realtime(const struct agent *a, uint64_t boot_ns)
+{
+	return (uint64_t)((int64_t)boot_ns + a->boot_to_real_ns);
+}
+
+void agent_refresh_clock(struct agent *a)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	a->boot_to_real_ns = ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL +
+			     (rt.tv_nsec - bt.tv_nsec);
+}
+
+void agent_format_ip(const uint8_t addr[16], char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(addr, mapped, sizeof(mapped)))
+		inet_ntop(AF_INET, addr + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, addr, buf, len);
+}
+
+void agent_note_exit(struct agent *a, uint32_t pid)
+{
+	if (a->n_exited < AGENT_MAX_EXITED)
+		a->exited[a->n_exited++] = pid;
+}
+
+static void event_from_task(struct agent *a, struct event *ev, enum event_kind kind,
+			    const struct xm_hdr *h, const struct xm_task *t)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->ts_ns = agent_realtime(a, h->ts_ns);
+	ev->pid = t->pid;
+	ev->ppid = t->ppid;
+	ev->uid = t->uid;
+	ev->loginuid = t->loginuid;
+	ev->session_id = t->session;
+	ev->tty_nr = t->tty_nr;
+	memcpy(ev->comm, t->comm, sizeof(t->comm));
+	ev->comm[sizeof(ev->comm) - 1] = '\0';
+}
+
+/* Where a device's filesystem root appears in the mount tree (cached per device). */
+static const struct mount_cache_entry *mount_of(struct agent *a, uint32_t dev)
+{
+	struct mount_cache_entry *e;
+
+	for (unsigned i = 0; i < a->n_mounts; i++)
+		if (a->mounts[i].dev == dev)
+			return &a->mounts[i];
+	if (a->n_mounts == AGENT_MOUNT_CACHE)
+		a->n_mounts = 0;
+	e = &a->mounts[a->n_mounts];
+	e->dev = dev;
+	if (mounts_find_dev(a->mountinfo, dev, e->mnt, sizeof(e->mnt), e->root, sizeof(e->root)))
+		return NULL;
+	a->n_mounts++;
+	return e;
+}
+
+/*
+ * The kernel sends "leaf/dir/top/" relative to the filesystem root; this reverses the
+ * components and places them under the mount point where that root is visible.
+ */
+static void full_path(struct agent *a, uint32_t dev, const char *rev, unsigned len,
+		      char *out, size_t out_len)
+{
+	const struct mount_cache_entry *m = mount_of(a, dev);
+	char rel[XM_PATH_LEN + 2] = "";
+	size_t pos = 0, root_len;
+	unsigned end = len;
+
+	if (len > XM_PATH_LEN)
+		len = end = XM_PATH_LEN;
+	while (end > 0) {
+		unsigned start;
+
+		if (rev[end - 1] == '/')
+			end--;
+		start = end;
+		while (start > 0 && rev[start - 1] != '/')
+			start--;
+		if (end > start && pos + (end - start) + 1 < sizeof(rel)) {
+			rel[pos++] = '/';
+			memcpy(rel + pos, rev + start, end - start);
+			pos += end - start;
+		}
+		end = start;
+	}
+	rel[pos] = '\0';
+	if (!m) {
+		snprintf(out, out_len, "%s", pos ? rel : "/");
+		return;
+	}
+	root_len = strcmp(m->root, "/") ? strlen(m->root) : 0;
+	if (root_len && !strncmp(rel, m->root, root_len))
+		snprintf(out, out_len, "%s%s", strcmp(m->mnt, "/") ? m->mnt : "", rel + root_len);
+	else
+		snprintf(out, out_len, "%s%s", strcmp(m->mnt, "/") ? m->mnt : "", rel);
+	if (!out[0])
+		snprintf(out, out_len, "/");
+}
+
+static int on_exec(struct agent *a, const void *data)
+{
+	const struct xm_exec *r = data;
+	struct process_info p = { 0 };
+	char args[XM_ARGS_LEN + 1];
+	unsigned n = r->args_len < XM_ARGS_LEN ? r->args_len : XM_ARGS_LEN;
+	struct event ev;
+
+	memcpy(args, r->args, n);
+	args[n] = '\0';
+	/* argv arrives NUL-separated; the last terminator is not a separator. */
+	while (n > 0 && args[n - 1] == '\0')
+		n--;
+	for (unsigned i = 0; i < n; i++)
+		if (args[i] == '\0')
+			args[i] = ' ';
+	args[n] = '\0';
+	event_from_task(a, &ev, EV_EXEC, &r->hdr, &r->task);
+	p.pid = r->task.pid;
+	p.ppid = r->task.ppid;
+	p.uid = r->task.uid;
+	p.loginuid = r->task.loginuid;
+	p.session_id = r->task.session;
+	p.start_ns = ev.ts_ns;
+	memcpy(p.comm, ev.comm, sizeof(p.comm));
+	snprintf(p.exe, sizeof(p.exe), "%.*s", (int)(r->path_len < XM_PATH_LEN ? r->path_len
+									: XM_PATH_LEN), r->path);
+	snprintf(p.args, sizeof(p.args), "%s", args);
+	session_process_exec(a->sessions, &p);
+	ev.path = p.exe;
+	ev.args = p.args;
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+static int on_fork(struct agent *a, const void *data)
+{
+	const struct xm_fork *r = data;
+	struct event ev;
+
+	event_from_task(a, &ev, EV_FORK, &r->hdr, &r->task);
+	session_process_fork(a->sessions, r->task.pid, r->task.ppid);
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+static int on_exit_rec(struct agent *a, const void *data)
+{
+	const struct xm_exit *r = data;
+	struct event ev;
+
+	event_from_task(a, &ev, EV_EXIT, &r->hdr, &r->task);
+	ev.exit_code = r->exit_code;
+	a->sink.emit(a->sink.ctx, &ev);
+	session_process_exit(a->sessions, r->task.pid, ev.ts_ns);
+	agent_note_exit(a, r->task.pid);
+	return 0;
+}
+
+static int on_open(struct agent *a, const void *data)
+{
+	const struct xm_open *r = data;
+	char path[PATH_MAX];
+	struct event ev;
+
+	full_path(a, r->dev, r->path, r->path_len, path, sizeof(path));
+	objnames_set(a->names, r->dev, r->ino, path);
+	event_from_task(a, &ev, EV_OPEN, &r->hdr, &r->task);
+	ev.path = path;
+	ev.watch_flags = r->flags;
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+static const char *name_of(struct agent *a, uint32_t pid, uint32_t dev, uint64_t ino,
+			   char *buf, size_t len)
+{
+	const char *n = objnames_get(a->names, dev, ino);
+
+	if (!n)
+		n = objnames_resolve_fd(a->names, a->proc_root, pid, dev, ino);
+	if (n)
+		return n;
+	snprintf(buf, len, "inode %u:%u/%llu", dev >> 20, dev & 0xfffff,
+		 (unsigned long long)ino);
+	return buf;
+}
+
+static int on_mmap(struct agent *a, const void *data)
+{
+	const struct xm_mmap *r = data;
+	char buf[64];
+	struct event ev;
+
+	event_from_task(a, &ev, EV_MMAP, &r->hdr, &r->task);
+	ev.path = name_of(a, r->task.pid, r->dev, r->ino, buf, sizeof(buf));
+	ev.len = r->len;
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+static int on_uring(struct agent *a, const void *data)
+{
+	const struct xm_uring *r = data;
+	char buf[64];
+	struct event ev;
+
+	event_from_task(a, &ev, EV_URING, &r->hdr, &r->task);
+	ev.path = name_of(a, r->task.pid, r->dev, r->ino, buf, sizeof(buf));
+	ev.opcode = r->opcode;
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+static const char *const class_names[] = {
+	[XM_SOCK_OTHER] = "allowed",
+	[XM_SOCK_SOURCE] = "source",
+	[XM_SOCK_EGRESS] = "egress",
+};
+
+static int on_connect(struct agent *a, const void *data)
+{
+	const struct xm_connect *r = data;
+	struct event ev;
+
+	event_from_task(a, &ev, EV_CONNECT, &r->hdr, &r->task);
+	agent_format_ip(r->laddr, ev.conn.local_ip, sizeof(ev.conn.local_ip));
+	agent_format_ip(r->raddr, ev.conn.remote_ip, sizeof(ev.conn.remote_ip));
+	ev.conn.local_port = r->lport;
+	ev.conn.remote_port = r->rport;
+	ev.conn.proto = r->proto == IPPROTO_TCP ? "tcp" : r->proto == IPPROTO_UDP ? "udp" : "other";
+	ev.conn.cls = r->cls < 3 ? class_names[r->cls] : "allowed";
+	ev.conn.accepted = r->accepted;
+	a->sink.emit(a->sink.ctx, &ev);
+	return 0;
+}
+
+struct record_type {
+	uint16_t type;
+	uint32_t size;
+	int (*handle)(struct agent *a, const void *data);
+};
+
+static const struct record_type record_types[] = {
+	{ XM_REC_EXEC, sizeof(struct xm_exec), on_exec },
+	{ XM_REC_FORK, sizeof(struct xm_fork), on_fork },
+	{ XM_REC_EXIT, sizeof(struct xm_exit), on_exit_rec },
+	{ XM_REC_OPEN, sizeof(struct xm_open), on_open },
+	{ XM_REC_MMAP, sizeof(struct xm_mmap), on_mmap },
+	{ XM_REC_CONNECT, sizeof(struct xm_connect), on_connect },
+	{ XM_REC_URING, sizeof(struct xm_uring), on_uring },
+};
+
+int records_handle(void *ctx, void *data, size_t len)
+{
+	union {
+		struct xm_exec exec;
+		struct xm_open open;
+		struct xm_connect conn;
+	} copy;
+	struct agent *a = ctx;
+	const struct xm_hdr *h = data;
+
+	if (len < sizeof(*h) || h->version != XM_ABI_VERSION)
+		goto bad;
+	for (size_t i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++) {
+		const struct record_type *t = &record_types[i];
+
+		if (t->type != h->type)
+			continue;
+		if (len < t->size || h->size != t->size || t->size > sizeof(copy))
+			goto bad;
+		memcpy(&copy, data, t->size);
+		a->stats.records++;
+		/* A record that is filtered out is still a success for the ring. */
+		t->handle(a, &copy);
+		return 0;
+	}
+bad:
+	a->stats.bad_records++;
+	return 0;
+}

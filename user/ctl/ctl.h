@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * exfilctl subcommands: one file each (ctl_<name>.c), one entry point each. An entry
+ * point gets argv with argv[0] = the subcommand name and returns the exit status:
+ * 0 success, 1 failure, 2 bad usage.
+ */
+#ifndef EXFILMON_CTL_H
+#define EXFILMON_CTL_H
+
+#include <stddef.h>
+
+#include "model/paths.h"
+
+int ctl_trace(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+int ctl_verify(int argc, char **argv);
+int ctl_sessions(int argc, char **argv);
+int ctl_alerts(int argc, char **argv);
+int ctl_timeline(int argc, char **argv);
+int ctl_export(int argc, char **argv);
+int ctl_report(int argc, char **argv);
+
+/* Copies SRC into DST (LEN bytes with the NUL) with control bytes and backslash as
+ * \xNN, cut at a whole character: attacker-chosen strings printed for a human. */
+void ctl_escape(char *dst, size_t len, const char *src);
+/* ctl_escape into BUF, returning BUF: for printf arguments. */
+const char *ctl_safe(const char *src, char *buf, size_t len);
+
+
+#endif

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The case model behind exfilctl sessions, alerts, timeline, export and report: one
+ * walk of the store, with jansson parsing each record, so every command sees the same
+ * sessions, totals and alerts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/activity.h"
+#include "ctl.h"
+#include "ctl_case.h"
+
+int ctl_parse_time(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (!errno && !*e && e != s) {
+		*ns = v * 1000000000ULL;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (!end || (*end && strcmp(end, "Z")))
+		return -EINVAL;
+	*ns = (uint64_t)timegm(&tm) * 1000000000ULL;
+	return 0;
+}
+
+void ctl_fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t secs = ns / 1000000000ULL;
+	struct tm tm;
+
+	if (!ns) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+const char *case_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+long long case_int(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static struct case_session *session_slot(struct case_model *m, uint32_t sid)
+{
+	struct case_session *v;
+
+	for (size_t i = 0; i < m->n_sessions; i++)
+		if (m->sessions[i].session_id == sid)
+			return &m->sessions[i];
+	v = realloc(m->sessions, (m->n_sessions + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	m->sessions = v;
+	v = &m->sessions[m->n_sessions++];
+	memset(v, 0, sizeof(*v));
+	v->session_id = sid;
+	v->loginuid = LOGINUID_NONE;
+	return v;
+}
+
+const struct case_session *case_find(const struct case_model *m, uint32_t session_id)
+{
+	for (size_t i = 0; i < m->n_sessions; i++)
+		if (m->sessions[i].session_id == session_id)
+			return &m->sessions[i];
+	return NULL;
+}
+
+struct load_ctx {
+	const struct case_opts *o;
+	struct case_model *m;
+};
+
+static void add_alert(struct case_model *m, json_t *a)
+{
+	json_t *x = json_object_get(a, "exfilmon"), *old;
+	size_t i;
+
+	json_array_foreach(m->alerts, i, old) {
+		json_t *ox = json_object_get(old, "exfilmon");
+
+		if (case_int(ox, "alert_id") == case_int(x, "alert_id") &&
+		    !strcmp(case_str(json_object_get(old, "host"), "name"),
+			    case_str(json_object_get(a, "host"), "name"))) {
+			if (case_int(x, "revision") >= case_int(ox, "revision"))
+				json_array_set(m->alerts, i, a);
+			return;
+		}
+	}
+	json_array_append(m->alerts, a);
+}
+
+static void account(struct case_session *s, json_t *d, const char *type, uint64_t ts)
+{
+	const char *kind = case_str(d, "kind");
+	uint64_t bytes = (uint64_t)case_int(d, "bytes");
+
+	if (!s->first_ns || ts < s->first_ns)
+		s->first_ns = ts;
+	if (ts > s->last_ns)
+		s->last_ns = ts;
+	if (!strcmp(type, "gap"))
+		s->gaps++;
+	if (strcmp(type, "activity"))
+		return;
+	if (!strncmp(kind, "source", 6) || !strcmp(kind, "mmap_source"))
+		s->source_bytes += bytes;
+	else if (!strncmp(kind, "egress", 6))
+		s->egress_bytes += bytes;
+	else if (!strcmp(kind, "staging"))
+		s->staging_bytes += bytes;
+}
+
+static void identify(struct case_session *s, json_t *d)
+{
+	s->loginuid = (uint32_t)case_int(d, "loginuid");
+	snprintf(s->user, sizeof(s->user), "%s", case_str(d, "user"));
+	snprintf(s->tty, sizeof(s->tty), "%s", case_str(d, "tty"));
+	snprintf(s->remote_host, sizeof(s->remote_host), "%s", case_str(d, "remote_host"));
+	s->login_ns = (uint64_t)case_int(d, "login_ns");
+}
+
+static bool in_window(const struct ev_filter *f, uint64_t ts)
+{
+	return (!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns);
+}
+
+/* Records kept for the list: the session's (or user's) own, the agent's, and gaps that
+ * concern every session (trimmed to the session's span once it is known, in case_load). */
+static bool wanted_record(struct load_ctx *c, const struct ev_record *r, json_t *d,
+			  const struct case_session *s)
+{
+	const struct ev_filter *f = &c->o->filter;
+
+	if (!c->o->keep_records || !in_window(f, r->ts_ns))
+		return false;
+	if (!f->have_session && !c->o->user)
+		return true;
+	if (s)
+		return (!f->have_session || s->session_id == f->session_id) &&
+		       (!c->o->user || !strcmp(s->user, c->o->user));
+	return !strcmp(r->type, "agent") ||
+	       (!strcmp(r->type, "gap") && json_is_null(json_object_get(d, "session_id")));
+}
+
+static int on_record(void *ctx, const struct ev_record *r)
+{
+	struct load_ctx *c = ctx;
+	json_t *d = json_loadb(r->json, r->json_len, 0, NULL), *sid, *rec;
+	struct case_session *s = NULL;
+
+	if (!d)
+		return 0;
+	sid = json_object_get(!strcmp(r->type, "alert") ? json_object_get(d, "exfilmon") : d,
+			      "session_id");
+	if (json_is_integer(sid))
+		s = session_slot(c->m, (uint32_t)json_integer_value(sid));
+	/* Who a session is matters whenever it logged in; the window limits the rest. */
+	if (s && !strcmp(r->type, "session"))
+		identify(s, d);
+	if (s && in_window(&c->o->filter, r->ts_ns))
+		account(s, d, r->type, r->ts_ns);
+	if (!strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
+		add_alert(c->m, d);
+		if (s && case_int(json_object_get(d, "exfilmon"), "revision") <= 1)
+			s->alerts++;
+	}
+	if (wanted_record(c, r, d, s)) {
+		rec = json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
+				(json_int_t)r->ts_ns, "type", r->type, "data", d);
+		json_array_append_new(c->m->records, rec);
+	}
+	json_decref(d);
+	return 0;
+}
+
+/* Gaps for every session stay in one session's list only if they overlap its span. */
+static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+{
+	const struct case_session *s = case_find(m, session_id);
+	size_t i = 0;
+
+	while (i < json_array_size(m->records)) {
+		json_t *r = json_array_get(m->records, i), *d = json_object_get(r, "data");
+		uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
+		bool global = !strcmp(case_str(r, "type"), "gap") &&
+			      json_is_null(json_object_get(d, "session_id"));
+
+		if (!global || (s && (!last || last >= s->first_ns) && first <= s->last_ns))
+			i++;
+		else
+			json_array_remove(m->records, i);
+	}
+}
+
+int case_load(const struct case_opts *o, struct case_model *m)
+{
+	struct load_ctx c = { o, m };
+	struct ev_filter f = { .have_session = o->filter.have_session,
+			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS };
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->alerts = json_array();
+	m->records = json_array();
+	if (!m->alerts || !m->records) {
+		fprintf(stderr, "exfilctl: out of memory\n");
+		return 1;
+	}
+	/* The index lets a session query skip other sessions' blocks. Time is applied per
+	 * record, so logins before --since still name their users. */
+	err = evidence_read(o->dir, &f, on_record, &c, &m->rep);
+	if (err == -EINVAL) {
+		fprintf(stderr, "exfilctl: %s\n", m->rep.problem);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "exfilctl: %s: %s\n", o->dir, strerror(-err));
+		return 1;
+	}
+	if (!m->rep.intact)
+		fprintf(stderr, "exfilctl: WARNING: evidence not intact; nothing after the "
+				"problem is shown: %s\n", m->rep.problem);
+	if (o->filter.have_session && o->keep_records)
+		trim_global_gaps(m, o->filter.session_id);
+	return 0;
+}
+
+void case_free(struct case_model *m)
+{
+	free(m->sessions);
+	json_decref(m->alerts);
+	json_decref(m->records);
+	memset(m, 0, sizeof(*m));
+}
+
+int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'D' }, { "json", no_argument, NULL, 'j' },
+		{ "session", required_argument, NULL, 's' }, { "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, 'S' }, { "until", required_argument, NULL, 'U' },
+		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	char *end;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->o.dir = XM_DEFAULT_EVIDENCE_DIR;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "D:js:u:S:U:f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D': a->o.dir = optarg; break;
+		case 'j': a->json = true; break;
+		case 'u': a->o.user = optarg; break;
+		case 'f': a->format = optarg; break;
+		case 'o': a->output = optarg; break;
+		case 'h': printf("%s", usage); exit(0);
+		case 's':
+			errno = 0;
+			a->o.filter.session_id = (uint32_t)strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg) {
+				fprintf(stderr, "exfilctl: --session: not a session id: '%s'\n", optarg);
+				return 2;
+			}
+			a->o.filter.have_session = a->have_session = true;
+			break;
+		case 'S':
+		case 'U':
+			if (ctl_parse_time(optarg, c == 'S' ? &a->o.filter.since_ns
+							      : &a->o.filter.until_ns)) {
+				fprintf(stderr, "exfilctl: --%s: not a time: '%s' (use "
+						"2026-11-28T07:51:54Z or unix seconds)\n",
+					c == 'S' ? "since" : "until", optarg);
+				return 2;
+			}
+			break;
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "exfilctl: unexpected argument '%s'\n%s", argv[optind], usage);
+		return 2;
+	}
+	return 0;
+}

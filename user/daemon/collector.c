@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Collector: routes agent events to evidence, detection and alert outputs. Evidence is
+ * written before detection sees an activity, so every alert can name the evidence
+ * records behind it by sequence number.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agent/agent.h"
+#include "collector.h"
+#include "detect/detect.h"
+#include "model/event_json.h"
+#include "evidence/evidence.h"
+#include "common/log.h"
+#include "output/output_json.h"
+#include "agent/session.h"
+#include "output/syslog_out.h"
+
+struct collector {
+	struct agent *agent;
+	struct evidence *evidence;
+	struct detect *detect;
+	struct syslog_out *syslog;
+	int alerts_fd;
+	char host[256];
+	char config_sha256[65];
+	char config_path[PATH_MAX];
+	char status_path[PATH_MAX];
+	uint64_t started_ns;
+	uint64_t alerts;
+	uint64_t evidence_errors;
+	uint64_t last_status_ns;
+	struct json_buf buf;          /* one event's record, reused */
+};
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Creates path and its missing parents (mkdir -p), each with mode. */
+static int make_dirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void record(struct collector *c, const char *type, uint64_t ts_ns, const char *json,
+		   uint64_t *seq)
+{
+	int err;
+
+	if (!c->evidence || !json)
+		return;
+	err = evidence_append(c->evidence, type, ts_ns, json, strlen(json), seq);
+	if (err && c->evidence_errors++ == 0)
+		log_error("collector: evidence append: %s", strerror(-err));
+}
+
+static void record_obj(struct collector *c, const char *type, uint64_t ts_ns, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	record(c, type, ts_ns, s, NULL);
+	free(s);
+	json_decref(o);
+}
+
+static void on_seal(void *ctx, const char *segment, uint64_t block_no, const char *head_hex)
+{
+	struct collector *c = ctx;
+	char msg[512];
+
+	/* An off-box copy of every chain head anchors the store against wholesale rewrite. */
+	snprintf(msg, sizeof(msg), "evidence sealed segment=%s block=%llu head=%s", segment,
+		 (unsigned long long)block_no, head_hex);
+	if (c->syslog)
+		syslog_out_send(c->syslog, 6, "CHAIN", msg);
+}
+
+static void emit_alert(void *ctx, const struct alert *a)
+{
+	struct collector *c = ctx;
+	const struct process_info *p = c->agent && a->n_processes
+		? session_process(agent_sessions(c->agent), a->processes[0].pid) : NULL;
+	char *json = output_alert_json_exe(a, c->host, p && p->exe[0] ? p->exe : NULL);
+	char msg[512];
+
+	if (!json) {
+		log_error("collector: render alert %llu: %s", (unsigned long long)a->id,
+			  strerror(errno));
+		return;
+	}
+	c->alerts++;
+	if (c->alerts_fd >= 0) {
+		struct iovec iov[] = { { json, strlen(json) }, { "\n", 1 } };
+
+		/* One writev with O_APPEND: concurrent readers never see half a line. */
+		if (writev(c->alerts_fd, iov, 2) != (ssize_t)(iov[0].iov_len + 1))
+			log_error("collector: write alert: %s", strerror(errno));
+		fdatasync(c->alerts_fd);
+	}
+	if (c->syslog)
+		syslog_out_send(c->syslog, 2, "ALERT", json);
+	/* Indexed under exfilmon.session_id, as output_alert_json writes it. */
+	if (c->evidence) {
+		int err = evidence_append_session(c->evidence, "alert", a->raised_ns, json,
+						  strlen(json),
+						  a->session_id == SESSION_NONE
+							  ? EVIDENCE_NO_SESSION : (int64_t)a->session_id,
+						  NULL);
+
+		if (err && c->evidence_errors++ == 0)
+			log_error("collector: evidence append: %s", strerror(-err));
+	}
+	snprintf(msg, sizeof(msg), "%s rev %u user=%s session=%u source=%llu egress=%llu",
+		 alert_rule_name(a->rule), a->revision, a->user, a->session_id,
+		 (unsigned long long)a->source_bytes, (unsigned long long)a->egress_bytes);
+	log_warn("collector: alert %llu %s", (unsigned long long)a->id, msg);
+	free(json);
+}
+
+static void subject(void *ctx, uint32_t session_id, uint32_t loginuid, struct detect_subject *s)
+{
+	struct collector *c = ctx;
+	const struct session_info *si;
+
+	if (!c->agent)
+		return;
+	si = session_get(agent_sessions(c->agent), session_id, loginuid, 0);
+	s->user = si->user;
+	s->tty = si->tty[0] ? si->tty : si->display;
+	s->remote_host = si->remote_host;
+}
+
+static void record_session(struct collector *c, const struct session_info *si, uint64_t ts)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "session_id", json_integer(si->session_id));
+	json_object_set_new(o, "loginuid", json_integer(si->loginuid));
+	json_object_set_new(o, "uid", json_integer(si->uid));
+	json_object_set_new(o, "user", json_string(si->user));
+	json_object_set_new(o, "tty", json_string(si->tty));
+	json_object_set_new(o, "display", json_string(si->display));
+	json_object_set_new(o, "seat", json_string(si->seat));
+	json_object_set_new(o, "remote_host", json_string(si->remote_host));
+	json_object_set_new(o, "login_ns", json_integer((json_int_t)si->login_ns));
+	json_object_set_new(o, "leader_pid", json_integer(si->leader_pid));
+	record_obj(c, "session", ts, o);
+}
+
+/* First sight of a login session writes its identity into the evidence. */
+static void note_session(struct collector *c, const struct event *ev)
+{
+	struct session_table *t;
+	const struct session_info *si;
+
+	if (!c->agent || ev->session_id == SESSION_NONE)
+		return;
+	t = agent_sessions(c->agent);
+	si = session_get(t, ev->session_id, ev->loginuid, ev->pid);
+	if (session_is_new(t))
+		record_session(c, si, ev->ts_ns);
+}
+
+/* What is worth keeping: everything in a login session; outside one, execs (lineage)
+ * and anything classified, but not the fork/exit churn of services. */
+static bool keep(const struct event *ev)
+{
+	if (ev->session_id != SESSION_NONE)
+		return true;
+	if (ev->kind == EV_FORK || ev->kind == EV_EXIT)
+		return false;
+	if (ev->kind == EV_CONNECT && !strcmp(ev->conn.cls, "allowed"))
+		return false;
+	return true;
+}
+
+void collector_on_event(void *ctx, const struct event *ev)
+{
+	struct collector *c = ctx;
+	uint64_t seq = 0;
+	int err;
+
+	note_session(c, ev);
+	if (!keep(ev))
+		return;
+	if (c->evidence) {
+		json_buf_reset(&c->buf);
+		event_json_write(&c->buf, ev);
+		err = c->buf.oom ? -ENOMEM
+				 : evidence_append_session(c->evidence, event_record_type(ev),
+							   ev->ts_ns, c->buf.p, c->buf.len,
+							   event_json_session(ev), &seq);
+		if (err && c->evidence_errors++ == 0)
+			log_error("collector: evidence append: %s", strerror(-err));
+	}
+	if (ev->kind == EV_GAP)
+		log_warn("collector: lost %llu %s records for session %d (ring buffer full)",
+			 (unsigned long long)ev->gap.count, ev->gap.what, (int)ev->session_id);
+	if (ev->kind == EV_ACTIVITY && c->detect) {
+		detect_set_evidence_seq(c->detect, seq);
+		detect_feed(c->detect, &ev->act);
+	}
+}
+
+static int open_alerts(struct collector *c, const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	if (c->alerts_fd >= 0)
+		close(c->alerts_fd);
+	c->alerts_fd = -1;
+	if (!path)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		make_dirs(dir, 0750);
+	}
+	c->alerts_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	return c->alerts_fd < 0 ? -errno : 0;
+}
+
+static int open_outputs(struct collector *c, const struct config *cfg)
+{
+	int err = open_alerts(c, cfg->alerts_path);
+
+	if (err) {
+		log_error("collector: open alerts file %s: %s", cfg->alerts_path, strerror(-err));
+		return err;
+	}
+	syslog_out_close(c->syslog);
+	c->syslog = NULL;
+	if (cfg->syslog_url) {
+		c->syslog = syslog_out_open(cfg->syslog_url, "exfilmon");
+		if (!c->syslog)
+			log_warn("collector: syslog %s: %s (alerts still go to the file)",
+				 cfg->syslog_url, strerror(errno));
+	}
+	return 0;
+}
+
+/* Records per block: each seal is an fdatasync (3 ms on a plain virtual disk), so at high
+ * rates the block size bounds the wall-clock rate; 1 MiB is about 4,000 records. */
+#define EVIDENCE_BLOCK_BYTES (1024 * 1024)
+
+static int open_evidence(struct collector *c, const struct config *cfg)
+{
+	struct evidence_opts eo = {
+		.dir = cfg->evidence_dir,
+		.segment_bytes = cfg->evidence_segment_bytes,
+		.block_bytes = EVIDENCE_BLOCK_BYTES,
+		.seal_interval_ns = cfg->evidence_seal_interval_ns,
+		.retention_ns = cfg->evidence_retention_ns,
+		.retention_bytes = cfg->evidence_retention_bytes,
+		.on_seal = on_seal,
+		.ctx = c,
+	};
+
+	/* The parents are created here; the store makes its own directory 0700. */
+	make_dirs(cfg->evidence_dir, 0755);
+	c->evidence = evidence_open(&eo);
+	if (!c->evidence) {
+		log_error("collector: open evidence store %s: %s", cfg->evidence_dir,
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void record_config(struct collector *c, const struct config *cfg)
+{
+	json_t *o = json_object();
+
+	snprintf(c->config_sha256, sizeof(c->config_sha256), "%s", cfg->sha256);
+	snprintf(c->config_path, sizeof(c->config_path), "%s", cfg->path ? cfg->path : "(builtin)");
+	json_object_set_new(o, "sha256", json_string(cfg->sha256));
+	json_object_set_new(o, "path", json_string(c->config_path));
+	record_obj(c, "config", realtime_ns(), o);
+	if (c->detect)
+		detect_set_config_hash(c->detect, cfg->sha256);
+}
+
+struct collector *collector_new(const struct config *cfg, const char *status_path)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+	struct detect_ops ops = { .emit = emit_alert, .subject = subject };
+	char state[PATH_MAX];
+
+	if (!c)
+		return NULL;
+	c->alerts_fd = -1;
+	c->started_ns = realtime_ns();
+	gethostname(c->host, sizeof(c->host) - 1);
+	snprintf(c->status_path, sizeof(c->status_path), "%s", status_path ? status_path : "");
+	ops.ctx = c;
+	if (cfg->state_dir)
+		make_dirs(cfg->state_dir, 0700);
+	snprintf(state, sizeof(state), "%s/baselines.json", cfg->state_dir ? cfg->state_dir : ".");
+	if (open_evidence(c, cfg) || open_outputs(c, cfg))
+		goto fail;
+	c->detect = detect_new(&cfg->detect, &ops, cfg->state_dir ? state : NULL);
+	if (!c->detect) {
+		log_error("collector: detection: %s", strerror(errno));
+		goto fail;
+	}
+	record_config(c, cfg);
+	return c;
+fail:
+	collector_free(c);
+	return NULL;
+}
+
+void collector_set_agent(struct collector *c, struct agent *a)
+{
+	c->agent = a;
+}
+
+int collector_reconfigure(struct collector *c, const struct config *cfg)
+{
+	int err = open_outputs(c, cfg);
+
+	if (err)
+		return err;
+	detect_reconfigure(c->detect, &cfg->detect);
+	record_config(c, cfg);
+	return 0;
+}
+
+void collector_agent_record(struct collector *c, const char *what, const char *hooks)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "event", json_string(what));
+	json_object_set_new(o, "host", json_string(c->host));
+	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
+	json_object_set_new(o, "hooks", json_string(hooks ? hooks : ""));
+	json_object_set_new(o, "config_sha256", json_string(c->config_sha256));
+	record_obj(c, "agent", realtime_ns(), o);
+	if (c->evidence)
+		evidence_seal(c->evidence);
+}
+
+static json_t *stats_json(struct collector *c)
+{
+	struct agent_stats st = { 0 };
+	static const char *const drop_names[XM_DROP_MAX] = {
+		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
+		"ring_uring", "flow_full", "sock_full", "watch_full",
+	};
+	json_t *o = json_object(), *drops = json_object();
+
+	if (c->agent) {
+		agent_get_stats(c->agent, &st);
+		json_object_set_new(o, "hooks", json_string(agent_hooks_text(c->agent)));
+		json_object_set_new(o, "sessions",
+				    json_integer(session_count(agent_sessions(c->agent))));
+		json_object_set_new(o, "processes",
+				    json_integer(session_process_count(agent_sessions(c->agent))));
+		json_object_set_new(o, "processes_refused",
+				    json_integer((json_int_t)session_process_refused(
+					    agent_sessions(c->agent))));
+	}
+	json_object_set_new(o, "programs_attached", json_integer(st.programs));
+	json_object_set_new(o, "records", json_integer((json_int_t)st.records));
+	json_object_set_new(o, "bad_records", json_integer((json_int_t)st.bad_records));
+	json_object_set_new(o, "activities", json_integer((json_int_t)st.activities));
+	json_object_set_new(o, "gaps", json_integer((json_int_t)st.gaps));
+	json_object_set_new(o, "lost_records", json_integer((json_int_t)st.lost_records));
+	json_object_set_new(o, "flows", json_integer((json_int_t)st.flows));
+	for (int i = 0; i < XM_DROP_MAX; i++)
+		json_object_set_new(drops, drop_names[i], json_integer((json_int_t)st.drops[i]));
+	json_object_set_new(o, "drops", drops);
+	return o;
+}
+
+/* Rewritten atomically (temp file + rename) so a reader never sees half a status. */
+static void write_status(struct collector *c, uint64_t now_ns)
+{
+	char tmp[PATH_MAX + 8];
+	json_t *o;
+
+	if (!c->status_path[0])
+		return;
+	o = stats_json(c);
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "started_ns", json_integer((json_int_t)c->started_ns));
+	json_object_set_new(o, "updated_ns", json_integer((json_int_t)now_ns));
+	json_object_set_new(o, "config_sha256", json_string(c->config_sha256));
+	json_object_set_new(o, "config_path", json_string(c->config_path));
+	json_object_set_new(o, "alerts", json_integer((json_int_t)c->alerts));
+	json_object_set_new(o, "evidence_next_seq",
+			    json_integer(c->evidence ? (json_int_t)evidence_next_seq(c->evidence) : 0));
+	json_object_set_new(o, "evidence_errors", json_integer((json_int_t)c->evidence_errors));
+	json_object_set_new(o, "syslog_dropped",
+			    json_integer(c->syslog ? (json_int_t)syslog_out_dropped(c->syslog) : 0));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
+	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
+		rename(tmp, c->status_path);
+	json_decref(o);
+}
+
+void collector_tick(struct collector *c, uint64_t now_ns)
+{
+	int err;
+
+	if (c->detect)
+		detect_tick(c->detect, now_ns);
+	/* Frames queued while the collector was unreachable go out when it is back. */
+	if (c->syslog)
+		syslog_out_flush(c->syslog);
+	if (c->evidence && (err = evidence_maintain(c->evidence, now_ns)))
+		log_error("collector: evidence maintenance: %s", strerror(-err));
+	if (c->agent)
+		session_expire(agent_sessions(c->agent), now_ns, 600ULL * 1000000000ULL);
+	write_status(c, now_ns);
+}
+
+uint64_t collector_alerts(const struct collector *c)
+{
+	return c->alerts;
+}
+
+void collector_free(struct collector *c)
+{
+	if (!c)
+		return;
+	if (c->detect) {
+		detect_save(c->detect);
+		detect_free(c->detect);
+	}
+	evidence_close(c->evidence);
+	syslog_out_close(c->syslog);
+	if (c->alerts_fd >= 0)
+		close(c->alerts_fd);
+	json_buf_free(&c->buf);
+	free(c);
+}

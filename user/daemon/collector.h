@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's pipeline: every agent event goes to the evidence store, activity feeds
+ * detection, alerts go to the alerts file, syslog and evidence; sessions are recorded
+ * the first time they are seen; a status file tells exfilctl status how it is doing.
+ */
+#ifndef EXFILMON_COLLECTOR_H
+#define EXFILMON_COLLECTOR_H
+
+#include <stdint.h>
+
+#include "config/config.h"
+#include "model/event.h"
+
+struct collector;
+struct agent;
+
+/* Opens outputs for cfg (evidence dir, alerts file, syslog). NULL with errno set. */
+struct collector *collector_new(const struct config *cfg, const char *status_path);
+/* The agent to ask for sessions and stats (set once it has started). */
+void collector_set_agent(struct collector *c, struct agent *a);
+/* The agent's sink callback (ctx is the collector). */
+void collector_on_event(void *ctx, const struct event *ev);
+/* Periodic work: detection time, evidence sealing/retention, status file. */
+void collector_tick(struct collector *c, uint64_t now_ns);
+/* Applies a new config's outputs and thresholds. Returns 0 or -errno. */
+int collector_reconfigure(struct collector *c, const struct config *cfg);
+/* Records the agent's start or stop ("start"/"stop") with hooks and config hash. */
+void collector_agent_record(struct collector *c, const char *what, const char *hooks);
+uint64_t collector_alerts(const struct collector *c);
+/* Seals, flushes and closes everything. Accepts NULL. */
+void collector_free(struct collector *c);
+
+#endif

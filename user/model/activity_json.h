@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Activity slices as JSON: the record written to evidence and printed by trace. */
+#ifndef EXFILMON_ACTIVITY_JSON_H
+#define EXFILMON_ACTIVITY_JSON_H
+
+#include "common/json_writer.h"
+#include "activity.h"
+
+/* An activity slice as one line of JSON: event "activity", session_id (null outside a
+ * login), loginuid, uid, pid, comm, exe, kind, object, bytes, ops, first_ns, last_ns, and
+ * for egress dst_ip/dst_port or mount. Caller frees; NULL with errno set. */
+char *activity_json(const struct activity *act);
+/* "source_file", "source_net", "egress_net", "egress_media", "egress_sync", "staging",
+ * "mmap_source"; "unknown" for anything else. */
+const char *activity_kind_name(enum activity_kind kind);
+/* The activity record of activity_json, appended to b (not reset first). */
+void activity_json_write(struct json_buf *b, const struct activity *act);
+
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the agent tells its consumers (the daemon's pipeline, exfilctl trace): kernel
+ * records and counter deltas decoded into one plain struct, with wall-clock times and
+ * full paths. Strings are valid only during the callback.
+ */
+#ifndef EXFILMON_EVENT_H
+#define EXFILMON_EVENT_H
+
+#include <stdint.h>
+
+#include "activity.h"
+
+enum event_kind {
+	EV_EXEC = 1,
+	EV_FORK,
+	EV_EXIT,
+	EV_OPEN,        /* a watched file was opened */
+	EV_MMAP,        /* a watched source was mapped */
+	EV_CONNECT,     /* connect/accept with both ends */
+	EV_URING,       /* io_uring read submitted on a watched file */
+	EV_ACTIVITY,    /* bytes moved since the last drain (act) */
+	EV_GAP,         /* detail lost (gap) */
+};
+
+struct event_conn {
+	char local_ip[48];
+	char remote_ip[48];
+	uint16_t local_port;
+	uint16_t remote_port;
+	const char *proto;      /* "tcp", "udp", "other" */
+	const char *cls;        /* "source", "egress", "allowed" */
+	int accepted;
+};
+
+struct event_gap {
+	const char *what;       /* record kind lost: "exec", "open", ... */
+	uint64_t count;
+	uint64_t first_ns;      /* CLOCK_REALTIME */
+	uint64_t last_ns;
+	const char *reason;
+};
+
+struct event {
+	enum event_kind kind;
+	uint64_t ts_ns;         /* CLOCK_REALTIME */
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t uid;
+	uint32_t loginuid;
+	uint32_t session_id;
+	uint32_t tty_nr;        /* kernel encoding major << 20 | minor, 0 for none */
+	char comm[16];
+	const char *path;       /* exec: executable; open/mmap/uring: the file */
+	const char *args;       /* exec: argv joined by spaces */
+	uint32_t exit_code;
+	uint32_t watch_flags;   /* open: xm_watch_flag bits */
+	uint64_t len;           /* mmap: mapped length */
+	uint32_t opcode;        /* uring: IORING_OP_* */
+	struct event_conn conn;
+	struct activity act;
+	struct event_gap gap;
+};
+
+const char *event_kind_name(enum event_kind kind);
+
+/* Session keys of the evidence index beside real audit session ids. */
+#define EVIDENCE_NO_SESSION (-1)     /* the record concerns no session */
+#define EVIDENCE_ALL_SESSIONS (-2)   /* it concerns every session (a gap with null session) */
+
+#endif
