@@ -21,12 +21,18 @@ PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# The fleet side: exfilmon-central (NATS JetStream consumer, PostgreSQL) and the fleet
+# simulator; exfilctl reads the central store with libpq (--db).
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+NATS_CFLAGS := $(shell pkg-config --cflags libnats 2>/dev/null)
+NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
 XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -DEXFILMON_VERSION=\"$(VERSION)\" \
-            -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
+            -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) $(PQ_CFLAGS) $(NATS_CFLAGS) -MMD -MP
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 LIBS     := $(PKG_LIBS) -lm
 
@@ -56,13 +62,21 @@ LIB_SRCS  := $(foreach l,$(LAYERS),$(call layer_srcs,$(l)))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
 
+# central/: exfilmon-central, on common, model, config and evidence only (never on the
+# agent's layers); its schema migrations are compiled in from central/schema/*.sql.
+CENTRAL_SQL  := $(sort $(wildcard central/schema/*.sql))
+CENTRAL_SRCS := $(filter-out central/central_main.c,$(wildcard central/*.c))
+CENTRAL_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CENTRAL_SRCS)) $(OUT)/central/schema_sql.o
+CENTRAL_LIBS := $(OUT)/user/libevidence.a $(OUT)/user/libconfig.a $(OUT)/user/libmodel.a \
+                $(OUT)/user/libcommon.a
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 
 .DELETE_ON_ERROR:
 .PHONY: all test check integration clean install bench
 
-all: $(OUT)/exfilmond $(OUT)/exfilctl
+all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/exfilmon-central $(OUT)/fleet_sim
 
 $(OUT)/vmlinux.h.new:
 	$(Q)mkdir -p $(OUT)
@@ -106,14 +120,40 @@ $(OUT)/user/lib%.a: $$(call layer_objs,$$*)
 $(OUT)/libexfilmon.a: $(LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(OUT)/layers.ok: scripts/check-layers.sh $(shell find user -name '*.[ch]')
+$(OUT)/layers.ok: scripts/check-layers.sh $(shell find user central -name '*.[ch]')
 	$(call msg,LAYERS,user/)scripts/check-layers.sh && touch $@
 
 $(OUT)/exfilmond: $(OUT)/user/daemon/exfilmond.o $(LAYER_LIBS) | $(OUT)/layers.ok
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
 
 $(OUT)/exfilctl: $(OUT)/user/ctl/exfilctl.o $(CTL_OBJS) $(LAYER_LIBS) | $(OUT)/layers.ok
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(CTL_OBJS) $(LINK_LIBS) $(LIBS) -o $@
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(CTL_OBJS) $(LINK_LIBS) $(LIBS) $(PQ_LIBS) -o $@
+
+$(OUT)/central/schema_sql.c: scripts/embed-sql.sh $(CENTRAL_SQL)
+	$(Q)mkdir -p $(@D)
+	$(call msg,GEN-SQL,$@)scripts/embed-sql.sh $(CENTRAL_SQL) > $@
+
+$(OUT)/central/schema_sql.o: $(OUT)/central/schema_sql.c
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Icentral -c $< -o $@
+
+$(OUT)/central/%.o: central/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(OUT)/central/libcentral.a: $(CENTRAL_OBJS)
+	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/exfilmon-central: $(OUT)/central/central_main.o $(OUT)/central/libcentral.a $(CENTRAL_LIBS) | $(OUT)/layers.ok
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) $(NATS_LIBS) -o $@
+
+# The fleet simulator: synthetic hosts' evidence (written by the real evidence writer),
+# heartbeats and alerts published through JetStream, for tests and benchmarks.
+$(OUT)/bench/fleet_sim.o: bench/fleet_sim.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(OUT)/fleet_sim: $(OUT)/bench/fleet_sim.o $(CENTRAL_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(NATS_LIBS) -o $@
 
 $(OUT)/tests/%.o: tests/unit/%.c
 	$(Q)mkdir -p $(@D)
@@ -138,6 +178,8 @@ bench: all
 install: all
 	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)/usr/sbin/exfilmond
 	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)/usr/sbin/exfilctl
+	install -D -m 0755 $(OUT)/exfilmon-central $(DESTDIR)/usr/sbin/exfilmon-central
+	install -D -m 0600 examples/central.yaml $(DESTDIR)/etc/exfilmon/central.yaml
 	install -D -m 0644 scripts/exfilmond.service $(DESTDIR)/lib/systemd/system/exfilmond.service
 	install -D -m 0600 examples/exfilmon.yaml $(DESTDIR)/etc/exfilmon/exfilmon.yaml
 

@@ -17,6 +17,25 @@ static const char *first_name(json_t *x, const char *list)
 	return json_array_size(a) ? case_str(json_array_get(a, 0), "name") : "-";
 }
 
+void ctl_alert_header(void)
+{
+	printf("%-24s %-24s %-10s %7s %12s %12s  %s -> %s\n", "TIME", "RULE", "USER", "SESSION",
+	       "COLLECTED", "SENT OUT", "TOP SOURCE", "DESTINATION");
+}
+
+void ctl_alert_line(json_t *al)
+{
+	json_t *x = json_object_get(al, "exfilmon");
+	char user[128], src[1024], dst[1024];
+
+	printf("%-24s %-24s %-10s %7lld %12lld %12lld  %s -> %s\n", case_str(al, "@timestamp"),
+	       case_str(json_object_get(al, "rule"), "name"),
+	       ctl_safe(case_str(json_object_get(al, "user"), "name"), user, sizeof(user)),
+	       case_int(x, "session_id"), case_int(x, "source_bytes"), case_int(x, "egress_bytes"),
+	       ctl_safe(first_name(x, "sources"), src, sizeof(src)),
+	       ctl_safe(first_name(x, "destinations"), dst, sizeof(dst)));
+}
+
 int ctl_alerts(int argc, char **argv)
 {
 	struct case_model m;
@@ -42,23 +61,9 @@ int ctl_alerts(int argc, char **argv)
 		json_dumpf(sel, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
-		printf("%-24s %-24s %-10s %7s %12s %12s  %s -> %s\n", "TIME", "RULE", "USER",
-		       "SESSION", "COLLECTED", "SENT OUT", "TOP SOURCE", "DESTINATION");
-		json_array_foreach(sel, i, al) {
-			json_t *x = json_object_get(al, "exfilmon");
-
-			char user[128], src[1024], dst[1024];
-
-			printf("%-24s %-24s %-10s %7lld %12lld %12lld  %s -> %s\n",
-			       case_str(al, "@timestamp"),
-			       case_str(json_object_get(al, "rule"), "name"),
-			       ctl_safe(case_str(json_object_get(al, "user"), "name"), user,
-					sizeof(user)),
-			       case_int(x, "session_id"), case_int(x, "source_bytes"),
-			       case_int(x, "egress_bytes"),
-			       ctl_safe(first_name(x, "sources"), src, sizeof(src)),
-			       ctl_safe(first_name(x, "destinations"), dst, sizeof(dst)));
-		}
+		ctl_alert_header();
+		json_array_foreach(sel, i, al)
+			ctl_alert_line(al);
 	}
 	json_decref(sel);
 	case_free(&m);

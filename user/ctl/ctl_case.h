@@ -68,6 +68,14 @@ struct ctl_args {
  * error. Returns 0, or the exit status to return (2 for bad usage). */
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage);
 
+/* The alerts and sessions tables, shared by the store and the central (--db) views
+ * (ctl_alerts.c, ctl_sessions.c). */
+void ctl_alert_header(void);
+void ctl_alert_line(json_t *alert);
+void ctl_session_header(void);
+void ctl_session_line(const struct case_session *s);
+json_t *ctl_session_json(const struct case_session *s);
+
 /* One human line per evidence record, "" when not worth a line (ctl_timeline.c). */
 void ctl_describe(const char *type, json_t *d, char *buf, size_t len);
 

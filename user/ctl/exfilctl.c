@@ -45,6 +45,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (ctl_wants_db(argc - 1, argv + 1))
+		return ctl_db_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].run(argc - 1, argv + 1);
