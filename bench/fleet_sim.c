@@ -12,6 +12,7 @@
  *                 [--egress-bytes N] [--dst IP:PORT] [--records N] [--ts NS]
  *                 [--block-bytes N] [--source OBJ] [--host-name NAME]
  *   fleet_sim publish DIR --server URL --host H [--from N] [--to N] [--tamper-link N]
+ *                 [--every-ms N]
  *   fleet_sim heartbeat DIR --server URL --host H [--seq N] [--start-id HEX]
  *                 [--interval S] [--clean] [--config-sha HEX] [--group G]
  *                 [--chain-hash HEX] [--deleted B:R:F:L] [--count N] [--every-ms N]
@@ -91,7 +92,7 @@ static void activity(const struct opts *o, uint64_t ts, const char *comm, const 
  * an upload to dst, logout, agent stop. */
 static void write_story(const struct opts *o)
 {
-	uint64_t t = o->ts ? o->ts : now_ns() - 600 * SEC;
+	uint64_t t = o->ts ? o->ts : now_ns() - 60 * SEC;
 	unsigned long long n = o->records ? o->records : 10, left = o->source_bytes;
 	char json[1024];
 
@@ -270,9 +271,14 @@ static int publish_one(void *ctx, struct blk *b)
 		ev_block_hash(h, b->data + sizeof(*h), h->hash);
 	}
 	snprintf(subject, sizeof(subject), "exfilmon.evidence.%s", o->host);
-	snprintf(id, sizeof(id), "%s:%s:%llu", o->host, b->segment, (unsigned long long)b->h.block_no);
+	/* A forger republishing a block needs its own message id: the stream's duplicate
+	 * window would drop one that reuses the original's (and keep the original). */
+	snprintf(id, sizeof(id), "%s:%s:%llu%s", o->host, b->segment, (unsigned long long)b->h.block_no,
+		 o->tamper == b->h.block_no ? ":forged" : "");
 	publish(subject, id, b->data, b->len, b->segment, o->host);
 	p->n++;
+	if (o->every_ms)
+		usleep((useconds_t)o->every_ms * 1000);
 	return 0;
 }
 

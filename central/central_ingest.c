@@ -627,6 +627,53 @@ static int unpark(struct ingest *in, PGconn *db, struct chain *c)
 	return 0;
 }
 
+/* A block behind the head that the centre never stored: one that arrived after its
+ * gap was declared (redelivered late). It is taken when it links to the stored blocks
+ * on both sides that exist; returns 1 then, 0 when it does not fit (tampering). */
+static int late_block(struct ingest *in, PGconn *db, struct chain *c, const struct ev_block_hdr *h,
+		      const unsigned char *payload, const char *segment)
+{
+	char b[2][32], hash[65], prev[65], calc[65];
+	const char *p[3] = { c->host, b[0], b[1] };
+	const char *bad = NULL;
+	uint8_t sum[32];
+	PGresult *r;
+	bool fits = true;
+	int err;
+
+	ev_hex(h->hash, 32, hash);
+	ev_hex(h->prev_hash, 32, prev);
+	ev_block_hash(h, payload, sum);
+	ev_hex(sum, 32, calc);
+	u64s(h->block_no - 1, b[0]);
+	u64s(h->block_no + 1, b[1]);
+	r = db_query(db, "SELECT block_no, hash, prev_hash FROM blocks WHERE host_id = $1"
+			 " AND block_no IN ($2, $3)", 3, p);
+	if (!r)
+		return -EIO;
+	for (int i = 0; i < PQntuples(r); i++) {
+		uint64_t n = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+
+		if (n < h->block_no && strcmp(PQgetvalue(r, i, 1), prev))
+			fits = false;
+		if (n > h->block_no && strcmp(PQgetvalue(r, i, 2), hash))
+			fits = false;
+	}
+	PQclear(r);
+	if (!fits || strcmp(calc, hash))
+		return 0;
+	if ((err = stage_payload(in, db, c, h, payload, &bad)) || bad)
+		return err ? err : 0;
+	if ((err = store_block_row(db, c, h, segment, hash, prev, true)))
+		return err;
+	log_info("ingest: %s: block %llu arrived late and fills its gap", c->host,
+		 (unsigned long long)h->block_no);
+	c->blocks++;
+	c->dirty = true;
+	in->st.blocks++;
+	return 1;
+}
+
 static int block(struct ingest *in, PGconn *db, struct chain *c, const unsigned char *data,
 		 size_t len, const char *segment, bool allow_gap)
 {
@@ -657,6 +704,10 @@ static int block(struct ingest *in, PGconn *db, struct chain *c, const unsigned 
 		if (s == 1) {
 			in->st.duplicates++;
 			return 0;
+		}
+		if (s == 0 && h.block_no > c->first_block) {
+			if ((s = late_block(in, db, c, &h, data + EV_HDR_LEN, segment)) != 0)
+				return s < 0 ? s : 0;
 		}
 		in->st.rejected++;
 		if (s == -2)

@@ -174,14 +174,23 @@ static int pull_once(struct central *c)
 	natsMsgList_Destroy(&l);
 	if (err) {
 		ingest_forget_partitions(c->in);
-		if (db_broken(c->db)) {
-			log_warn("db: connection lost; reconnecting");
-			PQfinish(c->db);
-			c->db = NULL;
-			return db_open(c, false);
-		}
 		usleep(200000);
 	}
+	return 0;
+}
+
+/* After any failed statement: when the connection is gone, connect again (the
+ * transaction in flight was rolled back by the server; its messages were nak'ed). */
+static int db_check(struct central *c)
+{
+	if (!db_broken(c->db))
+		return 0;
+	log_warn("db: connection lost; reconnecting");
+	PQfinish(c->db);
+	c->db = NULL;
+	if (db_open(c, false))
+		return -EINTR;
+	log_info("db: reconnected");
 	return 0;
 }
 
@@ -229,6 +238,12 @@ static int load_config(const char *path, struct central_config *cfg)
 	if (central_config_defaults(cfg))
 		return -ENOMEM;
 	err = central_config_load(path, cfg, &errors);
+	if (!err && cfg->gap_timeout_ns < 2 * cfg->ack_wait_ns) {
+		/* A block whose predecessor was delivered to an instance that died comes back
+		 * after ack_wait; declaring the gap sooner would call a redelivery a gap. */
+		fprintf(stderr, "%s: detect.gap_timeout: must be at least twice nats.ack_wait\n", path);
+		err = -EINVAL;
+	}
 	if (!err && log_parse_level(cfg->log_level, &lvl)) {
 		fprintf(stderr, "%s: log.level: '%s' is not error, warn, info or debug\n", path,
 			cfg->log_level);
@@ -270,10 +285,9 @@ static int run(struct central *c)
 		return 1;
 	log_info("central: running");
 	while (!stop_requested(c)) {
-		if ((err = pull_once(c)))
+		if ((err = db_check(c)) || (err = pull_once(c)) || (err = db_check(c)))
 			break;
-		if (c->db)
-			periodic(c);
+		periodic(c);
 	}
 	log_info("central: stopping");
 	return 0;

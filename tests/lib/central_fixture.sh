@@ -59,7 +59,7 @@ cf_config() { # NAME [EXTRA_YAML]
 nats:
   servers: [$CF_NATS_URL]
   consumer: central
-  ack_wait: 5s
+  ack_wait: 3s
   fetch_batch: 32
 database:
   conninfo: "$CF_CONNINFO"
@@ -69,7 +69,7 @@ output:
   syslog: false
 detect:
   interval: 1s
-  gap_timeout: 3s
+  gap_timeout: 8s
 log:
   level: info
 ${2:-}
