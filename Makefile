@@ -162,6 +162,10 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
+# central/'s unit tests link its library and client libraries too.
+$(OUT)/tests/test_central_%: $(OUT)/tests/test_central_%.o $(OUT)/central/libcentral.a $(CENTRAL_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) $(NATS_LIBS) $(CMOCKA_LIBS) -o $@
+
 # Unit tests: no root needed.
 test: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail

@@ -143,7 +143,7 @@ static void u64s(uint64_t v, char *buf)
 }
 
 /* dst_net of an activity: the /24 of an IPv4 address, the /64 of an IPv6 one. */
-static void dst_net(const char *ip, char *out, size_t len)
+void ingest_dst_net(const char *ip, char *out, size_t len)
 {
 	unsigned char a[16];
 
@@ -190,7 +190,7 @@ static void egress_net(json_t *d, char *out, size_t len)
 			snprintf(buf, sizeof(buf), "%s", obj);
 		ip = buf;
 	}
-	dst_net(ip, out, len);
+	ingest_dst_net(ip, out, len);
 }
 
 static int field_int(struct db_buf *b, json_t *v, bool last)

@@ -43,6 +43,9 @@ int ingest_resolve_gaps(struct ingest *in, PGconn *db);
 void ingest_forget_partitions(struct ingest *in);
 const struct ingest_stats *ingest_stats(const struct ingest *in);
 
+/* The network a ring is judged on: "a.b.c.0/24" for IPv4 (and IPv4-mapped IPv6), the
+ * /64 for IPv6 ("2001:db8:1:2::/64"), "" when ip is NULL or not an address. */
+void ingest_dst_net(const char *ip, char *out, size_t len);
 /* True for [A-Za-z0-9_-]{1,64}. */
 int ingest_host_id_ok(const char *h);
 

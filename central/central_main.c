@@ -202,7 +202,9 @@ static void periodic(struct central *c)
 	if (now >= c->next_detect) {
 		ingest_resolve_gaps(c->in, c->db);
 		detect_run(&c->cfg, c->db, c->sink);
-		c->next_detect = now + c->cfg.detect_interval_ns;
+		c->next_detect = mono_ns();
+		log_debug("detect: pass took %.1f ms", (double)(c->next_detect - now) / 1e6);
+		c->next_detect += c->cfg.detect_interval_ns;
 	}
 	if (now >= c->next_retention && c->cfg.retention_days) {
 		char d[32];

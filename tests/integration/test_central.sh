@@ -83,16 +83,18 @@ check "fleet_user alert for kim (3 x 20 MB, each under 50 MiB)" "$(alerts fleet_
 check "no fleet_user for one-host people" "$(cf_sql "SELECT count(*) FROM alerts WHERE rule = 'fleet_user' AND user_name <> 'kim'")" 0
 
 echo "-- agent_silent"
+"$SIM" heartbeat --server "$CF_NATS_URL" --host s2 --interval 1 --count 3 --every-ms 1000 --clean --start-id aaaaaaaaaaaaaaa2 &
+s2=$!
 "$SIM" heartbeat --server "$CF_NATS_URL" --host s1 --interval 1 --count 3 --every-ms 1000 --start-id aaaaaaaaaaaaaaa1
-last=$(date +%s.%N)
-"$SIM" heartbeat --server "$CF_NATS_URL" --host s2 --interval 1 --count 3 --every-ms 1000 --clean --start-id aaaaaaaaaaaaaaa2
+wait $s2
 sleep 1
 check "not silent after one interval" "$(alerts agent_silent 'agent_silent:s1:%')" 0
 wait_alert agent_silent 'agent_silent:s1:%' 15
-took=$(echo "$(date +%s.%N) - $last" | bc)
 check "agent_silent for the stopped agent" "$(alerts agent_silent 'agent_silent:s1:%')" 1
-check_ge "agent_silent within 3 intervals (+1 s detection pass +1 s slack): 5 s minus seconds taken" \
-	"$(echo "5 - $took >= 0" | bc)" 1
+# From the last heartbeat's arrival to the alert: at least 3 intervals, at most 3 plus
+# one detection pass (1 s) and 1 s of slack on a loaded machine.
+check "agent_silent raised between 3 and 5 s after the last heartbeat" \
+	"$(cf_sql "SELECT extract(epoch FROM a.ts - h.hb_received) BETWEEN 3 AND 5 FROM alerts a JOIN hosts h USING (host_id) WHERE a.rule = 'agent_silent' AND h.host_id = 's1'")" t
 sleep 2
 check "no agent_silent after a clean stop" "$(alerts agent_silent 'agent_silent:s2:%')" 0
 
@@ -152,23 +154,18 @@ for i in 1 2 3 4; do
 done
 k_rows() { cf_sql "SELECT count(*) FROM records WHERE host_id LIKE 'k%'"; }
 k_above() { cf_wait 60 bash -c "[ \$(psql -h $CF_PG_HOST -p $CF_PG_PORT -U postgres -d exfilmon -XAtqc \"SELECT count(*) FROM records WHERE host_id LIKE 'k%'\") -gt $1 ]"; }
-publishing() { local n=0 p; for p in "${pubs[@]}"; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo $n; }
 cf_config b
 cf_central_start b
 k_above $((want / 5)) || die "ingest of the k hosts did not start"
-check "publishers still running when central a is killed" "$(publishing)" 4
+check_ge "rows still missing when central a is SIGKILLed" $((want - $(k_rows))) 1
 cf_central_stop a KILL
 cf_central_start a
-k_above $((want / 2)) || die "ingest did not go on after the kill"
-check "publishers still running when PostgreSQL stops" "$(publishing)" 4
 before=$(k_rows)
+check_ge "rows still missing when PostgreSQL stops" $((want - before)) 1
 cf_pg_stop fast
 sleep 1
 cf_pg_start
-check_ge "rows still missing when PostgreSQL came back" $((want - before)) 1
 for p in "${pubs[@]}"; do wait "$p"; done
-want=0
-for i in 1 2 3 4; do want=$((want + $(stored k$i))); done
 cf_wait 120 bash -c "[ \$(psql -h $CF_PG_HOST -p $CF_PG_PORT -U postgres -d exfilmon -XAtqc \"SELECT count(*) FROM records WHERE host_id LIKE 'k%'\") = $want ]"
 check "every published record stored (rows = records in the stores)" \
 	"$(cf_sql "SELECT count(*) FROM records WHERE host_id LIKE 'k%'")" "$want"
