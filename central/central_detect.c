@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -143,9 +144,11 @@ static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 		    struct alert_sink *sink)
 {
 	static const Oid types[7] = { 25, 25, 25, 25, 25, 25, 25 };
+	struct timespec t0, t1;
 	PGresult *r;
 	int err = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (db_exec(db, "BEGIN"))
 		return -EIO;
 	/* Typed as text, so a rule need not use every parameter. */
@@ -159,6 +162,9 @@ static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 	PQclear(r);
 	if (!err && !db_exec(db, "COMMIT")) {
 		alert_sink_committed(sink);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("detect: %s took %.1f ms", ru->name,
+			  (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		return 0;
 	}
 	db_exec(db, "ROLLBACK");

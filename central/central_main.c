@@ -143,6 +143,22 @@ static void settle(natsMsgList *l, bool ok)
 	}
 }
 
+/* A pull whose transaction failed with the database still there: each message alone,
+ * so that one message PostgreSQL refuses (logged each time it comes back) does not
+ * hold up the others. */
+static void one_by_one(struct central *c, natsMsgList *l, const struct ingest_msg *m)
+{
+	for (int i = 0; i < l->Count; i++) {
+		if (!db_broken(c->db) && !ingest_batch(c->in, c->db, &m[i], 1)) {
+			natsMsg_Ack(l->Msgs[i], NULL);
+			continue;
+		}
+		log_error("ingest: message on %s refused; it will be redelivered", m[i].subject);
+		ingest_forget_partitions(c->in);
+		natsMsg_NakWithDelay(l->Msgs[i], 1000, NULL);
+	}
+}
+
 /* One pull: stores the messages, then acks them, or naks them all when the
  * transaction failed (they come back; the keys drop what was stored before). */
 static int pull_once(struct central *c)
@@ -170,12 +186,15 @@ static int pull_once(struct central *c)
 			m[i].segment = NULL;
 	}
 	err = ingest_batch(c->in, c->db, m, (size_t)l.Count);
-	settle(&l, !err);
-	natsMsgList_Destroy(&l);
-	if (err) {
+	if (err)
 		ingest_forget_partitions(c->in);
+	if (!err || db_broken(c->db))
+		settle(&l, !err);
+	else
+		one_by_one(c, &l, m);
+	natsMsgList_Destroy(&l);
+	if (err)
 		usleep(200000);
-	}
 	return 0;
 }
 

@@ -304,10 +304,11 @@ static int db_timeline(PGconn *db, const struct db_args *a)
 		"WITH us AS (SELECT DISTINCT host_id, session_id FROM sessions"
 		"  WHERE ($2::text IS NULL OR user_name = $2) AND ($1::text IS NULL OR host_id = $1)"
 		"  AND ($6::bigint IS NULL OR session_id = $6))"
-		"SELECT r.host_id, r.seq, r.ts_ns, r.type, r.doc::text FROM records r"
-		" WHERE ((r.host_id, r.session_id) IN (SELECT host_id, session_id FROM us)"
-		"  OR ((r.type = 'agent' OR (r.type = 'gap' AND r.session_id IS NULL))"
-		"   AND r.host_id IN (SELECT host_id FROM us)))" TIME_FILTER("r.ts_ns")
+		"SELECT r.host_id, r.seq, r.ts_ns, r.type, r.doc::text FROM ("
+		" SELECT x.* FROM us JOIN records x USING (host_id, session_id)"
+		" UNION ALL SELECT x.* FROM (SELECT DISTINCT host_id FROM us) h JOIN records x"
+		"  USING (host_id) WHERE x.session_id IS NULL AND x.type IN ('agent', 'gap')) r"
+		" WHERE true" TIME_FILTER("r.ts_ns")
 		" ORDER BY CASE WHEN $1::text IS NULL THEN r.ts_ns ELSE 0 END, r.host_id, r.seq");
 	if (!r)
 		return 1;
