@@ -23,7 +23,6 @@
 #define XM_PATH_LEN 256     /* kernel-built paths; longer ones keep their last components */
 #define XM_ARGS_LEN 192     /* argv summary, NUL-separated as in /proc/PID/cmdline */
 #define XM_PATH_DEPTH 24    /* dentry levels walked for ancestry and path building */
-#define XM_SESSION_NONE 0xffffffffu
 
 /* Ring record types. Written out, never reused: a retired type leaves a hole. */
 enum xm_rec_type {
@@ -101,8 +100,8 @@ struct xm_task {
 	__u32 tid;
 	__u32 ppid;          /* real parent's tgid */
 	__u32 uid;
-	__u32 loginuid;      /* audit loginuid, XM_SESSION_NONE when unset */
-	__u32 session;       /* audit sessionid, XM_SESSION_NONE when unset */
+	__u32 loginuid;      /* audit loginuid as the kernel keeps it, (u32)-1 when unset */
+	__u32 session;       /* audit sessionid as the kernel keeps it, (u32)-1 when unset */
 	__u32 tty_nr;        /* new_encode_dev of the controlling tty, 0 when none */
 	__u32 _pad;
 	char comm[XM_COMM_LEN];

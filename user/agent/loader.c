@@ -17,6 +17,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "common/array_size.h"
 #include "abi.h"
 #include "exfilmon.skel.h"
 #include "loader.h"
@@ -187,7 +188,7 @@ static unsigned choose_fast(struct sensors *s, const struct btf *vmlinux, bool f
 	struct bpf_object *obj = s->skel->obj;
 	unsigned used = 0;
 
-	for (size_t i = 0; i < sizeof(fast_hooks) / sizeof(fast_hooks[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(fast_hooks); i++) {
 		const struct fast_hook *h = &fast_hooks[i];
 		bool on = fast && vmlinux &&
 			  btf__find_by_name_kind(vmlinux, h->func, BTF_KIND_FUNC) > 0;

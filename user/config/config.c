@@ -18,13 +18,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <yaml.h>
 
+#include "common/array_size.h"
+#include "common/hash.h"
 #include "config.h"
 #include "parse.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ULL
 #define DAY (86400 * SEC)
 /* A config is a few KiB; anything this big is the wrong file. */
@@ -913,18 +913,6 @@ static char *builtin_text(size_t *len)
 		return NULL;
 	}
 	return text;
-}
-
-static int sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
-		return -EIO;
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
 }
 
 /* Hands the collected errors to the caller (or frees them) and the verdict back. */

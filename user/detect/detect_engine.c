@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "detect.h"
 #include "detect_baseline.h"
 #include "detect_window.h"
@@ -35,7 +36,6 @@
 #define NS_PER_S 1000000000ULL
 
 enum counter { CNT_SOURCE, CNT_OBJECTS, CNT_EGRESS, CNT_STAGED, N_COUNTERS };
-enum act_class { CLASS_SOURCE, CLASS_EGRESS, CLASS_STAGING };
 
 struct episode {
 	uint64_t id;
@@ -111,7 +111,7 @@ struct detect {
 };
 
 struct rule_def {
-	enum act_class feeds;        /* slices of this class extend an open episode */
+	enum activity_class feeds;        /* slices of this class extend an open episode */
 	enum counter primary;
 	bool users_only;
 	bool collection;             /* counts as a collection for exfiltration and staging */
@@ -261,22 +261,22 @@ static struct top_list *dests_staged(struct subject *s)
 #define RULE(feeds_, primary_, ...) { .feeds = feeds_, .primary = primary_, __VA_ARGS__ }
 
 static const struct rule_def rules[N_RULES] = {
-	[RULE_BULK_READ] = RULE(CLASS_SOURCE, CNT_SOURCE, .collection = true, .bulk = true,
+	[RULE_BULK_READ] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .collection = true, .bulk = true,
 				.windowed = win_source, .threshold = th_bulk_read,
 				.gate = gate_none, .first = first_source),
-	[RULE_BULK_OBJECTS] = RULE(CLASS_SOURCE, CNT_OBJECTS, .collection = true, .bulk = true,
+	[RULE_BULK_OBJECTS] = RULE(ACT_CLASS_SOURCE, CNT_OBJECTS, .collection = true, .bulk = true,
 				   .windowed = win_objects, .threshold = th_bulk_objects,
 				   .gate = gate_none, .first = first_source),
-	[RULE_EXFIL] = RULE(CLASS_EGRESS, CNT_EGRESS, .windowed = win_egress,
+	[RULE_EXFIL] = RULE(ACT_CLASS_EGRESS, CNT_EGRESS, .windowed = win_egress,
 			    .threshold = th_exfil, .gate = collected, .first = first_egress,
 			    .dests = dests_egress),
-	[RULE_STAGING] = RULE(CLASS_STAGING, CNT_STAGED, .windowed = win_staged,
+	[RULE_STAGING] = RULE(ACT_CLASS_STAGING, CNT_STAGED, .windowed = win_staged,
 			      .threshold = th_staging, .gate = collected, .first = first_staged,
 			      .dests = dests_staged),
-	[RULE_DRIP] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+	[RULE_DRIP] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
 			   .windowed = win_drip, .threshold = th_drip, .gate = gate_no_bulk,
 			   .first = first_drip),
-	[RULE_BASELINE] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+	[RULE_BASELINE] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
 			       .windowed = win_today, .threshold = th_baseline, .gate = gate_none,
 			       .first = first_today),
 };
@@ -571,7 +571,7 @@ static void judge(struct detect *d, struct subject *s, enum alert_rule r,
 }
 
 static void judge_class(struct detect *d, struct subject *s, struct subject *u,
-			enum act_class cls, const struct activity *act)
+			enum activity_class cls, const struct activity *act)
 {
 	for (int r = RULE_BULK_READ; r < N_RULES; r++) {
 		if (rules[r].feeds != cls)
@@ -814,7 +814,7 @@ static void on_source(struct detect *d, struct subject *s, struct subject *u,
 	count_today(d, u, act);
 	count_source(d, s, act, key);
 	count_source(d, u, act, key);
-	judge_class(d, s, u, CLASS_SOURCE, act);
+	judge_class(d, s, u, ACT_CLASS_SOURCE, act);
 	/* A collection just found makes earlier staged bytes (same drain) count. */
 	if (s && s->count[CNT_STAGED])
 		judge(d, s, RULE_STAGING, act, false);
@@ -825,8 +825,7 @@ static void on_source(struct detect *d, struct subject *s, struct subject *u,
 static void dest_name(const struct activity *act, char *buf, size_t len)
 {
 	if (act->dst_ip)
-		snprintf(buf, len, strchr(act->dst_ip, ':') ? "[%s]:%u" : "%s:%u", act->dst_ip,
-			 act->dst_port);
+		endpoint_format(buf, len, act->dst_ip, act->dst_port);
 	else
 		snprintf(buf, len, "%s", act->mount ? act->mount : act->object ? act->object : "?");
 }
@@ -857,7 +856,7 @@ static void on_egress(struct detect *d, struct subject *s, struct subject *u,
 	key = top_key_of(name, act->kind);
 	count_egress(d, s, act, key, name);
 	count_egress(d, u, act, key, name);
-	judge_class(d, s, u, CLASS_EGRESS, act);
+	judge_class(d, s, u, ACT_CLASS_EGRESS, act);
 }
 
 static void count_staged(struct detect *d, struct subject *s, const struct activity *act,
@@ -879,27 +878,23 @@ static void on_staging(struct detect *d, struct subject *s, struct subject *u,
 
 	count_staged(d, s, act, key);
 	count_staged(d, u, act, key);
-	judge_class(d, s, u, CLASS_STAGING, act);
+	judge_class(d, s, u, ACT_CLASS_STAGING, act);
 }
 
 /* Collection (sources), unapproved egress, and staging by a collecting process. */
-static void (*const kinds[])(struct detect *, struct subject *, struct subject *,
-			     const struct activity *) = {
-	[ACT_SOURCE_FILE] = on_source,
-	[ACT_SOURCE_NET] = on_source,
-	[ACT_MMAP_SOURCE] = on_source,
-	[ACT_EGRESS_NET] = on_egress,
-	[ACT_EGRESS_MEDIA] = on_egress,
-	[ACT_EGRESS_SYNC] = on_egress,
-	[ACT_STAGING] = on_staging,
+static void (*const by_class[])(struct detect *, struct subject *, struct subject *,
+				const struct activity *) = {
+	[ACT_CLASS_SOURCE] = on_source,
+	[ACT_CLASS_EGRESS] = on_egress,
+	[ACT_CLASS_STAGING] = on_staging,
 };
 
 void detect_feed(struct detect *d, const struct activity *act)
 {
+	enum activity_class cls = activity_class(act->kind);
 	struct subject *s, *u;
 
-	if ((unsigned)act->kind >= sizeof(kinds) / sizeof(kinds[0]) ||
-	    !kinds[act->kind] || !act->bytes)
+	if (cls == ACT_CLASS_NONE || !act->bytes)
 		return;
 	d->st.activities++;
 	if (act->session_id == SESSION_NONE || act->loginuid == LOGINUID_NONE) {
@@ -917,7 +912,7 @@ void detect_feed(struct detect *d, const struct activity *act)
 	note_session(u, act->session_id, act->ts_ns);
 	touch(d, s, act);
 	touch(d, u, act);
-	kinds[act->kind](d, s, u, act);
+	by_class[cls](d, s, u, act);
 }
 
 struct detect *detect_new(const struct detect_config *cfg, const struct detect_ops *ops,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "detect_window.h"
 
 #define MIN_SLOTS 64u
@@ -397,11 +398,5 @@ unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned ma
 
 uint64_t top_key_of(const char *s, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv1a64_str(s, FNV1A64_INIT ^ seed);
 }
