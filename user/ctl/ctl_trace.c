@@ -74,8 +74,8 @@ static void print_row(struct trace *t, const struct event *ev)
 	switch (ev->kind) {
 	case EV_ACTIVITY:
 		what = act_names[ev->act.kind];
-		snprintf(activity_class(ev->act.kind) == ACT_CLASS_SOURCE ? in : out, sizeof(in), "%llu",
-			 (unsigned long long)ev->act.bytes);
+		snprintf(activity_class(ev->act.kind) == ACT_CLASS_SOURCE ? in : out, sizeof(in),
+			 "%llu", (unsigned long long)ev->act.bytes);
 		snprintf(object, sizeof(object), "%s%s%s", ev->act.object,
 			 ev->act.mount ? " on " : "", ev->act.mount ? ev->act.mount : "");
 		break;
