@@ -96,7 +96,7 @@ $(OUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
 
 # Modules that include the skeleton must wait for it on a first build.
-$(OUT)/user/agent/loader.o: $(OUT)/exfilmon.skel.h
+$(OUT)/user/agent/sensors.o: $(OUT)/exfilmon.skel.h
 
 .SECONDEXPANSION:
 $(OUT)/user/lib%.a: $$(call layer_objs,$$*)
@@ -122,7 +122,8 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
-# Unit tests: no root needed.
+# Unit tests, one cmocka binary per tests/unit/test_*.c. They run without root except
+# test_policy, which creates BPF maps (no programs) and so needs CAP_BPF: root in CI.
 test: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 

@@ -76,13 +76,6 @@ typedef struct {
 } sinkdevs_map_t;
 
 typedef struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xm_settings);
-} settings_map_t;
-
-typedef struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } ring_map_t;
@@ -131,7 +124,6 @@ extern net_map_t services SEC(".maps");
 extern net_map_t allow SEC(".maps");
 extern socks_map_t socks SEC(".maps");
 extern sinkdevs_map_t sinkdevs SEC(".maps");
-extern settings_map_t settings SEC(".maps");
 extern ring_map_t events SEC(".maps");
 extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");

@@ -74,17 +74,17 @@ struct subject {
 	unsigned n_sessions;         /* users: session subjects pointing here */
 	uint64_t last_ns, last_src_ns, last_egress_ns, last_staged_ns;
 	uint64_t count[N_COUNTERS];  /* monotonic since the subject was created */
-	struct slide_sum src_win;    /* detect.window */
-	struct slide_sum egress_win; /* detect.lookback; egress after a collection only */
-	struct slide_sum staged_win; /* detect.lookback */
-	struct slide_sum drip_win;   /* users: drip window */
-	struct slide_sum drip_objs;  /* users: objects entering the window, over the drip window */
-	struct distinct_set objects; /* detect.window */
+	struct window_sum src_win;    /* detect.window */
+	struct window_sum egress_win; /* detect.lookback; egress after a collection only */
+	struct window_sum staged_win; /* detect.lookback */
+	struct window_sum drip_win;   /* users: drip window */
+	struct window_sum drip_objs;  /* users: objects entering the window, over the drip window */
+	struct window_distinct objects; /* detect.window */
 	bool saturation_counted;
 	uint64_t collected_ns;       /* last slice of a collection episode; 0 none */
 	uint64_t bulk_ns;            /* users: last slice of a bulk episode of theirs */
 	struct collection coll;
-	struct top_list sources, processes, egress_dests, staged;
+	struct window_top sources, processes, egress_dests, staged;
 	struct episode ep[N_RULES];
 	unsigned open_in_sessions[N_RULES];             /* users */
 	struct recent_session recent[RECENT_SESSIONS];  /* users */
@@ -120,7 +120,7 @@ struct rule_def {
 	uint64_t (*threshold)(const struct detect *d, const struct subject *s);
 	bool (*gate)(const struct detect *d, const struct subject *s, uint64_t now);
 	bool (*first)(const struct subject *s, uint64_t *ns, uint64_t *seq);
-	struct top_list *(*dests)(struct subject *s);
+	struct window_top *(*dests)(struct subject *s);
 };
 
 static struct subject *user_of(struct subject *s)
@@ -135,27 +135,27 @@ static bool within(uint64_t when, uint64_t now, uint64_t span)
 
 static uint64_t win_source(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->src_win, now);
+	return window_sum_total(&s->src_win, now);
 }
 
 static uint64_t win_objects(struct detect *d, struct subject *s, uint64_t now)
 {
-	return distinct_count(&s->objects, now);
+	return window_distinct_count(&s->objects, now);
 }
 
 static uint64_t win_egress(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->egress_win, now);
+	return window_sum_total(&s->egress_win, now);
 }
 
 static uint64_t win_staged(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->staged_win, now);
+	return window_sum_total(&s->staged_win, now);
 }
 
 static uint64_t win_drip(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->drip_win, now);
+	return window_sum_total(&s->drip_win, now);
 }
 
 static uint64_t win_today(struct detect *d, struct subject *s, uint64_t now)
@@ -223,22 +223,22 @@ static bool gate_no_bulk(const struct detect *d, const struct subject *s, uint64
 
 static bool first_source(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->src_win, ns, seq);
+	return window_sum_first(&s->src_win, ns, seq);
 }
 
 static bool first_egress(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->egress_win, ns, seq);
+	return window_sum_first(&s->egress_win, ns, seq);
 }
 
 static bool first_staged(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->staged_win, ns, seq);
+	return window_sum_first(&s->staged_win, ns, seq);
 }
 
 static bool first_drip(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->drip_win, ns, seq);
+	return window_sum_first(&s->drip_win, ns, seq);
 }
 
 static bool first_today(const struct subject *s, uint64_t *ns, uint64_t *seq)
@@ -248,12 +248,12 @@ static bool first_today(const struct subject *s, uint64_t *ns, uint64_t *seq)
 	return s->today_first_ns != 0;
 }
 
-static struct top_list *dests_egress(struct subject *s)
+static struct window_top *dests_egress(struct subject *s)
 {
 	return &s->egress_dests;
 }
 
-static struct top_list *dests_staged(struct subject *s)
+static struct window_top *dests_staged(struct subject *s)
 {
 	return &s->staged;
 }
@@ -296,7 +296,7 @@ static uint64_t window_of(struct detect *d, struct subject *s, enum alert_rule r
 	if (r == RULE_DRIP && c == CNT_SOURCE)
 		return win_drip(d, s, now);
 	if (r == RULE_DRIP && c == CNT_OBJECTS)
-		return slide_total(&s->drip_objs, now);
+		return window_sum_total(&s->drip_objs, now);
 	if (r == RULE_BASELINE && c == CNT_SOURCE)
 		return win_today(d, s, now);
 	if (r == RULE_BASELINE && c == CNT_OBJECTS)
@@ -339,11 +339,11 @@ static uint32_t single_session(const struct subject *u, uint64_t since)
 	return n == 1 ? sid : SESSION_NONE;
 }
 
-static void copy_items(const struct top_list *t, struct alert_item *out, unsigned *n)
+static void copy_items(const struct window_top *t, struct alert_item *out, unsigned *n)
 {
-	struct top_entry tmp[ALERT_MAX_ITEMS];
+	struct window_top_entry tmp[ALERT_MAX_ITEMS];
 
-	*n = top_sorted(t, tmp, ALERT_MAX_ITEMS);
+	*n = window_top_sorted(t, tmp, ALERT_MAX_ITEMS);
 	for (unsigned i = 0; i < *n; i++) {
 		memcpy(out[i].name, tmp[i].name, sizeof(out[i].name));
 		out[i].bytes = tmp[i].bytes;
@@ -516,7 +516,7 @@ static void open_episode(struct detect *d, struct subject *s, enum alert_rule r,
 
 /* Destinations an alert shows: a new one is worth an update only while the list grows,
  * so a staging run over thousands of files updates at most ALERT_MAX_ITEMS times. */
-static unsigned shown(const struct top_list *t)
+static unsigned shown(const struct window_top *t)
 {
 	return t->n < ALERT_MAX_ITEMS ? t->n : ALERT_MAX_ITEMS;
 }
@@ -613,7 +613,7 @@ static int tab_rebuild(struct detect *d, uint32_t cap)
 
 static void subject_free(struct subject *s)
 {
-	distinct_free(&s->objects);
+	window_distinct_free(&s->objects);
 	free(s);
 }
 
@@ -624,14 +624,14 @@ static int subject_init(struct detect *d, struct subject *s, bool is_user, uint3
 	s->is_user = is_user;
 	s->id = id;
 	s->loginuid = loginuid;
-	slide_init(&s->src_win, d->cfg.window_ns);
-	slide_init(&s->egress_win, d->cfg.lookback_ns);
-	slide_init(&s->staged_win, d->cfg.lookback_ns);
-	slide_init(&s->drip_win, d->cfg.drip_window_ns);
-	slide_init(&s->drip_objs, d->cfg.drip_window_ns);
+	window_sum_init(&s->src_win, d->cfg.window_ns);
+	window_sum_init(&s->egress_win, d->cfg.lookback_ns);
+	window_sum_init(&s->staged_win, d->cfg.lookback_ns);
+	window_sum_init(&s->drip_win, d->cfg.drip_window_ns);
+	window_sum_init(&s->drip_objs, d->cfg.drip_window_ns);
 	if (is_user)
 		s->baseline = baseline_get(d->baselines, loginuid);
-	return distinct_init(&s->objects, d->cfg.window_ns, d->cfg.bulk_objects);
+	return window_distinct_init(&s->objects, d->cfg.window_ns, d->cfg.bulk_objects);
 }
 
 static struct subject *subject_get(struct detect *d, bool is_user, uint32_t id,
@@ -747,13 +747,13 @@ static void reset_lists(struct detect *d, struct subject *s, uint64_t now)
 	if (src_span > long_span)
 		long_span = src_span;
 	if (stale(s->last_src_ns, now, src_span) && !any_open(s, coll, 4))
-		top_reset(&s->sources);
+		window_top_reset(&s->sources);
 	if (stale(s->last_egress_ns, now, d->cfg.lookback_ns) && !s->ep[RULE_EXFIL].open)
-		top_reset(&s->egress_dests);
+		window_top_reset(&s->egress_dests);
 	if (stale(s->last_staged_ns, now, d->cfg.lookback_ns) && !s->ep[RULE_STAGING].open)
-		top_reset(&s->staged);
+		window_top_reset(&s->staged);
 	if (stale(s->last_ns, now, long_span) && !any_open(s, all, 6))
-		top_reset(&s->processes);
+		window_top_reset(&s->processes);
 }
 
 static void touch(struct detect *d, struct subject *s, const struct activity *act)
@@ -764,7 +764,7 @@ static void touch(struct detect *d, struct subject *s, const struct activity *ac
 	reset_lists(d, s, act->ts_ns);
 	if (act->ts_ns > s->last_ns)
 		s->last_ns = act->ts_ns;
-	top_add(&s->processes, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
+	window_top_add(&s->processes, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
 }
 
 static void count_source(struct detect *d, struct subject *s, const struct activity *act,
@@ -777,20 +777,20 @@ static void count_source(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_SOURCE] += act->bytes;
 	if (act->ts_ns > s->last_src_ns)
 		s->last_src_ns = act->ts_ns;
-	slide_add(&s->src_win, act->ts_ns, act->bytes, d->seq);
+	window_sum_add(&s->src_win, act->ts_ns, act->bytes, d->seq);
 	if (s->is_user)
-		slide_add(&s->drip_win, act->ts_ns, act->bytes, d->seq);
-	added = distinct_add(&s->objects, key, act->ts_ns);
+		window_sum_add(&s->drip_win, act->ts_ns, act->bytes, d->seq);
+	added = window_distinct_add(&s->objects, key, act->ts_ns);
 	if (added > 0) {
 		s->count[CNT_OBJECTS]++;
 		if (s->is_user)
-			slide_add(&s->drip_objs, act->ts_ns, 1, d->seq);
+			window_sum_add(&s->drip_objs, act->ts_ns, 1, d->seq);
 	}
 	else if (added == -ENOSPC && !s->saturation_counted) {
 		s->saturation_counted = true;
 		d->st.saturated++;
 	}
-	top_add(&s->sources, key, act->object, 0, act->bytes);
+	window_top_add(&s->sources, key, act->object, 0, act->bytes);
 }
 
 static void count_today(struct detect *d, struct subject *u, const struct activity *act)
@@ -809,7 +809,7 @@ static void count_today(struct detect *d, struct subject *u, const struct activi
 static void on_source(struct detect *d, struct subject *s, struct subject *u,
 		      const struct activity *act)
 {
-	uint64_t key = act->object_id ? act->object_id : top_key_of(act->object, 0);
+	uint64_t key = act->object_id ? act->object_id : window_top_key(act->object, 0);
 
 	count_today(d, u, act);
 	count_source(d, s, act, key);
@@ -838,8 +838,8 @@ static void count_egress(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_EGRESS] += act->bytes;
 	if (act->ts_ns > s->last_egress_ns)
 		s->last_egress_ns = act->ts_ns;
-	slide_add(&s->egress_win, act->ts_ns, act->bytes, d->seq);
-	top_add(&s->egress_dests, key, name, 0, act->bytes);
+	window_sum_add(&s->egress_win, act->ts_ns, act->bytes, d->seq);
+	window_top_add(&s->egress_dests, key, name, 0, act->bytes);
 }
 
 /* Egress counts only after a collection by this session or this user: before one, it is
@@ -853,7 +853,7 @@ static void on_egress(struct detect *d, struct subject *s, struct subject *u,
 	if (!collected(d, s ? s : u, act->ts_ns))
 		return;
 	dest_name(act, name, sizeof(name));
-	key = top_key_of(name, act->kind);
+	key = window_top_key(name, act->kind);
 	count_egress(d, s, act, key, name);
 	count_egress(d, u, act, key, name);
 	judge_class(d, s, u, ACT_CLASS_EGRESS, act);
@@ -867,14 +867,14 @@ static void count_staged(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_STAGED] += act->bytes;
 	if (act->ts_ns > s->last_staged_ns)
 		s->last_staged_ns = act->ts_ns;
-	slide_add(&s->staged_win, act->ts_ns, act->bytes, d->seq);
-	top_add(&s->staged, key, act->object, 0, act->bytes);
+	window_sum_add(&s->staged_win, act->ts_ns, act->bytes, d->seq);
+	window_top_add(&s->staged, key, act->object, 0, act->bytes);
 }
 
 static void on_staging(struct detect *d, struct subject *s, struct subject *u,
 		       const struct activity *act)
 {
-	uint64_t key = act->object_id ? act->object_id : top_key_of(act->object, 0);
+	uint64_t key = act->object_id ? act->object_id : window_top_key(act->object, 0);
 
 	count_staged(d, s, act, key);
 	count_staged(d, u, act, key);
@@ -954,13 +954,13 @@ void detect_reconfigure(struct detect *d, const struct detect_config *cfg)
 	d->cfg = *cfg;
 	/* Windows keep what they hold; only the bucket width changes. */
 	for (struct subject *s = d->all; s; s = s->next) {
-		slide_resize(&s->src_win, cfg->window_ns);
-		slide_resize(&s->egress_win, cfg->lookback_ns);
-		slide_resize(&s->staged_win, cfg->lookback_ns);
-		slide_resize(&s->drip_win, cfg->drip_window_ns);
-		slide_resize(&s->drip_objs, cfg->drip_window_ns);
-		distinct_set_limit(&s->objects, cfg->bulk_objects);
-		if (distinct_resize(&s->objects, cfg->window_ns))
+		window_sum_resize(&s->src_win, cfg->window_ns);
+		window_sum_resize(&s->egress_win, cfg->lookback_ns);
+		window_sum_resize(&s->staged_win, cfg->lookback_ns);
+		window_sum_resize(&s->drip_win, cfg->drip_window_ns);
+		window_sum_resize(&s->drip_objs, cfg->drip_window_ns);
+		window_distinct_set_limit(&s->objects, cfg->bulk_objects);
+		if (window_distinct_resize(&s->objects, cfg->window_ns))
 			log_warn("detect: no memory to resize a distinct-object window");
 	}
 }
