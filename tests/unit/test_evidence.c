@@ -440,11 +440,14 @@ static off_t block_of(const unsigned char *data, off_t len, off_t b, uint64_t *b
 	off_t off = 0;
 
 	for (;;) {
-		const struct ev_block_hdr *h = (const void *)(data + off);
-		off_t next = off + EV_HDR_LEN + h->comp_len;
+		struct ev_block_hdr h;
+		off_t next;
 
+		/* Blocks sit at any byte offset: copy the header out rather than cast. */
+		memcpy(&h, data + off, sizeof(h));
+		next = off + EV_HDR_LEN + h.comp_len;
 		if (b < next || next >= len) {
-			*block_no = h->block_no;
+			*block_no = h.block_no;
 			return off;
 		}
 		off = next;

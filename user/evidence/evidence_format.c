@@ -269,7 +269,9 @@ int ev_list_segments(const char *dir, char ***names, size_t *n)
 		*n = 0;
 		return err;
 	}
-	qsort(*names, *n, sizeof(char *), cmp_name);
+	/* An empty directory leaves *names NULL, which qsort may not be given. */
+	if (*n)
+		qsort(*names, *n, sizeof(char *), cmp_name);
 	return 0;
 }
 
