@@ -72,9 +72,12 @@ CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# BPF tests (tests/bpf/, root): the real skeleton, one syscall, the map entry it wrote.
+BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all test check integration clean install bench fuzz FORCE
+.PHONY: all test bpf-test check integration clean install bench fuzz FORCE
 
 all: $(OUT)/exfilmond $(OUT)/exfilctl
 
@@ -143,11 +146,27 @@ $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 test: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
+$(OUT)/tests/bpf/%.o: tests/bpf/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Itests/lib -c $< -o $@
+
+$(OUT)/tests/bpf/test_%: $(OUT)/tests/bpf/test_%.o $(OUT)/tests/bpf/harness.o $(LAYER_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(OUT)/tests/bpf/harness.o $(LINK_LIBS) $(LIBS) \
+		$(CMOCKA_LIBS) -o $@
+
+# BPF tests: root, each loads and attaches the sensors itself, once with the hooks the
+# kernel allows (fexit fast path where it can) and once on the syscall tracepoints.
+bpf-test: $(BPF_TEST_BINS)
+	$(Q)fail=0; for t in $(BPF_TEST_BINS); do \
+		echo "== $$t"; $$t || fail=1; \
+		echo "== $$t (EXFILMON_NO_FAST=1)"; EXFILMON_NO_FAST=1 $$t || fail=1; \
+	done; exit $$fail
+
 # Root integration tests against the real BPF programs.
 integration: all
 	$(Q)tests/integration/run.sh
 
-check: test integration
+check: test bpf-test integration
 
 # The evidence-reader fuzz target (fuzz/run.sh runs it) and the generator of its seed
 # store, built with clang and libFuzzer from the layers the reader stands on.

@@ -20,6 +20,7 @@ step() {
 }
 step unit make -s test
 step unit-sanitizers make -s SAN=address,undefined test
+step bpf make -s bpf-test
 step integration tests/integration/run.sh
 [ -x fuzz/run.sh ] && step fuzz fuzz/run.sh 20
 [ -x bench/run.sh ] && step bench-smoke bench/run.sh --smoke

@@ -295,6 +295,7 @@ static void fill_maps(struct sensors *s)
 		.allow = bpf_map__fd(k->maps.allow),
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
+		.collectors = bpf_map__fd(k->maps.collectors),
 	};
 }
 

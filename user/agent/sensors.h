@@ -21,9 +21,9 @@ struct sensors_opts {
 	void *ctx;
 };
 
-/* Map fds userspace reads and writes. */
+/* Map fds userspace reads and writes (collectors: read only, by the BPF tests). */
 struct sensor_maps {
-	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs;
+	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, collectors;
 };
 
 /* Which hooks the probes chose (sensors_hooks), reported by status. Userspace only. */
