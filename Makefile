@@ -144,6 +144,7 @@ $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 # Unit tests, one cmocka binary per tests/unit/test_*.c. They run without root except
 # test_policy, which creates BPF maps (no programs) and so needs CAP_BPF: root in CI.
 test: $(UNIT_BINS)
+	$(Q)scripts/check-architecture-doc.sh
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 $(OUT)/tests/bpf/%.o: tests/bpf/%.c

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Event to JSON, written straight into a reused buffer (output_json.h's writer: the same
+ * Event to JSON, written straight into a reused buffer (common/json_writer.h: the same
  * bytes jansson would dump, without building a tree per event). Every string from the
  * kernel or the file system passes through json_sanitize_utf8 first: a path is
  * attacker-chosen bytes, and the record must stay valid JSON whatever it contains.
