@@ -150,7 +150,7 @@ static void parse_section(struct ctx *c, yaml_node_t *name, yaml_node_t *map)
 	if (cfg_is_null(map))
 		return;
 	if (map->type != YAML_MAPPING_NODE) {
-		cfg_error_at(c, map, section, "expected a mapping of cfg_keys, found %s", cfg_node_kind(map));
+		cfg_error_at(c, map, section, "expected a mapping of keys, found %s", cfg_node_kind(map));
 		return;
 	}
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
