@@ -79,7 +79,7 @@ BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all test bpf-test check integration clean install bench fuzz FORCE
 
-all: $(OUT)/exfilmond $(OUT)/exfilctl
+all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a
 
 # vmlinux.h follows the kernel's BTF (or VMLINUX_H): the source is copied into build/
 # only when its bytes differ, so the header and the BPF objects are regenerated exactly
