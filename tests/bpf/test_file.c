@@ -98,10 +98,11 @@ static void test_collector_write_to_ordinary_file_is_staging(void **state)
 	char path[PATH_MAX];
 	struct xm_flow_key k;
 	struct xm_flow_val v;
+	uint64_t marked;
 	unsigned opens;
 
 	/* The source read of the first case made this process a collector. */
-	assert_int_equal(bpf_map_lookup_elem(h->maps->collectors, &h->pid, &v.first_ns), 0);
+	assert_int_equal(bpf_map_lookup_elem(h->maps->collectors, &h->pid, &marked), 0);
 	harness_file(h, "staged.tmp", 0, path);
 	harness_consume(h);
 	opens = h->n_open;

@@ -387,7 +387,8 @@ static json_t *stats_json(struct collector *c)
 	json_object_set_new(o, "lost_records", json_integer((json_int_t)st.lost_records));
 	json_object_set_new(o, "flows", json_integer((json_int_t)st.flows));
 	for (int i = 0; i < XM_DROP_MAX; i++)
-		json_object_set_new(drops, agent_drop_name(i), json_integer((json_int_t)st.drops[i]));
+		json_object_set_new(drops, agent_drop_name(i),
+				    json_integer((json_int_t)st.drops[i]));
 	json_object_set_new(o, "drops", drops);
 	return o;
 }
