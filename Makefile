@@ -155,12 +155,14 @@ $(OUT)/tests/bpf/test_%: $(OUT)/tests/bpf/test_%.o $(OUT)/tests/bpf/harness.o $(
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(OUT)/tests/bpf/harness.o $(LINK_LIBS) $(LIBS) \
 		$(CMOCKA_LIBS) -o $@
 
-# BPF tests: root, each loads and attaches the sensors itself, once with the hooks the
-# kernel allows (fexit fast path where it can) and once on the syscall tracepoints.
+# BPF tests: root, each loads and attaches the sensors itself, once with the hooks this
+# kernel allows (fexit fast path where it can) and once on the path kernels before 5.15
+# take (syscall tracepoints, arguments saved by sys_enter programs).
+BPF_TEST_OLD_PATH := EXFILMON_NO_FAST=1 EXFILMON_FORCE_ENTER_ARGS=1
 bpf-test: $(BPF_TEST_BINS)
 	$(Q)fail=0; for t in $(BPF_TEST_BINS); do \
 		echo "== $$t"; $$t || fail=1; \
-		echo "== $$t (EXFILMON_NO_FAST=1)"; EXFILMON_NO_FAST=1 $$t || fail=1; \
+		echo "== $$t ($(BPF_TEST_OLD_PATH))"; $(BPF_TEST_OLD_PATH) $$t || fail=1; \
 	done; exit $$fail
 
 # Root integration tests against the real BPF programs.
