@@ -112,8 +112,8 @@ static __always_inline struct inode *file_inode_of(struct file *f, enum ptr_kind
 }
 
 /* The watch entry of the file behind fd when that file is a watched source, else NULL;
- * wk receives the file's identity either way it is reached. The check every hook that
- * only cares about sources (mmap, io_uring) starts with. */
+ * wk receives the file's identity whenever fd resolves to a file. The check every hook
+ * that only cares about sources (mmap, io_uring) starts with. */
 static __always_inline struct xm_watch_val *fd_watched_source(int fd, struct xm_watch_key *wk)
 {
 	struct file *f = fd_file(fd);
