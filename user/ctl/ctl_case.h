@@ -51,6 +51,11 @@ void ctl_fmt_time(uint64_t ns, char *buf, size_t len);
 int case_load(const struct case_opts *o, struct case_model *m);
 void case_free(struct case_model *m);
 const struct case_session *case_find(const struct case_model *m, uint32_t session_id);
+/* Whether alert (an alert object) concerns session s: its own session's, or a per-user
+ * alert (session_id null) of the same login uid whose episode overlaps the session's
+ * activity. A per-user alert without readable episode bounds covers all the user's
+ * sessions. */
+bool case_alert_covers(json_t *alert, const struct case_session *s);
 /* JSON data of a record ("data" member of m->records entries). */
 const char *case_str(json_t *o, const char *key);
 long long case_int(json_t *o, const char *key);

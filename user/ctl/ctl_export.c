@@ -9,23 +9,18 @@
 
 #include <jansson.h>
 
+#include "common/csv.h"
 #include "ctl.h"
 #include "ctl_case.h"
 
 static const char usage[] = "usage: exfilctl export [--format json|csv] [--dir DIR] [--session N] "
 			    "[--user NAME] [--since T] [--until T]\n";
 
-/* CSV field quoting (RFC 4180): quotes doubled, the field quoted. */
+/* Every cell through common/csv: quoted, and a formula the watched user planted (a comm
+ * of "=cmd|..." set with prctl) is shown as text in a spreadsheet. */
 static void csv_field(const char *s, bool last)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s == '\n' || *s == '\r' ? ' ' : *s);
-	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
+	csv_write_field(stdout, s, last);
 }
 
 static void csv_row(json_t *r)

@@ -48,11 +48,13 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 			 json_is_null(json_object_get(d, "session_id")) ? " of all sessions" : "",
 			 case_str(d, "reason"));
 	else if (!strcmp(type, "alert"))
-		snprintf(buf, sizeof(buf), "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
+		snprintf(buf, sizeof(buf), "%-12s %s rev %lld: collected %lld, sent out %lld%s", "ALERT",
 			 case_str(json_object_get(d, "rule"), "name"),
 			 case_int(json_object_get(d, "exfilmon"), "revision"),
 			 case_int(json_object_get(d, "exfilmon"), "source_bytes"),
-			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"));
+			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"),
+			 json_is_null(json_object_get(json_object_get(d, "exfilmon"), "session_id"))
+				 ? " (per user, across sessions)" : "");
 	else if (!strcmp(type, "session"))
 		snprintf(buf, sizeof(buf), "%-12s user %s uid %lld tty %s from %s", "login",
 			 case_str(d, "user"), case_int(d, "loginuid"), case_str(d, "tty"),
