@@ -228,6 +228,11 @@ cells = [c for row in csv.reader(open(sys.argv[1], newline="")) for c in row]
 print(len(cells) > 20000, sum(1 for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")))' "$T/h20.csv")" "True 0"
 check "csv: a formula comm is kept, as text" "$(grep -c "\"'=cmd|' /C calc'!A0\"" "$T/h20.csv")" 2
 check "csv: tab and CR comms neutralised" "$(grep -cE "\"'("$'\t'"TAB| CR)\"" "$T/h20.csv")" 4
+echo precious >"$T/victim"
+ln -s "$T/victim" "$T/link.html"
+ctl report --dir "$H" --session 20 -o "$T/link.html" 2>"$T/err.txt"
+check "-o through a symlink: refused, target untouched" "$?:$(head -c 20 "$T/victim")" "1:precious"
+check "-o through a symlink: says why" "$(grep -c 'is a symbolic link (not followed' "$T/err.txt")" 1
 
 echo "test_report: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ enum key_flags {
 	F_PORT_FORBIDDEN = 1 << 3,/* allow: the kernel matches addresses only */
 	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
 	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
+	F_NOT_ROOT = 1 << 6,      /* "/" itself is refused */
 };
 
 struct errbuf {
@@ -331,27 +333,29 @@ static int set_string(struct ctx *c, const struct key *k, const char *s)
 	return 0;
 }
 
+static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s,
+		    char *out, size_t len);
+
 static int p_path(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
 	const char *s = need_scalar(c, n, k);
+	char norm[PATH_MAX];
 
 	if (!s)
 		return -EINVAL;
 	if ((k->flags & F_OFF) && !strcmp(s, "off"))
 		return set_string(c, k, NULL);
-	if (s[0] != '/') {
-		error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
-			 k->example);
+	if (!path_ok(c, n, k, s, norm, sizeof(norm)))
 		return -EINVAL;
-	}
-	return set_string(c, k, s);
+	return set_string(c, k, norm);
 }
 
 /* unix:/PATH or tcp://HOST:PORT, checked as far as syslog_out_open() will take them. */
 static int p_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s = need_scalar(c, n, k), *colon;
-	uint64_t port;
+	const char *s = need_scalar(c, n, k);
+	char host[256];
+	uint16_t port;
 
 	if (!s)
 		return -EINVAL;
@@ -360,12 +364,8 @@ static int p_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 	/* sun_path holds 108 bytes with the terminator. */
 	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
 		return set_string(c, k, s);
-	if (!strncmp(s, "tcp://", 6)) {
-		colon = strrchr(s + 6, ':');
-		if (colon && colon > s + 6 && colon - (s + 6) < 256 &&
-		    !parse_u64(colon + 1, 1, 65535, &port))
-			return set_string(c, k, s);
-	}
+	if (!strncmp(s, "tcp://", 6) && !parse_host_port(s + 6, host, sizeof(host), &port))
+		return set_string(c, k, s);
 	return bad_value(c, n, k, "syslog destination", s, -EINVAL);
 }
 
@@ -421,20 +421,79 @@ static const char *list_item(struct ctx *c, yaml_node_t *n, const struct key *k,
 	return need_scalar(c, *item, k);
 }
 
-static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s)
+/*
+ * The one spelling of a path: repeated slashes and "." components dropped, no trailing
+ * slash, "~/" kept as a prefix. ".." is refused rather than resolved, since through a
+ * symlink the kernel would resolve it elsewhere than a string operation. So "//", "/."
+ * and "/srv/../" cannot slip past the checks that follow, which compare strings.
+ * Returns 0, -EINVAL for a ".." component, -ENAMETOOLONG past PATH_MAX.
+ */
+static int normalize_path(const char *in, bool tilde, char *out, size_t len)
+{
+	size_t o = tilde ? 1 : 0;
+
+	if (len < 3)
+		return -ENAMETOOLONG;
+	out[0] = tilde ? '~' : '/';
+	out[o] = '/';
+	out[o + 1] = '\0';
+	o++;
+	for (const char *p = in + (tilde ? 2 : 1); *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && !strncmp(p, "..", 2))
+			return -EINVAL;
+		if (n && !(n == 1 && *p == '.')) {
+			if (o > (size_t)(tilde ? 2 : 1))
+				out[o++] = '/';
+			if (o + n + 1 > len)
+				return -ENAMETOOLONG;
+			memcpy(out + o, p, n);
+			o += n;
+			out[o] = '\0';
+		}
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
+/* Checks s as a path of key k and writes its normalized spelling to out. */
+static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s,
+		    char *out, size_t len)
 {
 	bool tilde = (k->flags & F_TILDE) && !strncmp(s, "~/", 2);
+	int err;
 
 	if (s[0] != '/' && !tilde) {
 		error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
 			 k->example);
 		return false;
 	}
-	if ((k->flags & F_TILDE) && (!strcmp(s, "/") || !strcmp(s, "~/"))) {
+	err = normalize_path(s, tilde, out, len);
+	if (err) {
+		error_at(c, n, k->name, "\"%s\": %s", s, err == -EINVAL ?
+			 "a \"..\" component is not allowed (write the path without it)" :
+			 "path too long");
+		return false;
+	}
+	if ((k->flags & F_TILDE) && (!strcmp(out, "/") || !strcmp(out, "~/"))) {
 		error_at(c, n, k->name, "\"%s\" would make every write egress", s);
 		return false;
 	}
+	if ((k->flags & F_NOT_ROOT) && !strcmp(out, "/")) {
+		error_at(c, n, k->name, "\"%s\" would watch every file on the machine", s);
+		return false;
+	}
 	return true;
+}
+
+bool config_path_within(const char *path, const char *tree)
+{
+	size_t n = strlen(tree);
+
+	if (n == 1 && tree[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, tree, n) && (path[n] == '\0' || path[n] == '/');
 }
 
 static void free_str_list(char **list, size_t n)
@@ -457,12 +516,13 @@ static int p_paths(struct ctx *c, yaml_node_t *n, const struct key *k)
 	if (!list)
 		return nomem(c);
 	for (long i = 0; i < len && err != -ENOMEM; i++) {
+		char norm[PATH_MAX];
 		yaml_node_t *item;
 		const char *s = list_item(c, n, k, i, &item);
 
-		if (!s || !path_ok(c, item, k, s))
+		if (!s || !path_ok(c, item, k, s, norm, sizeof(norm)))
 			err = -EINVAL;
-		else if (!(list[got++] = strdup(s)))
+		else if (!(list[got++] = strdup(norm)))
 			err = nomem(c);
 	}
 	free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));
@@ -522,7 +582,7 @@ static int p_nets(struct ctx *c, yaml_node_t *n, const struct key *k)
 
 static const struct key keys[] = {
 	{ "sources.paths", p_paths, OFF(source_paths), OFF(n_source_paths), 0, MAX_PATHS,
-	  F_CLEAR_IN_SECTION, "[/srv/crm-exports]", "a list of absolute paths", NULL,
+	  F_CLEAR_IN_SECTION | F_NOT_ROOT, "[/srv/crm-exports]", "a list of absolute paths", NULL,
 	  "files or directory trees holding customer data" },
 	{ "sources.services", p_nets, OFF(services), OFF(n_services), 0, MAX_NET_RULES,
 	  F_PORT_REQUIRED | F_CLEAR_IN_SECTION, "[\"127.0.0.2:5432\"]",
@@ -750,11 +810,59 @@ static yaml_node_t *where(struct ctx *c, const char *name)
 	return NULL;
 }
 
+/* Item i of the list given for key name: its node in the file, or where the key is set
+ * (its section, the top of the file) when the value is the default. */
+static yaml_node_t *item_where(struct ctx *c, const char *name, size_t i)
+{
+	yaml_node_t *n = where(c, name);
+
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		if (strcmp(keys[k].name, name) || n != c->seen[k] || !n)
+			continue;
+		if (n->type == YAML_SEQUENCE_NODE &&
+		    (long)i < n->data.sequence.items.top - n->data.sequence.items.start)
+			return yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+	}
+	return n;
+}
+
+/*
+ * A file cannot be both a source and a sink: the watch map keeps one role per inode, so
+ * a sync folder inside a source tree (or around one) would silently turn source files
+ * into sinks. "~/PATH" folders depend on the homes on each machine; the agent checks
+ * those when it expands them.
+ */
+static void overlap_checks(struct ctx *c)
+{
+	const struct config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_sync_folders; i++) {
+		const char *sink = cfg->sync_folders[i];
+
+		for (size_t j = 0; sink[0] == '/' && j < cfg->n_source_paths; j++) {
+			const char *src = cfg->source_paths[j];
+			yaml_node_t *at = item_where(c, "sources.paths", j);
+			char line[32] = "default";
+
+			if (!config_path_within(sink, src) && !config_path_within(src, sink))
+				continue;
+			/* No node: the built-in default, which the file left alone. */
+			if (at)
+				snprintf(line, sizeof(line), "line %zu", at->start_mark.line + 1);
+			error_at(c, item_where(c, "egress.sync_folders", i), "egress.sync_folders",
+				 "\"%s\" overlaps the source \"%s\" (sources.paths, %s): a file cannot "
+				 "be both a source and a sink", sink, src, line);
+			break;
+		}
+	}
+}
+
 /* Rules between keys, checked once every key parsed. */
 static void cross_checks(struct ctx *c)
 {
 	const struct config *cfg = c->cfg;
 
+	overlap_checks(c);
 	if (cfg->n_source_paths == 0 && cfg->n_services == 0)
 		error_at(c, where(c, "sources.paths"), "sources",
 			 "no paths and no services: nothing would be watched");

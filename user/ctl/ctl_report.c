@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "common/outfile.h"
 #include "common/tally.h"
 #include "ctl.h"
 #include "ctl_case.h"
@@ -750,9 +751,10 @@ int ctl_report(int argc, char **argv)
 		case_free(&m);
 		return 1;
 	}
-	f = fopen(a.output, "w");
+	/* Root writes the report, often into a shared directory: never through a symlink. */
+	f = outfile_open(a.output);
 	if (!f) {
-		fprintf(stderr, "exfilctl report: %s: %s\n", a.output, strerror(errno));
+		fprintf(stderr, "exfilctl report: %s: %s\n", a.output, outfile_strerror(errno));
 		case_free(&m);
 		return 1;
 	}
