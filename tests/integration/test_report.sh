@@ -228,6 +228,18 @@ cells = [c for row in csv.reader(open(sys.argv[1], newline="")) for c in row]
 print(len(cells) > 20000, sum(1 for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")))' "$T/h20.csv")" "True 0"
 check "csv: a formula comm is kept, as text" "$(grep -c "\"'=cmd|' /C calc'!A0\"" "$T/h20.csv")" 2
 check "csv: tab and CR comms neutralised" "$(grep -cE "\"'("$'\t'"TAB| CR)\"" "$T/h20.csv")" 4
+# export and timeline stream the store: five times the records, the same memory.
+rss() { python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+"$T/gen_evidence" "$T/small" 10000 big && "$T/gen_evidence" "$T/large" 50000 big || die "gen_evidence big"
+for cmd in "export --format csv" "timeline --session 8"; do
+	small=$(rss "$BUILD/exfilctl" $cmd --dir "$T/small") large=$(rss "$BUILD/exfilctl" $cmd --dir "$T/large")
+	check "$cmd streams: 50000 records in the memory of 10000 (+4 MiB), under 32 MiB" \
+		"$([ "$large" -lt $((small + 4096)) ] && [ "$large" -lt 32768 ] && echo yes || echo "no: $small KiB, $large KiB")" yes
+done
+rm -rf "$T/small" "$T/large"
+
 echo precious >"$T/victim"
 ln -s "$T/victim" "$T/link.html"
 ctl report --dir "$H" --session 20 -o "$T/link.html" 2>"$T/err.txt"

@@ -7,8 +7,9 @@
  * bytes, sent 4000000, staged 4500000; alerts bulk_collection_bytes and exfiltration
  * (revision 2 at 4000000); two gaps touch session 7 (its own and one for all sessions).
  * With "hostile", a different store: the attacks on the investigator from issue 11 part D
- * (see hostile()).
- * usage: gen_evidence DIR [FILLER_RECORDS [hostile]]
+ * (see hostile()). With "big", the story after the filler in 64 KiB blocks and 16 MiB
+ * segments, for measuring the commands' memory on a large store.
+ * usage: gen_evidence DIR [FILLER_RECORDS [hostile|big]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	o.dir = argv[1];
+	if (argc > 3 && !strcmp(argv[3], "big")) {
+		o.block_bytes = 64 << 10;
+		o.segment_bytes = 16 << 20;
+	}
 	ev = evidence_open(&o);
 	if (!ev) {
 		perror(argv[1]);

@@ -188,6 +188,7 @@ static int on_record(void *ctx, const struct ev_record *r)
 	json_t *d = json_loadb(r->json, r->json_len, 0, NULL), *sid;
 	struct case_session *s = NULL;
 
+	c->m->last_seq = r->seq;
 	if (!d)
 		return 0;
 	sid = json_object_get(!strcmp(r->type, "alert") ? json_object_get(d, "exfilmon") : d,
@@ -374,19 +375,26 @@ static void count_user_alerts(struct case_model *m)
 	}
 }
 
-/* Gaps for every session stay in one session's list only if they overlap its span. */
-static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+/* A gap for every session belongs in one session's list only if it overlaps its span. */
+static bool gap_in_span(const struct case_model *m, uint32_t session_id, const char *type,
+			json_t *d)
 {
 	const struct case_session *s = case_find(m, session_id);
+	uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
+
+	if (strcmp(type, "gap") || !json_is_null(json_object_get(d, "session_id")))
+		return true;
+	return s && (!last || last >= s->first_ns) && first <= s->last_ns;
+}
+
+static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+{
 	size_t i = 0;
 
 	while (i < json_array_size(m->records)) {
-		json_t *r = json_array_get(m->records, i), *d = json_object_get(r, "data");
-		uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
-		bool global = !strcmp(case_str(r, "type"), "gap") &&
-			      json_is_null(json_object_get(d, "session_id"));
+		json_t *r = json_array_get(m->records, i);
 
-		if (!global || (s && (!last || last >= s->first_ns) && first <= s->last_ns))
+		if (gap_in_span(m, session_id, case_str(r, "type"), json_object_get(r, "data")))
 			i++;
 		else
 			json_array_remove(m->records, i);
@@ -396,6 +404,7 @@ static void trim_global_gaps(struct case_model *m, uint32_t session_id)
 int case_load(const struct case_opts *o, struct case_model *m)
 {
 	bool narrowed = o->filter.have_session || o->user;
+	bool want_alerts = narrowed && (o->keep_records || o->stream);
 	struct load_ctx c = { o, m, NULL };
 	struct ev_filter f = { .have_session = o->filter.have_session,
 			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS };
@@ -404,9 +413,9 @@ int case_load(const struct case_opts *o, struct case_model *m)
 	memset(m, 0, sizeof(*m));
 	m->alerts = json_array();
 	m->records = json_array();
-	if (narrowed && o->keep_records)
+	if (want_alerts)
 		c.user_alerts = json_array();
-	if (!m->alerts || !m->records || (narrowed && o->keep_records && !c.user_alerts)) {
+	if (!m->alerts || !m->records || (want_alerts && !c.user_alerts)) {
 		fprintf(stderr, "exfilctl: out of memory\n");
 		json_decref(c.user_alerts);
 		return 1;
@@ -433,6 +442,79 @@ int case_load(const struct case_opts *o, struct case_model *m)
 				"problem is shown: %s\n", m->rep.problem);
 	if (o->filter.have_session && o->keep_records)
 		trim_global_gaps(m, o->filter.session_id);
+	return 0;
+}
+
+struct stream_ctx {
+	struct load_ctx c;           /* with keep_records set, for wanted_record */
+	struct case_opts o;
+	case_record_fn fn;
+	void *arg;
+	size_t next_alert;           /* next of m->records (per-user alerts) to emit */
+};
+
+/* Emits the per-user alert records that come before seq (UINT64_MAX: all). */
+static void emit_alerts_before(struct stream_ctx *sc, uint64_t seq)
+{
+	json_t *pending = sc->c.m->records, *r;
+
+	while (sc->next_alert < json_array_size(pending) &&
+	       (uint64_t)case_int(r = json_array_get(pending, sc->next_alert), "seq") < seq) {
+		sc->fn(sc->arg, r);
+		sc->next_alert++;
+	}
+}
+
+static int on_stream(void *ctx, const struct ev_record *r)
+{
+	struct stream_ctx *sc = ctx;
+	const struct case_session *s = NULL;
+	json_t *d, *sid, *rec;
+
+	/* What the first pass saw, and no more: a live store may have grown since. */
+	if (r->seq > sc->c.m->last_seq)
+		return 1;
+	emit_alerts_before(sc, r->seq);
+	d = json_loadb(r->json, r->json_len, 0, NULL);
+	if (!d)
+		return 0;
+	sid = json_object_get(!strcmp(r->type, "alert") ? json_object_get(d, "exfilmon") : d,
+			      "session_id");
+	if (json_is_integer(sid))
+		s = case_find(sc->c.m, (uint32_t)json_integer_value(sid));
+	if (wanted_record(&sc->c, r, d, s) &&
+	    (!sc->o.filter.have_session ||
+	     gap_in_span(sc->c.m, sc->o.filter.session_id, r->type, d))) {
+		rec = record_json(r, d);
+		if (rec)
+			sc->fn(sc->arg, rec);
+		json_decref(rec);
+	}
+	json_decref(d);
+	return 0;
+}
+
+int case_stream(const struct case_opts *o, struct case_model *m, case_record_fn fn, void *arg)
+{
+	struct stream_ctx sc = { .o = *o, .fn = fn, .arg = arg };
+	struct ev_filter f = o->filter;
+	struct ev_report rep;
+	int err;
+
+	sc.o.keep_records = false;
+	sc.o.stream = true;
+	if ((err = case_load(&sc.o, m)))
+		return err;
+	/* Second pass: who every session is, their spans and the per-user alerts are known
+	 * now, so each record is decided as it goes by and nothing is kept. */
+	sc.o.keep_records = true;
+	sc.c = (struct load_ctx){ &sc.o, m, NULL };
+	f.settle_ms = CTL_SETTLE_MS;
+	if (!m->rep.empty && evidence_read(o->dir, &f, on_stream, &sc, &rep) < 0) {
+		fprintf(stderr, "exfilctl: %s: cannot read it again\n", o->dir);
+		return 1;
+	}
+	emit_alerts_before(&sc, UINT64_MAX);
 	return 0;
 }
 

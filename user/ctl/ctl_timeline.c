@@ -64,14 +64,32 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 	ctl_escape(out, len, buf);
 }
 
+static void timeline_record(void *arg, json_t *r)
+{
+	const bool *json = arg;
+	const char *type = case_str(r, "type");
+	char when[32], line[1024];
+
+	if (*json) {
+		char *s = json_dumps(r, JSON_COMPACT);
+
+		if (s)
+			puts(s);
+		free(s);
+		return;
+	}
+	ctl_describe(type, json_object_get(r, "data"), line, sizeof(line));
+	if (!line[0])
+		return;
+	ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
+	printf("%s  %s\n", when, line);
+}
+
 int ctl_timeline(int argc, char **argv)
 {
 	struct case_model m;
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
-	char when[32], line[1024];
-	json_t *r;
-	size_t i;
 
 	if (err)
 		return err;
@@ -79,26 +97,9 @@ int ctl_timeline(int argc, char **argv)
 		fprintf(stderr, "exfilctl timeline: give --session N or --user NAME\n%s", usage);
 		return 2;
 	}
-	a.o.keep_records = true;
-	if ((err = case_load(&a.o, &m)))
+	/* Streamed: however long the session, the timeline needs no more memory. */
+	if ((err = case_stream(&a.o, &m, timeline_record, &a.json)))
 		return err;
-	json_array_foreach(m.records, i, r) {
-		json_t *d = json_object_get(r, "data");
-		const char *type = case_str(r, "type");
-
-		if (a.json) {
-			char *s = json_dumps(r, JSON_COMPACT);
-
-			puts(s);
-			free(s);
-			continue;
-		}
-		ctl_describe(type, d, line, sizeof(line));
-		if (!line[0])
-			continue;
-		ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
-		printf("%s  %s\n", when, line);
-	}
 	case_free(&m);
 	return 0;
 }
