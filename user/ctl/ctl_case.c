@@ -512,6 +512,7 @@ int case_stream(const struct case_opts *o, struct case_model *m, case_record_fn 
 	f.settle_ms = CTL_SETTLE_MS;
 	if (!m->rep.empty && evidence_read(o->dir, &f, on_stream, &sc, &rep) < 0) {
 		fprintf(stderr, "exfilctl: %s: cannot read it again\n", o->dir);
+		case_free(m);
 		return 1;
 	}
 	emit_alerts_before(&sc, UINT64_MAX);
