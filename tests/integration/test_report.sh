@@ -207,7 +207,12 @@ tree = re.search(r'<ul class="tree" id="processes">(.*)</ul>', h, re.S).group(1)
 print(re.sub(r"<[^>]+>", " ", tree))
 PY
 check "decoys: curl and its 5 GB in the process tree" "$(grep -c '2002 curl curl -T /tmp/all.csv http://127.0.0.77:8080/ (read 0, sent 5000000000 bytes)' <(tr -s ' ' <"$T/procs.txt"))" 1
-check "decoys: the decoy execs are summed, not dropped" "$(grep -oE 'everything else: [0-9]+ more processes' "$T/procs.txt")" "everything else: 909 more processes"
+check "decoys: the decoy execs are summed, not dropped" "$(grep -oE 'everything else: [0-9]+ more processes' "$T/procs.txt")" "everything else: 3909 more processes"
+rows "$T/h20.html" timeline >"$T/tl.txt"
+check "decoys: the timeline keeps the 5 GB upload past 5000 events" \
+	"$(grep -c '|egress_net curl(2002) 1000000000 bytes -> 127.0.0.77:8080$' "$T/tl.txt"):$(grep -c '^2026' "$T/tl.txt")" "5:5000"
+check "decoys: the timeline counts what it left out" \
+	"$(grep -oE 'everything else: [0-9]+ more events' "$T/tl.txt")" "everything else: 327 more events"
 ctl sessions --dir "$H" --json >"$T/hs.json"
 check "per-user alert counted in sessions 21 and 22 only" \
 	"$(python3 -c 'import json,sys; print(sorted((s["session_id"], s["alerts"]) for s in json.load(open(sys.argv[1]))))' "$T/hs.json")" \

@@ -176,7 +176,8 @@ static void user_alert(uint64_t ts, unsigned rev, uint64_t start, uint64_t end,
 
 /*
  * Session 20 (mallory) hides a 5 GB upload by curl behind 600 one-byte decoy
- * destinations, 600 one-byte decoy source files and 1100 decoy execs, all seen first,
+ * destinations, 600 one-byte decoy source files and 1100 (then 3000 more) decoy execs,
+ * all seen first,
  * and runs programs whose comm is a spreadsheet formula. Dave pulls 70 MB across
  * sessions 21 and 22, which only a per-user slow_drip alert (session_id null) covers;
  * his later session 23 and erin's session 24 (same time, other user) are not part of it.
@@ -194,6 +195,9 @@ static void hostile(void)
 	exec(t + SEC, 20, 2000, 1, "bash", "-bash");
 	for (unsigned i = 0; i < 1100; i++)
 		exec(t + 2 * SEC, 20, 3000 + i, 2000, "true", "true");
+	/* More events than the report's timeline holds (5000), all before the upload. */
+	for (unsigned i = 0; i < 3000; i++)
+		exec(t + 2 * SEC, 20, 10000 + i, 2000, "sleep", "sleep 0");
 	for (unsigned i = 0; i < 600; i++) {
 		snprintf(name, sizeof(name), "10.66.%u.%u:443", i / 250, i % 250);
 		activity(1003, 20, 3000 + i, "nc", "egress_net", name, 1);

@@ -26,6 +26,8 @@
 #define TOP_ROWS 25
 /* A larger tree shows the processes that moved bytes, with their ancestors. */
 #define TREE_ROWS 200
+/* Beyond this many events the timeline keeps alerts, gaps, logins and the largest
+ * transfers, and counts the rest. */
 #define MAX_TIMELINE_ROWS 5000
 
 static const char usage[] = "usage: exfilctl report --session N -o report.html [--dir DIR] "
@@ -627,18 +629,106 @@ static void gaps(FILE *f, json_t *records)
 		   "counters and stay exact across gaps; only individual events are missing.</p>", n);
 }
 
+/* Rows kept however many events there are: the alerts, gaps, logins and agent records. */
+static bool always_shown(const char *type)
+{
+	return !strcmp(type, "alert") || !strcmp(type, "gap") || !strcmp(type, "session") ||
+	       !strcmp(type, "agent");
+}
+
+/* Which activity rows fit when the events do not: the largest transfers, so a flood of
+ * decoy events cannot push the one that matters out of the report. */
+struct timeline_cut {
+	bool all;
+	uint64_t min_bytes;          /* transfers above this are shown ... */
+	size_t at_min;               /* ... and this many of those exactly at it */
+	size_t others;               /* room left for other events, first come */
+};
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static struct timeline_cut timeline_cut(json_t *records)
+{
+	struct timeline_cut cut = { .all = true };
+	size_t i, n = 0, n_act = 0, kept = 0, budget;
+	uint64_t *v;
+	char line[1024];
+	json_t *r;
+
+	json_array_foreach(records, i, r) {
+		ctl_describe(record_type(r), json_object_get(r, "data"), line, sizeof(line));
+		n += line[0] != '\0';
+		kept += line[0] && always_shown(record_type(r));
+		n_act += line[0] && !strcmp(record_type(r), "activity");
+	}
+	if (n <= MAX_TIMELINE_ROWS)
+		return cut;
+	cut = (struct timeline_cut){ .min_bytes = UINT64_MAX };
+	budget = kept < MAX_TIMELINE_ROWS ? MAX_TIMELINE_ROWS - kept : 0;
+	v = malloc((n_act + 1) * sizeof(*v));
+	if (!budget || !v) {
+		free(v);
+		return cut;
+	}
+	n_act = 0;
+	json_array_foreach(records, i, r)
+		if (!strcmp(record_type(r), "activity"))
+			v[n_act++] = (uint64_t)case_int(json_object_get(r, "data"), "bytes");
+	qsort(v, n_act, sizeof(*v), by_bytes_desc);
+	if (budget > n_act) {
+		cut.others = budget - n_act;
+		budget = n_act;
+	}
+	cut.min_bytes = budget ? v[budget - 1] : UINT64_MAX;
+	for (i = 0; i < budget; i++)
+		cut.at_min += v[i] == cut.min_bytes;
+	free(v);
+	return cut;
+}
+
+static bool timeline_keeps(struct timeline_cut *cut, const char *type, json_t *d)
+{
+	uint64_t bytes = (uint64_t)case_int(d, "bytes");
+
+	if (cut->all || always_shown(type))
+		return true;
+	if (strcmp(type, "activity"))
+		return cut->others ? cut->others-- > 0 : false;
+	if (bytes < cut->min_bytes)
+		return false;
+	if (bytes > cut->min_bytes)
+		return true;
+	return cut->at_min ? cut->at_min-- > 0 : false;
+}
+
 static void timeline(FILE *f, json_t *records)
 {
+	struct timeline_cut cut = timeline_cut(records);
+	unsigned long long left_bytes = 0;
 	char when[32], line[1024];
-	size_t i, n = 0;
+	size_t i, shown = 0, left = 0;
 	json_t *r;
 
 	fputs("<h2>Timeline</h2><table id=\"timeline\"><tr><th>time (UTC)</th><th>event</th></tr>",
 	      f);
 	json_array_foreach(records, i, r) {
-		ctl_describe(record_type(r), json_object_get(r, "data"), line, sizeof(line));
-		if (!line[0] || n++ >= MAX_TIMELINE_ROWS)
+		json_t *d = json_object_get(r, "data");
+
+		ctl_describe(record_type(r), d, line, sizeof(line));
+		if (!line[0])
 			continue;
+		if (shown >= MAX_TIMELINE_ROWS || !timeline_keeps(&cut, record_type(r), d)) {
+			left++;
+			if (!strcmp(record_type(r), "activity"))
+				left_bytes = sat_add(left_bytes, (uint64_t)case_int(d, "bytes"));
+			continue;
+		}
+		shown++;
 		ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
 		fputs("<tr class=\"", f);
 		esc(f, record_type(r));
@@ -646,9 +736,12 @@ static void timeline(FILE *f, json_t *records)
 		esc(f, line);
 		fputs("</code></td></tr>", f);
 	}
-	if (n > MAX_TIMELINE_ROWS)
-		fprintf(f, "<tr><td colspan=\"2\" class=\"muted\">%zu more events: see exfilctl "
-			   "timeline</td></tr>", n - MAX_TIMELINE_ROWS);
+	if (left)
+		fprintf(f, "<tr class=\"rest\" id=\"timeline-rest\"><td colspan=\"2\" class=\"muted\">"
+			   "everything else: %zu more events not shown (programs, opens, connects and "
+			   "the smallest transfers, %llu bytes of them): exfilctl timeline lists every "
+			   "one"
+			   "</td></tr>", left, left_bytes);
 	fputs("</table>", f);
 }
 
