@@ -213,13 +213,17 @@ check "decoys: the timeline keeps the 5 GB upload past 5000 events" \
 	"$(grep -c '|egress_net curl(2002) 1000000000 bytes -> 127.0.0.77:8080$' "$T/tl.txt"):$(grep -c '^2026' "$T/tl.txt")" "5:5000"
 check "decoys: the timeline counts what it left out" \
 	"$(grep -oE 'everything else: [0-9]+ more events' "$T/tl.txt")" "everything else: 327 more events"
-ctl sessions --dir "$H" --json >"$T/hs.json"
+# --json output as a list, whether one array or one object per line.
+jlist() { python3 -c 'import json, sys
+t = sys.stdin.read().strip()
+v = json.loads(t) if t.startswith("[") else [json.loads(l) for l in t.splitlines() if l.strip()]
+print(eval(sys.argv[1], {"v": v}))' "$1"; }
 check "per-user alert counted in sessions 21 and 22 only" \
-	"$(python3 -c 'import json,sys; print(sorted((s["session_id"], s["alerts"]) for s in json.load(open(sys.argv[1]))))' "$T/hs.json")" \
+	"$(ctl sessions --dir "$H" --json | jlist 'sorted((s["session_id"], s["alerts"]) for s in v)')" \
 	"[(20, 0), (21, 1), (22, 1), (23, 0), (24, 0)]"
 check "alerts: a per-user alert is not shown as session 0" "$(ctl alerts --dir "$H" | awk 'NR > 1 {print $4}')" "21,22"
 for s in 21 22 23 24; do
-	n=$(ctl alerts --dir "$H" --session $s --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	n=$(ctl alerts --dir "$H" --session $s --json | jlist 'len(v)')
 	ctl report --dir "$H" --session $s -o "$T/h$s.html"
 	r=$(rows "$T/h$s.html" alerts | cut -d'|' -f2 | cut -d' ' -f1)
 	t=$(ctl timeline --dir "$H" --session $s | grep -c 'ALERT .*slow_drip')
