@@ -325,7 +325,8 @@ static bool covers_query(const struct case_opts *o, const struct case_model *m, 
 
 static int by_seq(const void *a, const void *b)
 {
-	long long x = case_int(*(json_t *const *)a, "seq"), y = case_int(*(json_t *const *)b, "seq");
+	long long x = case_int(*(json_t *const *)a, "seq");
+	long long y = case_int(*(json_t *const *)b, "seq");
 
 	return x < y ? -1 : x > y;
 }

@@ -86,7 +86,8 @@ static void tally_table(FILE *f, const char *title, const char *id, const struct
 		esc(f, rows[i].name);
 		fputs("</td><td>", f);
 		esc(f, rows[i].group);
-		fprintf(f, "</td><td class=\"n\">%llu</td></tr>", (unsigned long long)rows[i].bytes);
+		fprintf(f, "</td><td class=\"n\">%llu</td></tr>",
+			(unsigned long long)rows[i].bytes);
 	}
 	if (!t)
 		fputs("<tr><td colspan=\"3\" class=\"bad\">out of memory: not tallied</td></tr>", f);
