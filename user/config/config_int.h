@@ -38,6 +38,7 @@ enum key_flags {
 	F_PORT_FORBIDDEN = 1 << 3,/* allow: the kernel matches addresses only */
 	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
 	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
+	F_NOT_ROOT = 1 << 6,      /* "/" itself is refused */
 };
 
 struct errbuf {
