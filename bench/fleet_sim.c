@@ -33,6 +33,7 @@
 #include <nats/nats.h>
 
 #include "evidence/evidence.h"
+#include "common/hash.h"
 #include "evidence/evidence_format.h"
 
 #define SEC 1000000000ULL
@@ -197,7 +198,7 @@ static int count_one(void *ctx, struct blk *b)
 	c->blocks++;
 	c->records += b->h.n_records;
 	c->head_block = b->h.block_no;
-	ev_hex(b->h.hash, 32, c->head);
+	hex_encode(b->h.hash, 32, c->head);
 	return 0;
 }
 

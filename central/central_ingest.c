@@ -28,6 +28,8 @@
 #include "central_db.h"
 #include "central_ingest.h"
 #include "common/log.h"
+#include "common/endpoint.h"
+#include "common/hash.h"
 #include "evidence/evidence_format.h"
 
 #define NS 1000000000ULL
@@ -172,24 +174,14 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-/* The destination network of an egress: from dst_ip, else from an "ip:port" or
- * "[v6]:port" object. */
+/* The destination network of an egress: from dst_ip, else from its "ip:port" object. */
 static void egress_net(json_t *d, char *out, size_t len)
 {
-	const char *ip = json_string_value(json_object_get(d, "dst_ip"));
-	const char *obj = jstr(d, "object"), *colon;
-	char buf[64];
+	const char *ip = json_string_value(json_object_get(d, "dst_ip")), *port;
+	char host[64];
 
-	if (!ip) {
-		colon = strrchr(obj, ':');
-		if (obj[0] == '[' && colon && colon > obj && colon[-1] == ']')
-			snprintf(buf, sizeof(buf), "%.*s", (int)(colon - obj - 2), obj + 1);
-		else if (colon)
-			snprintf(buf, sizeof(buf), "%.*s", (int)(colon - obj), obj);
-		else
-			snprintf(buf, sizeof(buf), "%s", obj);
-		ip = buf;
-	}
+	if (!ip && !endpoint_split(jstr(d, "object"), host, sizeof(host), &port))
+		ip = host;
 	ingest_dst_net(ip, out, len);
 }
 
@@ -219,7 +211,7 @@ static char *doc_text(json_t *d, const char *json, size_t len)
 
 		if (!hex)
 			return NULL;
-		ev_hex((const uint8_t *)json, len, hex);
+		hex_encode((const uint8_t *)json, len, hex);
 		w = json_string(hex);
 		free(hex);
 		s = json_dumps(json_pack("{s:o}", "unparsed_hex", w), JSON_COMPACT);
@@ -538,10 +530,10 @@ static int accept_block(struct ingest *in, PGconn *db, struct chain *c,
 	bool self_ok;
 	int err;
 
-	ev_hex(h->hash, 32, hash);
-	ev_hex(h->prev_hash, 32, prev);
+	hex_encode(h->hash, 32, hash);
+	hex_encode(h->prev_hash, 32, prev);
 	ev_block_hash(h, payload, sum);
-	ev_hex(sum, 32, calc);
+	hex_encode(sum, 32, calc);
 	self_ok = !strcmp(calc, hash);
 	if (!link_ok) {
 		snprintf(detail, sizeof(detail), "block %llu does not continue block %llu: its "
@@ -641,10 +633,10 @@ static int late_block(struct ingest *in, PGconn *db, struct chain *c, const stru
 	bool fits = true;
 	int err;
 
-	ev_hex(h->hash, 32, hash);
-	ev_hex(h->prev_hash, 32, prev);
+	hex_encode(h->hash, 32, hash);
+	hex_encode(h->prev_hash, 32, prev);
 	ev_block_hash(h, payload, sum);
-	ev_hex(sum, 32, calc);
+	hex_encode(sum, 32, calc);
 	u64s(h->block_no - 1, b[0]);
 	u64s(h->block_no + 1, b[1]);
 	r = db_query(db, "SELECT block_no, hash, prev_hash FROM blocks WHERE host_id = $1"
@@ -684,7 +676,7 @@ static int block(struct ingest *in, PGconn *db, struct chain *c, const unsigned 
 
 	if (len < EV_HDR_LEN) {
 		SHA256(data, len, sum);
-		ev_hex(sum, 32, hash);
+		hex_encode(sum, 32, hash);
 		in->st.rejected++;
 		return tampered(in, db, c->host, "malformed", "a message shorter than a block header",
 				0, hash, now_ns());
@@ -692,12 +684,12 @@ static int block(struct ingest *in, PGconn *db, struct chain *c, const unsigned 
 	memcpy(&h, data, sizeof(h));
 	if (!ev_hdr_plausible(&h) || (size_t)h.comp_len + EV_HDR_LEN != len) {
 		SHA256(data, len, sum);
-		ev_hex(sum, 32, hash);
+		hex_encode(sum, 32, hash);
 		in->st.rejected++;
 		return tampered(in, db, c->host, "malformed",
 				"a message that is not one evidence block", 0, hash, now_ns());
 	}
-	ev_hex(h.hash, 32, hash);
+	hex_encode(h.hash, 32, hash);
 	if (c->known && h.block_no <= c->head_block) {
 		if ((s = stored_block(db, c->host, h.block_no, hash, stored, sizeof(stored))) < -2)
 			return -EIO;
@@ -726,7 +718,7 @@ static int block(struct ingest *in, PGconn *db, struct chain *c, const unsigned 
 		return park(db, c, h.block_no, segment, data, len);
 	}
 	err = accept_block(in, db, c, &h, data + EV_HDR_LEN, segment,
-			   allow_gap || (c->known ? !strcmp(c->head_hash, (ev_hex(h.prev_hash, 32, stored), stored))
+			   allow_gap || (c->known ? !strcmp(c->head_hash, (hex_encode(h.prev_hash, 32, stored), stored))
 						  : zero_hash(h.prev_hash)));
 	return err ? err : unpark(in, db, c);
 }

@@ -171,6 +171,20 @@ static int db_hosts(PGconn *db, const struct db_args *a)
 #define TIME_FILTER(col) \
 	" AND ($4::bigint IS NULL OR " col " >= $4) AND ($5::bigint IS NULL OR " col " <= $5)"
 
+/* The SESSION column: the alert's session; a per-user or central alert names none here
+ * ("user", "-"; the local view lists the sessions a per-user alert covers). */
+static const char *alert_session(json_t *al, char *buf, size_t len)
+{
+	json_t *x = json_object_get(al, "exfilmon");
+	json_t *sid = json_object_get(x, "session_id");
+
+	if (json_is_integer(sid))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(sid));
+	else
+		snprintf(buf, len, "%s", json_object_get(x, "alert_key") ? "-" : "user");
+	return buf;
+}
+
 static int db_alerts(PGconn *db, const struct db_args *a)
 {
 	PGresult *r = query(db, a,
@@ -190,7 +204,7 @@ static int db_alerts(PGconn *db, const struct db_args *a)
 		printf("%-20s ", "HOST"), ctl_alert_header();
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *al = json_loads(v(r, i, 1), 0, NULL);
-		char h[256];
+		char h[256], sess[32];
 
 		if (!al)
 			continue;
@@ -200,7 +214,7 @@ static int db_alerts(PGconn *db, const struct db_args *a)
 		}
 		if (!a->host)
 			printf("%-20s ", ctl_safe(v(r, i, 0), h, sizeof(h)));
-		ctl_alert_line(al);
+		ctl_alert_line(al, alert_session(al, sess, sizeof(sess)));
 		json_decref(al);
 	}
 	if (a->json) {
