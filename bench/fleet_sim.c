@@ -10,7 +10,7 @@
  *   fleet_sim mkstream --server URL [--replicas N]
  *   fleet_sim write DIR --user NAME --uid N --session N [--source-bytes N]
  *                 [--egress-bytes N] [--dst IP:PORT] [--records N] [--ts NS]
- *                 [--block-bytes N] [--source OBJ] [--host-name NAME]
+ *                 [--block-bytes N] [--source OBJ] [--host-name NAME] [--hostile]
  *   fleet_sim publish DIR --server URL --host H [--from N] [--to N] [--tamper-link N]
  *                 [--every-ms N]
  *   fleet_sim heartbeat DIR --server URL --host H [--seq N] [--start-id HEX]
@@ -44,7 +44,7 @@ struct opts {
 	unsigned long long uid, session, source_bytes, egress_bytes, records, ts, block_bytes;
 	unsigned long long from, to, tamper, seq, interval, count, every_ms, replicas;
 	unsigned long long hosts, days, per_day;
-	bool clean;
+	bool clean, hostile;
 };
 
 static void die(const char *what)
@@ -119,6 +119,22 @@ static void write_story(const struct opts *o)
 	}
 	if (o->egress_bytes)
 		activity(o, t + 4000000 + n * 1000000, "curl", "egress_net", o->dst, o->egress_bytes);
+	if (o->hostile) {
+		/* What a hostile process name or argument can put into a record: a NUL escape
+		 * (valid JSON, refused by PostgreSQL's jsonb and text), bytes that are not
+		 * UTF-8, a terminal escape, and a record that is not JSON at all. */
+		snprintf(json, sizeof(json), "{\"event\":\"exec\",\"pid\":9,\"ppid\":1,\"session_id\":%llu,"
+			 "\"comm\":\"x\\u001b[2J\",\"args\":\"\\u001b]0;owned\\u0007\\tx\\\\y\"}",
+			 o->session);
+		put("process", t + 4400000 + n * 1000000, json);
+		snprintf(json, sizeof(json), "{\"event\":\"exec\",\"pid\":9,\"session_id\":%llu,"
+			 "\"comm\":\"a\\u0000b\"}", o->session);
+		put("process", t + 4500000 + n * 1000000, json);
+		snprintf(json, sizeof(json), "{\"event\":\"exec\",\"session_id\":%llu,\"comm\":\"\xff\xfe\"}",
+			 o->session);
+		put("process", t + 4600000 + n * 1000000, json);
+		put("process", t + 4700000 + n * 1000000, "not json\tat all\n\\N");
+	}
 	snprintf(json, sizeof(json), "{\"event\":\"exit\",\"pid\":%llu,\"session_id\":%llu,"
 		 "\"comm\":\"psql\"}", 4000 + o->session, o->session);
 	put("process", t + 5000000 + n * 1000000, json);
@@ -436,7 +452,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "chain-hash", 1, NULL, 'h' }, { "deleted", 1, NULL, 'D' }, { "count", 1, NULL, 'n' },
 		{ "every-ms", 1, NULL, 'm' }, { "json", 1, NULL, 'j' }, { "replicas", 1, NULL, 'R' },
 		{ "hosts", 1, NULL, 'N' }, { "days", 1, NULL, 'y' }, { "records-per-day", 1, NULL, 'p' },
-		{ "host-name", 1, NULL, 'a' }, { 0 } };
+		{ "host-name", 1, NULL, 'a' }, { "hostile", 0, NULL, 'X' }, { 0 } };
 	int c;
 
 	o->to = o->tamper = ~0ULL;
@@ -464,6 +480,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'i': o->start_id = optarg; break;
 		case 'I': o->interval = v; break;
 		case 'c': o->clean = true; break;
+		case 'X': o->hostile = true; break;
 		case 'C': o->config_sha = optarg; break;
 		case 'g': o->group = optarg; break;
 		case 'h': o->chain_hash = optarg; break;

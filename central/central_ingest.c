@@ -101,7 +101,7 @@ int ingest_prepare(struct ingest *in, PGconn *db)
 	(void)in;
 	return db_exec(db,
 		       "CREATE TEMP TABLE IF NOT EXISTS stage_records (host_id text, seq bigint, "
-		       " ts timestamptz, ts_ns bigint, type text, session_id bigint, doc jsonb, "
+		       " ts timestamptz, ts_ns bigint, type text, session_id bigint, doc json, "
 		       " kind text, object text, dst_net text, bytes bigint, ops bigint, loginuid bigint)"
 		       " ON COMMIT DELETE ROWS;"
 		       "CREATE TEMP TABLE IF NOT EXISTS stage_sessions (host_id text, session_id bigint, "
@@ -848,12 +848,94 @@ static int agent_alert(struct ingest *in, PGconn *db, const char *host, json_t *
 	return err;
 }
 
+/* A heartbeat's fields as the statements' text parameters, numbers checked for range
+ * (a hostile value must not make the statement fail and hold up its pull). */
+struct hb_text {
+	char ts[40], seq[24], iv[24], blk[24], rw[24], bw[24], bl[24];
+	char *groups, *dus, *doc;
+};
+
+static void int_text(json_t *v, long long min, long long max, char *out)
+{
+	long long x = json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+
+	sprintf(out, "%lld", x < min || x > max ? 0 : x);
+}
+
+static int hb_text(json_t *hb, uint64_t ts_ns, struct hb_text *t)
+{
+	json_t *ch = json_object_get(hb, "chain"), *du = json_object_get(hb, "deleted_unshipped");
+	json_t *g = json_object_get(hb, "groups");
+
+	pg_time(ts_ns, t->ts, sizeof(t->ts));
+	int_text(json_object_get(hb, "seq"), 0, INT64_MAX, t->seq);
+	int_text(json_object_get(hb, "interval_s"), 0, 86400, t->iv);
+	int_text(json_object_get(ch, "block"), -1, INT64_MAX, t->blk);
+	int_text(json_object_get(hb, "records_written"), 0, INT64_MAX, t->rw);
+	int_text(json_object_get(hb, "blocks_written"), 0, INT64_MAX, t->bw);
+	int_text(json_object_get(hb, "backlog_blocks"), 0, INT64_MAX, t->bl);
+	t->groups = json_dumps(json_is_array(g) ? g : json_array(), JSON_COMPACT | JSON_ENCODE_ANY);
+	t->dus = json_dumps(json_pack("{s:I, s:I, s:I, s:I}",
+		"blocks", (json_int_t)json_integer_value(json_object_get(du, "blocks")),
+		"records", (json_int_t)json_integer_value(json_object_get(du, "records")),
+		"first_block", (json_int_t)json_integer_value(json_object_get(du, "first_block")),
+		"last_block", (json_int_t)json_integer_value(json_object_get(du, "last_block"))),
+		JSON_COMPACT);
+	t->doc = json_dumps(hb, JSON_COMPACT);
+	return t->groups && t->dus && t->doc ? 0 : -ENOMEM;
+}
+
+static const char hb_insert_sql[] =
+	"INSERT INTO heartbeats (host_id, start_id, seq, ts, chain_block, chain_hash,"
+	" clean_shutdown, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
+	" ON CONFLICT DO NOTHING RETURNING 1";
+
+/* The host's row follows the newest heartbeat (a redelivered old one changes nothing). */
+static const char hb_host_sql[] =
+	"INSERT INTO hosts AS h (host_id, start_id, hb_seq, hb_ts, hb_chain_block,"
+	" hb_chain_hash, clean_shutdown, host_name, agent_version, config_sha256,"
+	" groups, interval_s, hb_chain_segment, records_written, blocks_written,"
+	" backlog_blocks, deleted_unshipped, hb_received)"
+	" SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, nullif($11, ''),"
+	"  ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, $15, $16,"
+	"  $17, $18::jsonb, clock_timestamp() WHERE $8::text IS NOT NULL"
+	" ON CONFLICT (host_id) DO UPDATE SET start_id = EXCLUDED.start_id,"
+	" hb_seq = EXCLUDED.hb_seq, hb_ts = EXCLUDED.hb_ts,"
+	" hb_chain_block = EXCLUDED.hb_chain_block, hb_chain_hash = EXCLUDED.hb_chain_hash,"
+	" clean_shutdown = EXCLUDED.clean_shutdown, host_name = EXCLUDED.host_name,"
+	" agent_version = EXCLUDED.agent_version, config_sha256 = EXCLUDED.config_sha256,"
+	" groups = EXCLUDED.groups, interval_s = EXCLUDED.interval_s,"
+	" hb_chain_segment = EXCLUDED.hb_chain_segment, records_written = EXCLUDED.records_written,"
+	" blocks_written = EXCLUDED.blocks_written, backlog_blocks = EXCLUDED.backlog_blocks,"
+	" deleted_unshipped = EXCLUDED.deleted_unshipped, hb_received = EXCLUDED.hb_received"
+	" WHERE h.hb_ts IS NULL OR EXCLUDED.hb_ts >= h.hb_ts";
+
+static int hb_store(PGconn *db, const char *host, json_t *hb, const struct hb_text *t)
+{
+	json_t *ch = json_object_get(hb, "chain");
+	const char *p[18] = { host, jstr(hb, "start_id"), t->seq, t->ts,
+			      t->blk[0] == '-' ? NULL : t->blk,
+			      json_string_value(json_object_get(ch, "hash")),
+			      json_is_true(json_object_get(hb, "clean_shutdown")) ? "true" : "false",
+			      t->doc, jstr(hb, "host_name"), jstr(hb, "agent_version"),
+			      jstr(hb, "config_sha256"), t->groups, t->iv,
+			      json_string_value(json_object_get(ch, "segment")), t->rw, t->bw, t->bl,
+			      t->dus };
+	PGresult *r = db_query(db, hb_insert_sql, 8, p);
+	int err;
+
+	if (!r)
+		return -EIO;
+	err = PQntuples(r) ? db_run(db, hb_host_sql, 18, p) : 0;
+	PQclear(r);
+	return err;
+}
+
 static int heartbeat(struct ingest *in, PGconn *db, const char *host, const unsigned char *data,
 		     size_t len)
 {
-	json_t *hb = json_loadb((const char *)data, len, 0, NULL), *ch, *du;
-	char ts[40], seq[32], iv[32], blk[32], rw[32], bw[32], bl[32];
-	char *groups = NULL, *dus = NULL, *doc = NULL;
+	json_t *hb = json_loadb((const char *)data, len, 0, NULL);
+	struct hb_text t = { .groups = NULL };
 	uint64_t ts_ns;
 	int err = 0;
 
@@ -864,72 +946,13 @@ static int heartbeat(struct ingest *in, PGconn *db, const char *host, const unsi
 		in->st.rejected++;
 		goto out;
 	}
-	ch = json_object_get(hb, "chain");
-	du = json_object_get(hb, "deleted_unshipped");
-	pg_time(ts_ns, ts, sizeof(ts));
-	sprintf(seq, "%lld", (long long)json_integer_value(json_object_get(hb, "seq")));
-	sprintf(iv, "%lld", (long long)json_integer_value(json_object_get(hb, "interval_s")));
-	sprintf(blk, "%lld", json_is_integer(json_object_get(ch, "block")) ?
-			     (long long)json_integer_value(json_object_get(ch, "block")) : -1LL);
-	sprintf(rw, "%lld", (long long)json_integer_value(json_object_get(hb, "records_written")));
-	sprintf(bw, "%lld", (long long)json_integer_value(json_object_get(hb, "blocks_written")));
-	sprintf(bl, "%lld", (long long)json_integer_value(json_object_get(hb, "backlog_blocks")));
-	groups = json_dumps(json_is_array(json_object_get(hb, "groups")) ?
-			    json_object_get(hb, "groups") : json_array(), JSON_COMPACT | JSON_ENCODE_ANY);
-	dus = json_dumps(json_pack("{s:I, s:I, s:I, s:I}",
-		"blocks", (json_int_t)json_integer_value(json_object_get(du, "blocks")),
-		"records", (json_int_t)json_integer_value(json_object_get(du, "records")),
-		"first_block", (json_int_t)json_integer_value(json_object_get(du, "first_block")),
-		"last_block", (json_int_t)json_integer_value(json_object_get(du, "last_block"))),
-		JSON_COMPACT);
-	doc = json_dumps(hb, JSON_COMPACT);
-	if (!groups || !dus || !doc) {
-		err = -ENOMEM;
-		goto out;
-	}
-	{
-		const char *clean = json_is_true(json_object_get(hb, "clean_shutdown")) ? "true" : "false";
-		const char *chash = json_string_value(json_object_get(ch, "hash"));
-		const char *p[18] = { host, jstr(hb, "start_id"), seq, ts, blk[0] == '-' ? NULL : blk,
-				      chash, clean, doc, jstr(hb, "host_name"), jstr(hb, "agent_version"),
-				      jstr(hb, "config_sha256"), groups, iv,
-				      json_string_value(json_object_get(ch, "segment")), rw, bw, bl, dus };
-		PGresult *r = db_query(db,
-			"INSERT INTO heartbeats (host_id, start_id, seq, ts, chain_block, chain_hash,"
-			" clean_shutdown, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
-			" ON CONFLICT DO NOTHING RETURNING 1", 8, p);
-
-		if (!r) {
-			err = -EIO;
-			goto out;
-		}
-		if (PQntuples(r))
-			err = db_run(db,
-				"INSERT INTO hosts AS h (host_id, start_id, hb_seq, hb_ts, hb_chain_block,"
-				" hb_chain_hash, clean_shutdown, host_name, agent_version, config_sha256,"
-				" groups, interval_s, hb_chain_segment, records_written, blocks_written,"
-				" backlog_blocks, deleted_unshipped, hb_received)"
-				" SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, nullif($11, ''),"
-				"  ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, $15, $16,"
-				"  $17, $18::jsonb, clock_timestamp() WHERE $8::text IS NOT NULL"
-				" ON CONFLICT (host_id) DO UPDATE SET start_id = EXCLUDED.start_id,"
-				" hb_seq = EXCLUDED.hb_seq, hb_ts = EXCLUDED.hb_ts,"
-				" hb_chain_block = EXCLUDED.hb_chain_block, hb_chain_hash = EXCLUDED.hb_chain_hash,"
-				" clean_shutdown = EXCLUDED.clean_shutdown, host_name = EXCLUDED.host_name,"
-				" agent_version = EXCLUDED.agent_version, config_sha256 = EXCLUDED.config_sha256,"
-				" groups = EXCLUDED.groups, interval_s = EXCLUDED.interval_s,"
-				" hb_chain_segment = EXCLUDED.hb_chain_segment,"
-				" records_written = EXCLUDED.records_written,"
-				" blocks_written = EXCLUDED.blocks_written, backlog_blocks = EXCLUDED.backlog_blocks,"
-				" deleted_unshipped = EXCLUDED.deleted_unshipped, hb_received = EXCLUDED.hb_received"
-				" WHERE h.hb_ts IS NULL OR EXCLUDED.hb_ts >= h.hb_ts", 18, p);
-		PQclear(r);
-	}
+	err = hb_text(hb, ts_ns, &t);
+	err = err ? err : hb_store(db, host, hb, &t);
 	in->st.heartbeats++;
 out:
-	free(groups);
-	free(dus);
-	free(doc);
+	free(t.groups);
+	free(t.dus);
+	free(t.doc);
 	json_decref(hb);
 	return err;
 }

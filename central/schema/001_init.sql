@@ -105,7 +105,7 @@ CREATE TABLE records (
 	ts_ns bigint NOT NULL,
 	type text NOT NULL,
 	session_id bigint,
-	doc jsonb NOT NULL,
+	doc json NOT NULL,
 	PRIMARY KEY (host_id, seq, ts)
 ) PARTITION BY RANGE (ts);
 CREATE INDEX records_host_session ON records (host_id, session_id, ts);

@@ -132,6 +132,21 @@ check "blocks after the gap still stored" "$(cf_sql "SELECT head_block = (SELECT
 wait_alert evidence_gap 'evidence_gap:g1:deleted:10-14' 15
 check "deleted_unshipped reported: evidence_gap" "$(alerts evidence_gap 'evidence_gap:g1:deleted:10-14')" 1
 
+echo "-- hostile input"
+"$SIM" write "$T/st/x1" --host-name x1 --user oto --uid 1801 --session 71 --source-bytes 1000 --records 3 --hostile >/dev/null
+"$SIM" publish "$T/st/x1" --server "$CF_NATS_URL" --host x1 >/dev/null
+wait_records x1 "$(stored x1)" 20
+check "records with a NUL escape, bad UTF-8 and no JSON at all are stored, not lost" "$(records_of x1)" "$(stored x1)"
+check "and kept readable" "$(cf_sql "SELECT count(*) FROM records WHERE host_id = 'x1' AND (doc::text LIKE '%unparsed%')")" 3
+"$SIM" heartbeat --server "$CF_NATS_URL" --host x1 --interval 60 --host-name 'ws\u001b[2J\u001b]0;owned\u0007' \
+	--config-sha 'c\u001b[31m'
+cf_wait 15 bash -c "[ -n \"\$(psql -h $CF_PG_HOST -p $CF_PG_PORT -U postgres -d exfilmon -XAtqc \"SELECT host_name FROM hosts WHERE host_id = 'x1'\")\" ]"
+$CTL hosts --db "$CF_CONNINFO" --host x1 >"$T/hosts-x1" 2>&1
+check "a hostile host name and config reach the terminal escaped" \
+	"$(grep -c $'\e' "$T/hosts-x1"):$(grep -c 'ws\\x1b\[2J' "$T/hosts-x1")" "0:1"
+$CTL timeline --db "$CF_CONNINFO" --user oto --host x1 >"$T/tl-x1" 2>&1
+check "timeline --db escapes hostile records" "$(grep -c $'\e' "$T/tl-x1"):$(grep -c 'x\\x1b\[2J' "$T/tl-x1")" "0:1"
+
 echo "-- config_drift"
 for h in c1 c2 c3; do
 	"$SIM" heartbeat --server "$CF_NATS_URL" --host $h --interval 60 --group support --config-sha aaaa

@@ -154,15 +154,16 @@ static int db_hosts(PGconn *db, const struct db_args *a)
 		printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %s\n", "HOST", "NAME", "VERSION",
 		       "CONFIG", "LAST HEARTBEAT", "BLOCK", "CHAIN HEAD", "LAG", "STATUS");
 	for (int i = 0; i < PQntuples(r); i++) {
-		char h[256], n[256];
+		char h[256], n[256], ver[256], cfg[64];
 
+		/* Names, version and config hash are whatever the agent's heartbeat said. */
 		if (a->json)
 			puts(v(r, i, 9));
 		else
 			printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %s\n",
 			       ctl_safe(v(r, i, 0), h, sizeof(h)), ctl_safe(v(r, i, 1), n, sizeof(n)),
-			       v(r, i, 2), v(r, i, 3), v(r, i, 4), v(r, i, 5), v(r, i, 6), v(r, i, 7),
-			       v(r, i, 8));
+			       ctl_safe(v(r, i, 2), ver, sizeof(ver)), ctl_safe(v(r, i, 3), cfg, sizeof(cfg)),
+			       v(r, i, 4), v(r, i, 5), v(r, i, 6), v(r, i, 7), v(r, i, 8));
 	}
 	PQclear(r);
 	return 0;
