@@ -398,7 +398,7 @@ static int cmd_mkstream(const struct opts *o)
 /* The scale run: N hosts, each D days of R records a day, written then published. */
 static int cmd_fleet(const struct opts *o)
 {
-	char dir[4096], host[64], user[32];
+	char dir[4096], host[64], user[32], dst[64];
 	uint64_t t0 = now_ns() - o->days * 86400 * SEC;
 	struct opts h = *o;
 	struct pub p = { &h, 0 };
@@ -420,6 +420,10 @@ static int cmd_fleet(const struct opts *o)
 		h.from = 0;
 		h.to = ~0ULL;
 		h.tamper = ~0ULL;
+		/* Each host uploads a little to its own network: the ring pass has egress to
+		 * group, and finds no ring. */
+		snprintf(dst, sizeof(dst), "10.%llu.%llu.5:443", i / 256 % 256, i % 256);
+		h.dst = dst;
 		if (!(ev = evidence_open(&eo)))
 			die("fleet: cannot open a store");
 		for (unsigned long long d = 0; d < o->days; d++) {
@@ -427,6 +431,7 @@ static int cmd_fleet(const struct opts *o)
 			h.ts = t0 + d * 86400 * SEC;
 			h.records = o->per_day;
 			h.source_bytes = o->per_day * 4096;
+			h.egress_bytes = o->per_day * 1024;
 			write_story(&h);
 		}
 		evidence_close(ev);
