@@ -195,16 +195,17 @@ static int field_int(struct db_buf *b, json_t *v, bool last)
 	return db_buf_field(b, n, last);
 }
 
-/* A record's JSON as jsonb text: re-dumped by jansson when it parses (so jsonb accepts
- * it: no NUL escapes, valid UTF-8), else kept as a string under "unparsed" (hex when not
- * even UTF-8), so a hostile record is stored, not lost and not able to fail the batch. */
+/* A record's JSON for the json column: the agent's text as it is when jansson parsed it
+ * (so PostgreSQL accepts it too: no NUL escape, no NUL byte, valid UTF-8), else kept as
+ * a string under "unparsed" (hex when not even UTF-8), so a hostile record is stored,
+ * not lost and not able to fail the batch. */
 static char *doc_text(json_t *d, const char *json, size_t len)
 {
 	json_t *w;
 	char *s;
 
 	if (d)
-		return json_dumps(d, JSON_COMPACT);
+		return strndup(json, len);
 	w = json_stringn(json, len);
 	if (!w) {
 		char *hex = malloc(2 * len + 1);
