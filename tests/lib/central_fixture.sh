@@ -87,4 +87,5 @@ cf_central_stop() { # NAME [SIGNAL]
 	local pid; pid=$(cat "$T/central-$1.pid")
 	kill "-${2:-TERM}" "$pid" 2>/dev/null
 	cf_wait 20 bash -c "! kill -0 $pid"
+	wait "$pid" 2>/dev/null   # reaped here, so the shell does not report the kill
 }
