@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,32 +14,6 @@
 #include "model/activity.h"
 #include "ctl.h"
 #include "ctl_case.h"
-
-int ctl_parse_time(const char *s, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	const char *end;
-	char *e;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (!errno && !*e && e != s) {
-		*ns = v * 1000000000ULL;
-		return 0;
-	}
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!end) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (!end || (*end && strcmp(end, "Z")))
-		return -EINVAL;
-	*ns = (uint64_t)timegm(&tm) * 1000000000ULL;
-	return 0;
-}
 
 void ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 {
@@ -259,58 +232,4 @@ void case_free(struct case_model *m)
 	json_decref(m->alerts);
 	json_decref(m->records);
 	memset(m, 0, sizeof(*m));
-}
-
-int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'D' }, { "json", no_argument, NULL, 'j' },
-		{ "session", required_argument, NULL, 's' }, { "user", required_argument, NULL, 'u' },
-		{ "since", required_argument, NULL, 'S' }, { "until", required_argument, NULL, 'U' },
-		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
-	char *end;
-	int c;
-
-	memset(a, 0, sizeof(*a));
-	a->o.dir = XM_DEFAULT_EVIDENCE_DIR;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "D:js:u:S:U:f:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'D': a->o.dir = optarg; break;
-		case 'j': a->json = true; break;
-		case 'u': a->o.user = optarg; break;
-		case 'f': a->format = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 'h': printf("%s", usage); exit(0);
-		case 's':
-			errno = 0;
-			a->o.filter.session_id = (uint32_t)strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg) {
-				fprintf(stderr, "exfilctl: --session: not a session id: '%s'\n", optarg);
-				return 2;
-			}
-			a->o.filter.have_session = a->have_session = true;
-			break;
-		case 'S':
-		case 'U':
-			if (ctl_parse_time(optarg, c == 'S' ? &a->o.filter.since_ns
-							      : &a->o.filter.until_ns)) {
-				fprintf(stderr, "exfilctl: --%s: not a time: '%s' (use "
-						"2026-11-28T07:51:54Z or unix seconds)\n",
-					c == 'S' ? "since" : "until", optarg);
-				return 2;
-			}
-			break;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "exfilctl: unexpected argument '%s'\n%s", argv[optind], usage);
-		return 2;
-	}
-	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -43,8 +44,6 @@ struct case_opts {
 	bool keep_records;
 };
 
-/* Parses ISO-8601 ("2026-11-28T07:51:54Z", date only, or with a space) or unix seconds. */
-int ctl_parse_time(const char *s, uint64_t *ns);
 void ctl_fmt_time(uint64_t ns, char *buf, size_t len);
 
 /* Reads the store into m. Prints a clear error and returns an exit status (0, 1). */
@@ -55,18 +54,33 @@ const struct case_session *case_find(const struct case_model *m, uint32_t sessio
 const char *case_str(json_t *o, const char *key);
 long long case_int(json_t *o, const char *key);
 
-/* Options every investigator command understands. */
+/* verify --expect SEGMENT:BLOCK:HASH: a chain head the SIEM received. */
+struct ctl_expect {
+	bool set;
+	char segment[32];
+	uint64_t block;
+	char hash[65];               /* lowercase hex */
+};
+
+/* The investigator commands' options (ctl_args.c); which ones a command accepts is a
+ * table there, keyed by the command name. */
 struct ctl_args {
 	struct case_opts o;
 	bool json;
 	const char *format;          /* export: json|csv */
 	const char *output;          /* report: -o FILE */
+	const char *rule;            /* alerts: rule.name */
+	const char *host;            /* alerts: host.name */
+	struct ctl_expect expect;    /* verify */
 	bool have_session;
 };
 
-/* Parses --dir --json --session --user --since --until --format -o; prints usage on
- * error. Returns 0, or the exit status to return (2 for bad usage). */
+/* Parses argv (argv[0] is the command name) against that command's options only: any
+ * other option, a missing value or a value that does not parse prints why and the usage
+ * and returns 2; --help prints usage and the options and exits 0. Returns 0 on success. */
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage);
+/* The option list of cmd, one line each, as --help prints it. */
+void ctl_print_options(FILE *f, const char *cmd);
 
 /* One human line per evidence record, "" when not worth a line (ctl_timeline.c). */
 void ctl_describe(const char *type, json_t *d, char *buf, size_t len);

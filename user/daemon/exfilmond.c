@@ -136,6 +136,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: exfilmond [-c CONFIG] [--status FILE] [--log-level LEVEL] [--stderr]\n"
 		   "       exfilmond --check-config CONFIG\n"
+		   "       exfilmond --version\n"
 		   "Without -c the built-in default config runs (docs/config.md).\n");
 }
 
@@ -167,6 +168,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "stderr", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c;
@@ -178,6 +180,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		case 's': d->status_path = optarg; break;
 		case 'e': *to_stderr = 1; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("exfilmond %s\n", EXFILMON_VERSION); exit(0);
 		case 'l':
 			if (log_parse_level(optarg, level) == 0)
 				break;
