@@ -566,6 +566,9 @@ static const struct key keys[] = {
 	  "an absolute path", NULL, "evidence store directory" },
 	{ "output.syslog", p_syslog, OFF(syslog_url), 0, 0, 0, F_OFF, "unix:/dev/log",
 	  "unix:/PATH, tcp://HOST:PORT or off", NULL, "RFC 5424 syslog destination" },
+	{ "output.metrics", p_path, OFF(metrics_path), 0, 0, 0, F_OFF, "off",
+	  "an absolute path, or off", NULL,
+	  "Prometheus metrics for node_exporter's textfile collector, rewritten every tick" },
 	{ "evidence.segment_size", p_size, OFF(evidence_segment_bytes), 0, 64 * 1024, 1ULL << 40,
 	  0, "16MiB", "e.g. 16MiB", "64KiB to 1TiB", "segment file size before rotation" },
 	{ "evidence.retention", p_duration, OFF(evidence_retention_ns), 0, 3600 * SEC,
@@ -1071,6 +1074,7 @@ void config_free(struct config *cfg)
 	free(cfg->alerts_path);
 	free(cfg->evidence_dir);
 	free(cfg->syslog_url);
+	free(cfg->metrics_path);
 	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

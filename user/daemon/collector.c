@@ -4,6 +4,7 @@
  * written before detection sees an activity, so every alert can name the evidence
  * records behind it by sequence number.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,6 +27,12 @@
 #include "output/output_json.h"
 #include "agent/session.h"
 #include "output/syslog_out.h"
+#include "output/metrics_out.h"
+#include "agent/process_table.h"
+
+/* The evidence directory is summed at most this often for the metrics (a readdir and a
+ * stat per segment). */
+#define EVIDENCE_SIZE_EVERY_NS (10ULL * 1000000000ULL)
 
 struct collector {
 	struct agent *agent;
@@ -37,6 +44,13 @@ struct collector {
 	char config_sha256[65];
 	char config_path[PATH_MAX];
 	char status_path[PATH_MAX];
+	char *alerts_path;            /* what the outputs were opened with, for a reopen */
+	char *syslog_url;
+	char *metrics_path;
+	char *evidence_dir;
+	uint32_t tick_ms;
+	uint64_t evidence_bytes, evidence_bytes_at_ns;
+	bool metrics_failing;         /* logged once until it works again */
 	uint64_t started_ns;
 	uint64_t alerts;
 	uint64_t evidence_errors;
@@ -250,23 +264,56 @@ static int open_alerts(struct collector *c, const char *path)
 	return c->alerts_fd < 0 ? -errno : 0;
 }
 
-static int open_outputs(struct collector *c, const struct config *cfg)
+static int replace_str(char **dst, const char *src)
 {
-	int err = open_alerts(c, cfg->alerts_path);
+	char *s = src ? strdup(src) : NULL;
+
+	if (src && !s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* (Re)opens the alerts file and the syslog link from the paths kept in c. */
+static int reopen(struct collector *c)
+{
+	int err = open_alerts(c, c->alerts_path);
 
 	if (err) {
-		log_error("collector: open alerts file %s: %s", cfg->alerts_path, strerror(-err));
+		log_error("collector: open alerts file %s: %s", c->alerts_path, strerror(-err));
 		return err;
 	}
 	syslog_out_close(c->syslog);
 	c->syslog = NULL;
-	if (cfg->syslog_url) {
-		c->syslog = syslog_out_open(cfg->syslog_url, "exfilmon");
+	if (c->syslog_url) {
+		c->syslog = syslog_out_open(c->syslog_url, "exfilmon");
 		if (!c->syslog)
 			log_warn("collector: syslog %s: %s (alerts still go to the file)",
-				 cfg->syslog_url, strerror(errno));
+				 c->syslog_url, strerror(errno));
 	}
 	return 0;
+}
+
+static int open_outputs(struct collector *c, const struct config *cfg)
+{
+	if (replace_str(&c->alerts_path, cfg->alerts_path) ||
+	    replace_str(&c->syslog_url, cfg->syslog_url) ||
+	    replace_str(&c->metrics_path, cfg->metrics_path) ||
+	    replace_str(&c->evidence_dir, cfg->evidence_dir))
+		return -ENOMEM;
+	c->tick_ms = cfg->poll_interval_ms ? cfg->poll_interval_ms : 1000;
+	return reopen(c);
+}
+
+int collector_reopen(struct collector *c)
+{
+	int err = reopen(c);
+
+	if (!err)
+		log_info("collector: outputs reopened (alerts %s, syslog %s)",
+			 c->alerts_path ? c->alerts_path : "off", c->syslog_url ? c->syslog_url : "off");
+	return err;
 }
 
 /* Records per block: each seal is an fdatasync (3 ms on a plain virtual disk), so at high
@@ -423,10 +470,101 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "evidence_errors", json_integer((json_int_t)c->evidence_errors));
 	json_object_set_new(o, "syslog_dropped",
 			    json_integer(c->syslog ? (json_int_t)syslog_out_dropped(c->syslog) : 0));
+	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
+	json_object_set_new(o, "tick_ms", json_integer(c->tick_ms));
+	json_object_set_new(o, "evidence_bytes", json_integer((json_int_t)c->evidence_bytes));
+	json_object_set_new(o, "metrics_path", c->metrics_path ? json_string(c->metrics_path)
+							       : json_null());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
 	json_decref(o);
+}
+
+static uint64_t dir_segment_bytes(const char *dir)
+{
+	char path[PATH_MAX];
+	uint64_t total = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "seg-", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!stat(path, &st))
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+static void fill_metrics(struct collector *c, uint64_t now_ns, struct metrics_snapshot *m)
+{
+	static const char *const drop_names[XM_DROP_MAX] = {
+		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
+		"ring_uring", "flow_full", "sock_full", "watch_full",
+	};
+	struct agent_stats st = { 0 };
+
+	_Static_assert(XM_DROP_MAX <= METRICS_MAX_DROPS, "grow METRICS_MAX_DROPS");
+	memset(m, 0, sizeof(*m));
+	if (c->agent) {
+		struct session_table *t = agent_sessions(c->agent);
+
+		agent_get_stats(c->agent, &st);
+		m->hooks = agent_hooks_text(c->agent);
+		m->sessions = session_count(t);
+		m->processes = session_process_count(t);
+		m->processes_refused = session_process_refused(t);
+	}
+	m->version = EXFILMON_VERSION;
+	m->config_sha256 = c->config_sha256;
+	m->start_time_ns = c->started_ns;
+	m->now_ns = now_ns;
+	m->programs_attached = st.programs;
+	m->events = st.records;
+	m->activities = st.activities;
+	m->bad_records = st.bad_records;
+	m->alerts = c->alerts;
+	m->gaps = st.gaps;
+	m->lost_records = st.lost_records;
+	for (unsigned i = 0; i < XM_DROP_MAX; i++) {
+		m->drop_names[i] = drop_names[i];
+		m->drops[i] = st.drops[i];
+	}
+	m->n_drops = XM_DROP_MAX;
+	m->maps[m->n_maps++] = (struct metrics_map){ "flows", st.flows, st.flows_capacity };
+	m->maps[m->n_maps++] = (struct metrics_map){ "processes", m->processes, PROCESS_TABLE_MAX };
+	m->evidence_bytes = c->evidence_bytes;
+	m->evidence_errors = c->evidence_errors;
+	m->evidence_next_seq = c->evidence ? evidence_next_seq(c->evidence) : 0;
+	m->syslog_dropped = c->syslog ? syslog_out_dropped(c->syslog) : 0;
+	m->syslog_queued_bytes = c->syslog ? syslog_out_flush(c->syslog) : 0;
+}
+
+static void write_metrics(struct collector *c, uint64_t now_ns)
+{
+	struct metrics_snapshot m;
+	int err;
+
+	if (c->evidence_dir && now_ns - c->evidence_bytes_at_ns >= EVIDENCE_SIZE_EVERY_NS) {
+		c->evidence_bytes = dir_segment_bytes(c->evidence_dir);
+		c->evidence_bytes_at_ns = now_ns;
+	}
+	if (!c->metrics_path)
+		return;
+	fill_metrics(c, now_ns, &m);
+	err = metrics_write(c->metrics_path, &m);
+	if (err && !c->metrics_failing)
+		log_error("collector: metrics %s: %s (retried every tick)", c->metrics_path,
+			  strerror(-err));
+	else if (!err && c->metrics_failing)
+		log_info("collector: metrics %s written again", c->metrics_path);
+	c->metrics_failing = err != 0;
 }
 
 void collector_tick(struct collector *c, uint64_t now_ns)
@@ -442,6 +580,7 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 		log_error("collector: evidence maintenance: %s", strerror(-err));
 	if (c->agent)
 		session_expire(agent_sessions(c->agent), now_ns, 600ULL * 1000000000ULL);
+	write_metrics(c, now_ns);
 	write_status(c, now_ns);
 }
 
@@ -463,5 +602,9 @@ void collector_free(struct collector *c)
 	if (c->alerts_fd >= 0)
 		close(c->alerts_fd);
 	json_buf_free(&c->buf);
+	free(c->alerts_path);
+	free(c->syslog_url);
+	free(c->metrics_path);
+	free(c->evidence_dir);
 	free(c);
 }

@@ -114,9 +114,13 @@ static void on_signal(void *ctx, int sig)
 {
 	struct daemon *d = ctx;
 
-	if (sig == SIGHUP)
-		reload(d);
-	else
+	/* Both reopen the outputs even when the config is unchanged: logrotate's postrotate
+	 * must not leave the daemon writing to a renamed or deleted alerts file. */
+	if (sig == SIGHUP || sig == SIGUSR1) {
+		if (sig == SIGHUP)
+			reload(d);
+		collector_reopen(d->collector);
+	} else
 		log_info("exfilmond: %s, shutting down", strsignal(sig));
 }
 
