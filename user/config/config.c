@@ -360,13 +360,49 @@ static int p_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 	/* sun_path holds 108 bytes with the terminator. */
 	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
 		return set_string(c, k, s);
-	if (!strncmp(s, "tcp://", 6)) {
+	if (!strncmp(s, "tcp://", 6) || !strncmp(s, "tls://", 6)) {
 		colon = strrchr(s + 6, ':');
 		if (colon && colon > s + 6 && colon - (s + 6) < 256 &&
 		    !parse_u64(colon + 1, 1, 65535, &port))
 			return set_string(c, k, s);
 	}
 	return bad_value(c, n, k, "syslog destination", s, -EINVAL);
+}
+
+/* The facilities an admin may route on; kern (0) and the obsolete ones are left out. */
+static int p_facility(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	static const struct {
+		const char *name;
+		int number;
+	} names[] = {
+		{ "user", 1 }, { "daemon", 3 }, { "auth", 4 }, { "syslog", 5 }, { "authpriv", 10 },
+		{ "local0", 16 }, { "local1", 17 }, { "local2", 18 }, { "local3", 19 },
+		{ "local4", 20 }, { "local5", 21 }, { "local6", 22 }, { "local7", 23 },
+	};
+	const char *s = need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(s, names[i].name)) {
+			*FIELD(int, k->off) = names[i].number;
+			return 0;
+		}
+	}
+	return bad_value(c, n, k, "syslog facility", s, -EINVAL);
+}
+
+/* "system" (the distribution's trust store) or the path of a PEM file. */
+static int p_ca(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	const char *s = need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "system"))
+		return set_string(c, k, NULL);
+	return p_path(c, n, k);
 }
 
 static int p_ring(struct ctx *c, yaml_node_t *n, const struct key *k)
@@ -565,7 +601,14 @@ static const struct key keys[] = {
 	{ "output.evidence", p_path, OFF(evidence_dir), 0, 0, 0, 0, "/var/lib/exfilmon/evidence",
 	  "an absolute path", NULL, "evidence store directory" },
 	{ "output.syslog", p_syslog, OFF(syslog_url), 0, 0, 0, F_OFF, "unix:/dev/log",
-	  "unix:/PATH, tcp://HOST:PORT or off", NULL, "RFC 5424 syslog destination" },
+	  "unix:/PATH, tcp://HOST:PORT, tls://HOST:PORT or off", NULL,
+	  "syslog destination: local socket (RFC 3164), or a collector (RFC 5424 over TCP or TLS)" },
+	{ "output.syslog_facility", p_facility, OFF(syslog_facility), 0, 0, 0, 0, "local5",
+	  "local0..local7, user, daemon, auth, authpriv or syslog", NULL,
+	  "syslog facility of every message" },
+	{ "output.syslog_ca", p_ca, OFF(syslog_ca), 0, 0, 0, 0, "system",
+	  "system, or the absolute path of a PEM file", NULL,
+	  "tls://: the CA(s) the collector's certificate must chain to" },
 	{ "output.metrics", p_path, OFF(metrics_path), 0, 0, 0, F_OFF, "off",
 	  "an absolute path, or off", NULL,
 	  "Prometheus metrics for node_exporter's textfile collector, rewritten every tick" },
@@ -1075,6 +1118,7 @@ void config_free(struct config *cfg)
 	free(cfg->evidence_dir);
 	free(cfg->syslog_url);
 	free(cfg->metrics_path);
+	free(cfg->syslog_ca);
 	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

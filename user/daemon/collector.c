@@ -47,6 +47,9 @@ struct collector {
 	char *alerts_path;            /* what the outputs were opened with, for a reopen */
 	char *syslog_url;
 	char *metrics_path;
+	char *syslog_ca;
+	int syslog_facility;
+	uint64_t syslog_dropped_closed; /* dropped by senders closed on reopen or reconfigure */
 	char *evidence_dir;
 	uint32_t tick_ms;
 	uint64_t evidence_bytes, evidence_bytes_at_ns;
@@ -284,10 +287,13 @@ static int reopen(struct collector *c)
 		log_error("collector: open alerts file %s: %s", c->alerts_path, strerror(-err));
 		return err;
 	}
-	syslog_out_close(c->syslog);
+	struct syslog_out_opts so = { .url = c->syslog_url, .app_name = "exfilmon",
+				      .facility = c->syslog_facility, .ca_file = c->syslog_ca };
+
+	c->syslog_dropped_closed += syslog_out_close(c->syslog);
 	c->syslog = NULL;
 	if (c->syslog_url) {
-		c->syslog = syslog_out_open(c->syslog_url, "exfilmon");
+		c->syslog = syslog_out_open(&so);
 		if (!c->syslog)
 			log_warn("collector: syslog %s: %s (alerts still go to the file)",
 				 c->syslog_url, strerror(errno));
@@ -300,9 +306,11 @@ static int open_outputs(struct collector *c, const struct config *cfg)
 	if (replace_str(&c->alerts_path, cfg->alerts_path) ||
 	    replace_str(&c->syslog_url, cfg->syslog_url) ||
 	    replace_str(&c->metrics_path, cfg->metrics_path) ||
+	    replace_str(&c->syslog_ca, cfg->syslog_ca) ||
 	    replace_str(&c->evidence_dir, cfg->evidence_dir))
 		return -ENOMEM;
 	c->tick_ms = cfg->poll_interval_ms ? cfg->poll_interval_ms : 1000;
+	c->syslog_facility = cfg->syslog_facility;
 	return reopen(c);
 }
 
@@ -450,6 +458,12 @@ static json_t *stats_json(struct collector *c)
 	return o;
 }
 
+/* Over the daemon's life: a reopen or a new config replaces the sender, not the count. */
+static uint64_t syslog_dropped(const struct collector *c)
+{
+	return c->syslog_dropped_closed + (c->syslog ? syslog_out_dropped(c->syslog) : 0);
+}
+
 /* Rewritten atomically (temp file + rename) so a reader never sees half a status. */
 static void write_status(struct collector *c, uint64_t now_ns)
 {
@@ -468,8 +482,7 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "evidence_next_seq",
 			    json_integer(c->evidence ? (json_int_t)evidence_next_seq(c->evidence) : 0));
 	json_object_set_new(o, "evidence_errors", json_integer((json_int_t)c->evidence_errors));
-	json_object_set_new(o, "syslog_dropped",
-			    json_integer(c->syslog ? (json_int_t)syslog_out_dropped(c->syslog) : 0));
+	json_object_set_new(o, "syslog_dropped", json_integer((json_int_t)syslog_dropped(c)));
 	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
 	json_object_set_new(o, "tick_ms", json_integer(c->tick_ms));
 	json_object_set_new(o, "evidence_bytes", json_integer((json_int_t)c->evidence_bytes));
@@ -542,7 +555,7 @@ static void fill_metrics(struct collector *c, uint64_t now_ns, struct metrics_sn
 	m->evidence_bytes = c->evidence_bytes;
 	m->evidence_errors = c->evidence_errors;
 	m->evidence_next_seq = c->evidence ? evidence_next_seq(c->evidence) : 0;
-	m->syslog_dropped = c->syslog ? syslog_out_dropped(c->syslog) : 0;
+	m->syslog_dropped = syslog_dropped(c);
 	m->syslog_queued_bytes = c->syslog ? syslog_out_flush(c->syslog) : 0;
 }
 
@@ -605,6 +618,7 @@ void collector_free(struct collector *c)
 	free(c->alerts_path);
 	free(c->syslog_url);
 	free(c->metrics_path);
+	free(c->syslog_ca);
 	free(c->evidence_dir);
 	free(c);
 }
