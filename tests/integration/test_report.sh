@@ -88,6 +88,9 @@ check "timeline --user in a window: the upload, its alert, the gap" \
 	"$(grep -oE 'egress_net|ALERT +exfiltration rev 1|GAP|login' "$T/window.txt" | tr -s ' ' | tr '\n' ,)" \
 	"egress_net,ALERT exfiltration rev 1,GAP,"
 check "export csv rows for session 7" "$(ctl export --dir "$D" --session 7 --format csv | grep -c '^"[0-9]*",".*","activity","7"')" 5
+check "export: every ECS field is in the ECS 8.x reference with its type, allowed values only" \
+	"$(ctl export --dir "$D" --format json | python3 "$ROOT/tests/lib/ecs_check.py" "$ROOT/tests/lib/fixtures/ecs_fields.txt")" \
+	"ok 321 records"
 check "export json lines parse" "$(ctl export --dir "$D" --format json | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)))')" 321
 
 ctl report --dir "$D" --session 7 -o "$T/report.html"

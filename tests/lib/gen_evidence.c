@@ -63,7 +63,9 @@ static void alert(uint64_t at, unsigned id, unsigned rev, const char *rule,
 
 static void story(void)
 {
-	put("agent", T0, "{\"event\":\"start\",\"host\":\"ws1\",\"version\":\"0.1.0\","
+	put("agent", T0, "{\"event\":\"start\",\"host\":\"ws1\",\"host_id\":"
+			 "\"0123456789abcdef0123456789abcdef\",\"agent_id\":"
+			 "\"6b1e0f52-8e7c-4ad3-9f0a-31c455d27e10\",\"version\":\"0.1.0\","
 			 "\"hooks\":\"fexit\",\"config_sha256\":\"ab\"}");
 	put("config", T0, "{\"sha256\":\"ab\",\"path\":\"/etc/exfilmon/exfilmon.yaml\"}");
 	put("session", T0 + SEC, "{\"session_id\":7,\"loginuid\":1101,\"uid\":1101,"

@@ -28,6 +28,17 @@ void ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+void ctl_fmt_rfc3339(uint64_t ns, char *buf, size_t len)
+{
+	time_t secs = ns / 1000000000ULL;
+	struct tm tm;
+	char day[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lluZ", day, (unsigned long long)(ns % 1000000000ULL) / 1000000);
+}
+
 const char *case_str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -158,6 +169,9 @@ static int on_record(void *ctx, const struct ev_record *r)
 	/* Who a session is matters whenever it logged in; the window limits the rest. */
 	if (s && !strcmp(r->type, "session"))
 		identify(s, d);
+	ctl_identity_note(&c->m->id, r->type, d);
+	if (!c->m->first_id.host_name[0])
+		c->m->first_id = c->m->id;
 	if (s && in_window(&c->o->filter, r->ts_ns))
 		account(s, d, r->type, r->ts_ns);
 	if (!strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
@@ -168,6 +182,7 @@ static int on_record(void *ctx, const struct ev_record *r)
 	if (wanted_record(c, r, d, s)) {
 		rec = json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
 				(json_int_t)r->ts_ns, "type", r->type, "data", d);
+		ctl_ecs_record(rec, r->type, d, r->ts_ns, &c->m->id);
 		json_array_append_new(c->m->records, rec);
 	}
 	json_decref(d);
@@ -223,6 +238,7 @@ int case_load(const struct case_opts *o, struct case_model *m)
 				"problem is shown: %s\n", m->rep.problem);
 	if (o->filter.have_session && o->keep_records)
 		trim_global_gaps(m, o->filter.session_id);
+	ctl_identity_backfill(m->records, &m->first_id);
 	return 0;
 }
 

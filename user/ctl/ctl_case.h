@@ -29,12 +29,22 @@ struct case_session {
 	unsigned alerts, gaps;
 };
 
+/* The host and agent that wrote the records, from the latest agent or session record. */
+struct ctl_identity {
+	char host_name[256];
+	char host_id[40];
+	char agent_id[40];
+	char version[32];
+};
+
 struct case_model {
 	struct case_session *sessions;
 	size_t n_sessions;
 	json_t *alerts;              /* array of alert objects, latest revision each */
 	json_t *records;             /* with keep_records: [{seq, ts_ns, type, data}] */
 	struct ev_report rep;
+	struct ctl_identity id;      /* as of the record being loaded */
+	struct ctl_identity first_id; /* the first one found, for records before it */
 };
 
 struct case_opts {
@@ -45,6 +55,16 @@ struct case_opts {
 };
 
 void ctl_fmt_time(uint64_t ns, char *buf, size_t len);
+/* RFC 3339, UTC, milliseconds, as the alerts' @timestamp ("2026-11-28T07:31:54.500Z"). */
+void ctl_fmt_rfc3339(uint64_t ns, char *buf, size_t len);
+/* Remembers host and agent named by an agent or session record (ctl_ecs.c). */
+void ctl_identity_note(struct ctl_identity *id, const char *type, json_t *data);
+/* Records loaded before the first agent or session record (its segment was removed by
+ * retention, or the copy starts mid-way) get the first identity found (ctl_ecs.c). */
+void ctl_identity_backfill(json_t *records, const struct ctl_identity *first);
+/* Adds @timestamp, ecs, event, host and agent (ECS) to an exported record. */
+void ctl_ecs_record(json_t *rec, const char *type, json_t *data, uint64_t ts_ns,
+		    const struct ctl_identity *id);
 
 /* Reads the store into m. Prints a clear error and returns an exit status (0, 1). */
 int case_load(const struct case_opts *o, struct case_model *m);

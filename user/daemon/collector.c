@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-id128.h>
 
 #include "agent/agent.h"
 #include "collector.h"
@@ -41,6 +42,9 @@ struct collector {
 	struct syslog_out *syslog;
 	int alerts_fd;
 	char host[256];
+	char host_id[33];             /* /etc/machine-id: ECS host.id */
+	char agent_id[37];            /* ECS agent.id: a UUID derived from it for exfilmon */
+	struct output_identity id;
 	char config_sha256[65];
 	char config_path[PATH_MAX];
 	char status_path[PATH_MAX];
@@ -126,7 +130,7 @@ static void emit_alert(void *ctx, const struct alert *a)
 	struct collector *c = ctx;
 	const struct process_info *p = c->agent && a->n_processes
 		? session_process(agent_sessions(c->agent), a->processes[0].pid) : NULL;
-	char *json = output_alert_json_exe(a, c->host, p && p->exe[0] ? p->exe : NULL);
+	char *json = output_alert_json_ecs(a, &c->id, p && p->exe[0] ? p->exe : NULL);
 	char msg[512];
 
 	if (!json) {
@@ -176,6 +180,14 @@ static void subject(void *ctx, uint32_t session_id, uint32_t loginuid, struct de
 	s->remote_host = si->remote_host;
 }
 
+/* Who wrote the record: exported records carry it as ECS host.* and agent.*. */
+static void identify(struct collector *c, json_t *o)
+{
+	json_object_set_new(o, "host", json_string(c->host));
+	json_object_set_new(o, "host_id", json_string(c->host_id));
+	json_object_set_new(o, "agent_id", json_string(c->agent_id));
+}
+
 static void record_session(struct collector *c, const struct session_info *si, uint64_t ts)
 {
 	json_t *o = json_object();
@@ -190,6 +202,7 @@ static void record_session(struct collector *c, const struct session_info *si, u
 	json_object_set_new(o, "remote_host", json_string(si->remote_host));
 	json_object_set_new(o, "login_ns", json_integer((json_int_t)si->login_ns));
 	json_object_set_new(o, "leader_pid", json_integer(si->leader_pid));
+	identify(c, o);
 	record_obj(c, "session", ts, o);
 }
 
@@ -365,6 +378,26 @@ static void record_config(struct collector *c, const struct config *cfg)
 		detect_set_config_hash(c->detect, cfg->sha256);
 }
 
+/* The agent's id is the machine id hashed with an application key (what systemd does for
+ * sd_id128_get_machine_app_specific), so it is stable per host without exposing the
+ * machine id itself to whoever reads agent.id. */
+#define EXFILMON_APP_ID SD_ID128_MAKE(6b,1e,0f,52,8e,7c,4a,d3,9f,0a,31,c4,55,d2,7e,10)
+
+static void load_identity(struct collector *c)
+{
+	sd_id128_t machine, agent;
+
+	gethostname(c->host, sizeof(c->host) - 1);
+	if (!sd_id128_get_machine(&machine))
+		sd_id128_to_string(machine, c->host_id);
+	if (!sd_id128_get_machine_app_specific(EXFILMON_APP_ID, &agent))
+		snprintf(c->agent_id, sizeof(c->agent_id), SD_ID128_UUID_FORMAT_STR,
+			 SD_ID128_FORMAT_VAL(agent));
+	c->id = (struct output_identity){ .host_name = c->host, .host_id = c->host_id,
+					  .agent_id = c->agent_id,
+					  .agent_version = EXFILMON_VERSION };
+}
+
 struct collector *collector_new(const struct config *cfg, const char *status_path)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -375,7 +408,7 @@ struct collector *collector_new(const struct config *cfg, const char *status_pat
 		return NULL;
 	c->alerts_fd = -1;
 	c->started_ns = realtime_ns();
-	gethostname(c->host, sizeof(c->host) - 1);
+	load_identity(c);
 	snprintf(c->status_path, sizeof(c->status_path), "%s", status_path ? status_path : "");
 	ops.ctx = c;
 	if (cfg->state_dir)
@@ -416,7 +449,7 @@ void collector_agent_record(struct collector *c, const char *what, const char *h
 	json_t *o = json_object();
 
 	json_object_set_new(o, "event", json_string(what));
-	json_object_set_new(o, "host", json_string(c->host));
+	identify(c, o);
 	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
 	json_object_set_new(o, "hooks", json_string(hooks ? hooks : ""));
 	json_object_set_new(o, "config_sha256", json_string(c->config_sha256));
