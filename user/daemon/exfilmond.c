@@ -16,6 +16,7 @@
 
 #include "agent/agent.h"
 #include "collector.h"
+#include "service.h"
 #include "config/config.h"
 #include "model/paths.h"
 #include "common/log.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct collector *collector;
 	struct agent *agent;
 	struct loop *loop;
+	struct service service;
 };
 
 static uint64_t realtime_ns(void)
@@ -102,12 +104,22 @@ static void on_ring(void *ctx)
 	agent_poll_ring(d->agent);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static void on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
 
 	agent_drain(d->agent);
 	collector_tick(d->collector, realtime_ns());
+	/* Fed here, after the tick's work: a loop that stops ticking stops the pings. */
+	service_tick(&d->service, mono_ns());
 }
 
 static void on_signal(void *ctx, int sig)
@@ -117,11 +129,17 @@ static void on_signal(void *ctx, int sig)
 	/* Both reopen the outputs even when the config is unchanged: logrotate's postrotate
 	 * must not leave the daemon writing to a renamed or deleted alerts file. */
 	if (sig == SIGHUP || sig == SIGUSR1) {
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
+			service_reloading(&d->service);
 			reload(d);
+		}
 		collector_reopen(d->collector);
-	} else
+		if (sig == SIGHUP)
+			service_ready(&d->service, "reloaded");
+	} else {
 		log_info("exfilmond: %s, shutting down", strsignal(sig));
+		service_stopping(&d->service);
+	}
 }
 
 static void on_mounts(void *ctx)
@@ -141,7 +159,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: exfilmond [-c CONFIG] [--status FILE] [--log-level LEVEL] [--stderr]\n"
 		   "       exfilmond --check-config CONFIG\n"
 		   "       exfilmond --version\n"
-		   "Without -c the built-in default config runs (docs/config.md).\n");
+		   "Without -c the built-in default config runs (docs/config.md).\n"
+		   "Exit status: 0 stopped cleanly, 1 failure, 2 bad usage, 78 the config cannot be\n"
+		   "used (not restarted by the unit). SIGHUP reloads the config and reopens the\n"
+		   "outputs, SIGUSR1 only reopens them (logrotate), SIGTERM stops.\n");
 }
 
 static int check_config(const char *path)
@@ -224,6 +245,8 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	collector_agent_record(d->collector, "start", agent_hooks_text(d->agent));
+	/* Only now: the sensors are attached and the outputs open. */
+	service_ready(&d->service, agent_hooks_text(d->agent));
 	log_info("exfilmond: running, config %s sha256=%s", d->config_path ? d->config_path
 									    : "(builtin)",
 		 d->cfg.sha256);
@@ -256,8 +279,9 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_setup("exfilmond", to_stderr, level);
+	service_init(&d.service);
 	if (load_config(d.config_path, &d.cfg))
-		return 1;
+		return SERVICE_EXIT_CONFIG;
 	err = start(&d);
 	if (!err)
 		err = loop_run(d.loop);
