@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/timeutil.h"
 #include "config/parse.h"
 #include "ctl.h"
 #include "ctl_case.h"
@@ -115,14 +116,6 @@ static void build_tables(unsigned allowed, struct option *longs, char *shorts)
 	longs[n] = (struct option){ 0 };
 	shorts[s++] = 'h';
 	shorts[s] = '\0';
-}
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* "seg-0000000000000000.xev:12:<64 hex>" */

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "common/timeutil.h"
 #include "ctl.h"
 
 static long long num(json_t *o, const char *key)
@@ -63,14 +64,12 @@ static bool is_exfilmond(long long pid)
 
 static void judge(json_t *o, struct health *h)
 {
-	struct timespec now;
 	long long tick_ms = num(o, "tick_ms");
 	long long limit_ms = 3 * (tick_ms > 0 ? tick_ms : 1000);
 
 	if (limit_ms < STALE_MIN_MS)
 		limit_ms = STALE_MIN_MS;
-	clock_gettime(CLOCK_REALTIME, &now);
-	h->age_s = ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)num(o, "updated_ns")) / 1e9;
+	h->age_s = ((double)realtime_ns() - (double)num(o, "updated_ns")) / 1e9;
 	h->limit_s = limit_ms / 1000.0;
 	h->alive = is_exfilmond(num(o, "pid"));
 	h->why[0] = '\0';

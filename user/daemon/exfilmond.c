@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "model/paths.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/loop.h"
 
 struct daemon {
@@ -31,14 +32,6 @@ struct daemon {
 	struct loop *loop;
 	struct service service;
 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Prints each "FILE:LINE:COL: message" line through the log. */
 static void log_config_errors(const char *errors)
@@ -104,14 +97,6 @@ static void on_ring(void *ctx)
 	agent_poll_ring(d->agent);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void on_tick(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -119,7 +104,7 @@ static void on_tick(void *ctx)
 	agent_drain(d->agent);
 	collector_tick(d->collector, realtime_ns());
 	/* Fed here, after the tick's work: a loop that stops ticking stops the pings. */
-	service_tick(&d->service, mono_ns());
+	service_tick(&d->service, monotonic_ns());
 }
 
 static void on_signal(void *ctx, int sig)

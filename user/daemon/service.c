@@ -5,16 +5,9 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "common/timeutil.h"
 #include "common/log.h"
 #include "service.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void service_init(struct service *s)
 {
@@ -30,7 +23,7 @@ void service_init(struct service *s)
 void service_ready(struct service *s, const char *status)
 {
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
-	s->last_ping_ns = mono_ns();
+	s->last_ping_ns = monotonic_ns();
 }
 
 void service_tick(struct service *s, uint64_t now_mono_ns)

@@ -30,6 +30,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/timeutil.h"
+#include "common/endpoint.h"
 #include "common/log.h"
 #include "syslog_out.h"
 
@@ -68,14 +70,6 @@ struct syslog_out {
 	size_t head_sent;         /* bytes of the first frame already written */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* RFC 5424 header fields are PRINTUSASCII (33..126); an empty one is the NILVALUE "-". */
 static void header_field(char *dst, size_t len, const char *src)
 {
@@ -104,24 +98,16 @@ static int parse_unix(struct syslog_out *s, const char *path)
 /* "HOST:PORT" or "[V6]:PORT"; resolved later, in the background. */
 static int parse_stream(struct syslog_out *s, const char *hp, enum transport t)
 {
-	const char *colon = strrchr(hp, ':');
+	const char *port_text;
 	char *end;
 	unsigned long port;
-	size_t hlen;
 
-	if (!colon || colon == hp || !colon[1])
+	if (endpoint_split(hp, s->host, sizeof(s->host), &port_text) || !*port_text)
 		return -EINVAL;
 	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
+	port = strtoul(port_text, &end, 10);
 	if (errno || *end || !port || port > 65535)
 		return -EINVAL;
-	hlen = colon - hp;
-	if (hp[0] == '[' && hlen > 2 && hp[hlen - 1] == ']')
-		hp++, hlen -= 2;
-	if (hlen >= sizeof(s->host))
-		return -EINVAL;
-	memcpy(s->host, hp, hlen);
-	s->host[hlen] = '\0';
 	snprintf(s->port, sizeof(s->port), "%lu", port);
 	s->transport = t;
 	return 0;
@@ -496,7 +482,7 @@ struct syslog_out *syslog_out_open(const struct syslog_out_opts *o)
 		host[0] = '\0';
 	header_field(s->hostname, sizeof(s->hostname), host);
 	/* A destination that is down at start is retried later; it is not a failure. */
-	link_progress(s, mono_ns());
+	link_progress(s, monotonic_ns());
 	return s;
 }
 
@@ -598,13 +584,13 @@ int syslog_out_send(struct syslog_out *s, int severity, const char *msgid, const
 	if (hlen < 0 || hlen >= HEADER_MAX || mlen > SYSLOG_OUT_MAX_MSG)
 		return drop(s, -EMSGSIZE);
 	if (s->transport == T_UNIX)
-		return send_unix(s, hdr, hlen, msg, mlen, mono_ns());
-	return send_stream(s, hdr, hlen, msg, mlen, mono_ns());
+		return send_unix(s, hdr, hlen, msg, mlen, monotonic_ns());
+	return send_stream(s, hdr, hlen, msg, mlen, monotonic_ns());
 }
 
 size_t syslog_out_flush(struct syslog_out *s)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = monotonic_ns();
 
 	if (s->transport == T_UNIX)
 		return 0;
@@ -620,14 +606,14 @@ uint64_t syslog_out_dropped(const struct syslog_out *s)
 
 uint64_t syslog_out_close_wait(struct syslog_out *s, int timeout_ms)
 {
-	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL, dropped;
+	uint64_t deadline = monotonic_ns() + (uint64_t)timeout_ms * 1000000ULL, dropped;
 
 	if (!s)
 		return 0;
 	/* Waiting makes sense on a live connection or one being made; a dead one would not
 	 * drain. */
 	while (s->transport != T_UNIX && s->state != LINK_DOWN && syslog_out_flush(s) &&
-	       mono_ns() < deadline)
+	       monotonic_ns() < deadline)
 		poll(NULL, 0, 10);
 	while (s->queued) {
 		pop_head(s);
