@@ -46,11 +46,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (long i = 0; i < count; i++) {
-		snprintf(msg, sizeof(msg), "{\"event\":{\"kind\":\"alert\"},\"n\":%ld,\"text\":\"%s\"}",
-			 i, argc > 6 ? argv[6] : "x");
+		snprintf(msg, sizeof(msg),
+			 "{\"event\":{\"kind\":\"alert\"},\"n\":%ld,\"text\":\"%s\"}", i,
+			 argc > 6 ? argv[6] : "x");
 		sent += syslog_out_send(s, 2, "ALERT", msg) == 0;
 	}
-	sent += syslog_out_send(s, 6, "CHAIN", "evidence sealed segment=seg-0 block=1 head=ab") == 0;
+	sent += syslog_out_send(s, 6, "CHAIN",
+				"evidence sealed segment=seg-0 block=1 head=ab") == 0;
 	while ((queued = syslog_out_flush(s)) && now_s() < deadline)
 		poll(NULL, 0, 20);
 	printf("sent %ld dropped %llu queued %zu\n", sent,

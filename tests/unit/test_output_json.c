@@ -327,7 +327,8 @@ static void load_ecs_ref(struct ecs_ref *r)
 			continue;
 		if (!strncmp(line, "allowed ", 8)) {
 			assert_true(r->n_allowed < 4);
-			snprintf(r->allowed[r->n_allowed++], sizeof(r->allowed[0]), "%s ", line + 8);
+			snprintf(r->allowed[r->n_allowed++], sizeof(r->allowed[0]), "%s ",
+				 line + 8);
 			continue;
 		}
 		assert_true(r->n < 64);
