@@ -7,7 +7,8 @@
 # certificate made here with openssl) arrive complete; a certificate for another name or
 # from another CA is refused and counted as dropped; a collector name that does not
 # resolve at first is retried and delivered once it does (in a private mount namespace
-# with its own /etc/hosts). Ports 127.0.0.1:16510-16512.
+# with its own /etc/hosts); the daemon itself sends its chain heads with the facility, URL
+# and CA of its config, locally and over TLS. Ports 127.0.0.1:16510-16512.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build
@@ -128,6 +129,42 @@ check "dns: all 5 alerts arrived" "$(lines plain '"text":"late"')" 5
 
 echo "honest drops: a collector that never comes"
 check "down collector: everything counted as dropped" "$(send tcp://127.0.0.1:16512 16 - 10 1 down | cut -d' ' -f1-4)" "sent 11 dropped 11"
+
+echo "the daemon itself: chain heads through its config (facility, TLS, CA)"
+[ -x "$BUILD/exfilmond" ] || die "run make first"
+mkdir -p "$T/src"
+daemon_run() { # NAME SYSLOG_URL FACILITY CA OUT PATTERN: exfilmond until PATTERN is in OUT
+	cat >"$T/$1.yaml" <<YAML
+sources:
+  paths: ["$T/src"]
+output:
+  alerts: $T/$1/alerts.jsonl
+  evidence: $T/$1/evidence
+  syslog: $2
+  syslog_facility: $3
+  syslog_ca: $4
+evidence:
+  seal_interval: 100ms
+agent:
+  state_dir: $T/$1/state
+  poll_interval: 100ms
+YAML
+	"$BUILD/exfilmond" -c "$T/$1.yaml" --status "$T/$1.json" --stderr 2>"$T/$1.log" &
+	local pid=$!
+	PIDS+=($pid)
+	wait_until 60 grep -q "$6" "$T/$5.out"
+	kill -TERM "$pid"
+	wait "$pid"
+}
+LOCAL_CHAIN='^exfilmon-chain|local3|info|exfilmon-chain|-| evidence sealed segment=seg-[0-9a-f]*\.xev block=[0-9]* head=[0-9a-f]\{64\}$'
+daemon_run local "unix:$T/log.sock" local3 system plain "$LOCAL_CHAIN"
+check "daemon, local socket: chain heads under exfilmon-chain, facility local3" \
+	"$(grep -q "$LOCAL_CHAIN" "$T/plain.out" && echo arrived)" arrived
+TLS_CHAIN='^exfilmon|local6|info|exfilmon|CHAIN|evidence sealed segment=seg-[0-9a-f]*\.xev block=[0-9]* head=[0-9a-f]\{64\}$'
+daemon_run tls "tls://localhost:16511" local6 "$T/ca.pem" tls "$TLS_CHAIN"
+check "daemon, TLS: chain heads with app-name exfilmon, msgid CHAIN, facility local6" \
+	"$(grep -q "$TLS_CHAIN" "$T/tls.out" && echo arrived)" arrived
+check "daemon, TLS: nothing dropped" "$(python3 -c "import json;print(json.load(open('$T/tls.json'))['syslog_dropped'])")" 0
 
 echo "test_syslog: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
