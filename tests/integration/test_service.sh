@@ -77,6 +77,12 @@ wait "$TRACED"
 check "SIGTERM: clean exit" "$?" 0
 check "SIGTERM: STOPPING=1" "$(count STOPPING=1)" 1
 
+sed "s|/usr/sbin/exfilmond|$BUILD/exfilmond|" "$UNIT" >"$T/exfilmond.service"
+check "systemd-analyze verify: the unit is valid" \
+	"$(systemd-analyze verify --man=no "$T/exfilmond.service" >"$T/verify.txt" 2>&1; echo $?)" 0
+check "the unit asks for notify, a watchdog and no restart on exit 78" \
+	"$(grep -cE '^(Type=notify|WatchdogSec=[0-9]+s|RestartPreventExitStatus=78)$' "$UNIT")" 3
+
 echo "SystemCallFilter"
 filter=$(sed -n 's/^SystemCallFilter=//p' "$UNIT")
 [ -n "$filter" ] || die "the unit has no SystemCallFilter"
