@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "common/timeutil.h"
 #include "config/parse.h"
 #include "ctl.h"
 #include "ctl_case.h"
@@ -32,23 +33,15 @@ static const char usage[] =
 	"                [--since T] [--until T] [--json]\n"
 	"  COMMAND: hosts | alerts | sessions | timeline --user U | report [-o FILE]\n"
 	"           | verify --host H [--dir STORE | --head HASH]\n"
-	"  T: RFC 3339 (2026-11-28T07:51:54Z), unix seconds, or relative to now (-2h, -7d)\n";
+	"  T: RFC 3339 (2026-11-28T07:51:54Z), a date, unix seconds, or relative (-2h, today)\n";
 
-/* RFC 3339 or unix seconds (ctl_parse_time), or "-DURATION" back from now. */
+/* --since/--until in the forms every command takes (config/parse.h parse_time). */
 static int parse_when(const char *s, char *out, size_t len)
 {
-	struct timespec now;
-	uint64_t ns, back;
+	uint64_t ns;
 
-	if (s[0] == '-') {
-		if (parse_duration(s + 1, &back))
-			return -EINVAL;
-		clock_gettime(CLOCK_REALTIME, &now);
-		ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-		ns = back > ns ? 0 : ns - back;
-	} else if (ctl_parse_time(s, &ns)) {
+	if (parse_time(s, realtime_ns(), &ns))
 		return -EINVAL;
-	}
 	snprintf(out, len, "%llu", (unsigned long long)ns);
 	return 0;
 }
@@ -195,7 +188,6 @@ static int db_alerts(PGconn *db, const struct db_args *a)
 		" AND ($3::text IS NULL OR rule = $3)"
 		" AND ($6::bigint IS NULL OR doc->'exfilmon'->>'session_id' = $6::text)"
 		TIME_FILTER("(extract(epoch FROM ts) * 1e9)::bigint") " ORDER BY id");
-	json_t *arr = json_array();
 
 	if (!r)
 		return 1;
@@ -210,7 +202,9 @@ static int db_alerts(PGconn *db, const struct db_args *a)
 		if (!al)
 			continue;
 		if (a->json) {
-			json_array_append_new(arr, al);
+			json_dumpf(al, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(al);
 			continue;
 		}
 		if (!a->host)
@@ -218,11 +212,6 @@ static int db_alerts(PGconn *db, const struct db_args *a)
 		ctl_alert_line(al, alert_session(al, sess, sizeof(sess)));
 		json_decref(al);
 	}
-	if (a->json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		printf("\n");
-	}
-	json_decref(arr);
 	PQclear(r);
 	return 0;
 }
@@ -270,7 +259,6 @@ static int db_sessions(PGconn *db, const struct db_args *a)
 		"  AND x.session_id = t.session_id ORDER BY x.seq DESC LIMIT 1) s ON true"
 		" WHERE ($2::text IS NULL OR s.user_name = $2)"
 		" ORDER BY first_ns, t.session_id, t.host_id");
-	json_t *arr = json_array();
 
 	if (!r)
 		return 1;
@@ -288,18 +276,15 @@ static int db_sessions(PGconn *db, const struct db_args *a)
 
 			if (!a->host)
 				json_object_set_new(o, "host", json_string(v(r, i, 0)));
-			json_array_append_new(arr, o);
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(o);
 			continue;
 		}
 		if (!a->host)
 			printf("%-20s ", ctl_safe(v(r, i, 0), h, sizeof(h)));
 		ctl_session_line(&s);
 	}
-	if (a->json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		printf("\n");
-	}
-	json_decref(arr);
 	PQclear(r);
 	return 0;
 }
