@@ -161,19 +161,19 @@ check "fleet_user alert for kim (3 x 20 MB, each under 50 MiB)" "$(alerts fleet_
 check "no fleet_user for one-host people" "$(cf_sql "SELECT count(*) FROM alerts WHERE rule = 'fleet_user' AND user_name <> 'kim'")" 0
 
 echo "-- agent_silent"
-"$SIM" heartbeat --server "$CF_NATS_URL" --host s2 --interval 1 --count 3 --every-ms 1000 --clean --start-id aaaaaaaaaaaaaaa2 &
+"$SIM" heartbeat --server "$CF_NATS_URL" --host s2 --interval 2 --count 2 --every-ms 2000 --clean --start-id aaaaaaaaaaaaaaa2 &
 s2=$!
-"$SIM" heartbeat --server "$CF_NATS_URL" --host s1 --interval 1 --count 3 --every-ms 1000 --start-id aaaaaaaaaaaaaaa1
+"$SIM" heartbeat --server "$CF_NATS_URL" --host s1 --interval 2 --count 2 --every-ms 2000 --start-id aaaaaaaaaaaaaaa1
 wait $s2
-sleep 1
-check "not silent after one interval" "$(alerts agent_silent 'agent_silent:s1:%')" 0
-wait_alert agent_silent 'agent_silent:s1:%' 15
-check "agent_silent for the stopped agent" "$(alerts agent_silent 'agent_silent:s1:%')" 1
-# From the last heartbeat's arrival to the alert: at least 3 intervals, at most 3 plus
-# one detection pass (1 s) and 1 s of slack on a loaded machine.
-check "agent_silent raised between 3 and 5 s after the last heartbeat" \
-	"$(cf_sql "SELECT extract(epoch FROM a.ts - h.hb_received) BETWEEN 3 AND 5 FROM alerts a JOIN hosts h USING (host_id) WHERE a.rule = 'agent_silent' AND h.host_id = 's1'")" t
 sleep 2
+check "not silent after one interval" "$(alerts agent_silent 'agent_silent:s1:%')" 0
+wait_alert agent_silent 'agent_silent:s1:%' 20
+check "agent_silent for the stopped agent" "$(alerts agent_silent 'agent_silent:s1:%')" 1
+# From the last heartbeat's arrival to the alert: not before 3 intervals (6 s), and
+# within the next interval (a detection pass runs every second; slack for a loaded machine).
+check "agent_silent raised 6-8 s (3 to 4 intervals) after the last heartbeat" \
+	"$(cf_sql "SELECT extract(epoch FROM a.ts - h.hb_received) BETWEEN 6 AND 8 FROM alerts a JOIN hosts h USING (host_id) WHERE a.rule = 'agent_silent' AND h.host_id = 's1'")" t
+sleep 3
 check "no agent_silent after a clean stop" "$(alerts agent_silent 'agent_silent:s2:%' ):$(alerts agent_silent 'agent_silent:agent1:%')" "0:0"
 
 echo "-- evidence_tampered and evidence_gap"
