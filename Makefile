@@ -17,7 +17,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto
+PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto libnats
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -122,12 +122,17 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
+# The fleet tests' JetStream helper (stream creation, read-back), built against libnats.
+$(OUT)/tests/nats_tool: tests/lib/nats_tool.c $(LAYER_LIBS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
+
 # Unit tests: no root needed.
 test: $(UNIT_BINS)
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # Root integration tests against the real BPF programs.
-integration: all
+integration: all $(OUT)/tests/nats_tool
 	$(Q)tests/integration/run.sh
 
 check: test integration

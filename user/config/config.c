@@ -47,6 +47,7 @@ enum key_flags {
 	F_PORT_FORBIDDEN = 1 << 3,/* allow: the kernel matches addresses only */
 	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
 	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
+	F_URL = 1 << 6,           /* list items are NATS server URLs, not names */
 };
 
 struct errbuf {
@@ -520,6 +521,125 @@ static int p_nets(struct ctx *c, yaml_node_t *n, const struct key *k)
 #define OFF(f) offsetof(struct config, f)
 #define DOFF(f) (offsetof(struct config, detect) + offsetof(struct detect_config, f))
 
+/* A NATS server URL as libnats takes it: nats:// or tls://, a host, a port. */
+static bool url_ok(const char *s)
+{
+	const char *host, *colon;
+	uint64_t port;
+
+	if (!strncmp(s, "nats://", 7))
+		host = s + 7;
+	else if (!strncmp(s, "tls://", 6))
+		host = s + 6;
+	else
+		return false;
+	colon = strrchr(host, ':');
+	return colon && colon > host && colon - host < 256 && !strpbrk(host, "/@ ") &&
+	       !parse_u64(colon + 1, 1, 65535, &port);
+}
+
+/* [A-Za-z0-9_-]{1,64}: a NATS subject token and a message-id part (FLEET_WIRE.md). */
+bool config_name_ok(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return n && n <= 64 && !s[n];
+}
+
+static bool name_item_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s)
+{
+	bool ok = k->flags & F_URL ? url_ok(s) : config_name_ok(s);
+
+	if (!ok)
+		bad_value(c, n, k, k->flags & F_URL ? "server URL" : "name", s, -EINVAL);
+	return ok;
+}
+
+/* A list of server URLs (F_URL) or of names. */
+static int p_words(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	long len = list_length(c, n, k);
+	size_t got = 0;
+	char **list;
+	int err = 0;
+
+	if (len < 0)
+		return -EINVAL;
+	list = calloc(len + 1, sizeof(*list));
+	if (!list)
+		return nomem(c);
+	for (long i = 0; i < len && err != -ENOMEM; i++) {
+		yaml_node_t *item;
+		const char *s = list_item(c, n, k, i, &item);
+
+		if (!s || !name_item_ok(c, item, k, s))
+			err = -EINVAL;
+		else if (!(list[got++] = strdup(s)))
+			err = nomem(c);
+	}
+	free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));
+	*FIELD(char **, k->off) = list;
+	*FIELD(size_t, k->off2) = got;
+	return err;
+}
+
+/* A host id as written, or an absolute path of a file holding it (read at start). */
+static int p_host_id(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	const char *s = need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] != '/' && !config_name_ok(s))
+		return bad_value(c, n, k, "host id", s, -EINVAL);
+	return set_string(c, k, s);
+}
+
+/* tls: {ca: PATH, cert: PATH, key: PATH}, every entry optional, paths absolute. */
+static int p_tls(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} parts[] = {
+		{ "ca", OFF(fleet_tls_ca) }, { "cert", OFF(fleet_tls_cert) },
+		{ "key", OFF(fleet_tls_key) },
+	};
+	int err = 0;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		error_at(c, n, k->name, "expected a mapping, found %s (expected %s)", node_kind(n),
+			 k->example);
+		return -EINVAL;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		const char *name = scalar(kn), *v;
+		size_t i;
+
+		for (i = 0; name && i < ARRAY_SIZE(parts); i++)
+			if (!strcmp(name, parts[i].name))
+				break;
+		if (!name || i == ARRAY_SIZE(parts)) {
+			error_at(c, kn, k->name, "unknown entry \"%s\" (expected ca, cert, key)",
+				 name ? name : "?");
+			err = -EINVAL;
+		} else if (!(v = need_scalar(c, vn, k)) || !path_ok(c, vn, k, v)) {
+			err = -EINVAL;
+		} else {
+			struct key part = *k;
+
+			part.off = parts[i].off;
+			set_string(c, &part, v);
+		}
+	}
+	return err;
+}
+
 static const struct key keys[] = {
 	{ "sources.paths", p_paths, OFF(source_paths), OFF(n_source_paths), 0, MAX_PATHS,
 	  F_CLEAR_IN_SECTION, "[/srv/crm-exports]", "a list of absolute paths", NULL,
@@ -583,6 +703,20 @@ static const struct key keys[] = {
 	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
 	{ "agent.poll_interval", p_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
 	  0, "250ms", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
+	{ "fleet.servers", p_words, OFF(fleet_servers), OFF(n_fleet_servers), 0, 32, F_URL, "[]",
+	  "a list of nats://HOST:PORT or tls://HOST:PORT", NULL,
+	  "NATS JetStream servers to ship evidence, alerts and heartbeats to; empty: standalone" },
+	{ "fleet.tls", p_tls, 0, 0, 0, 0, 0, "{}", "{ca: PATH, cert: PATH, key: PATH}", NULL,
+	  "CA that the server certificate must chain to, and this host's client certificate" },
+	{ "fleet.credentials", p_path, OFF(fleet_credentials), 0, 0, 0, F_OFF, "off",
+	  "an absolute path or off", NULL, "NATS user credentials (.creds) or nkey seed file" },
+	{ "fleet.host_id", p_host_id, OFF(fleet_host_id), 0, 0, 0, 0, "/etc/machine-id",
+	  "1-64 of A-Z a-z 0-9 _ -, or an absolute path of a file holding it", NULL,
+	  "this host's name in subjects and message ids" },
+	{ "fleet.heartbeat", p_duration, OFF(fleet_heartbeat_ns), 0, SEC, 3600 * SEC, 0, "15s",
+	  "e.g. 15s, 1m", "1s to 1h", "how often a heartbeat is published" },
+	{ "fleet.groups", p_words, OFF(fleet_groups), OFF(n_fleet_groups), 0, 64, 0, "[]",
+	  "a list of names (A-Z a-z 0-9 _ -)", NULL, "policy groups this host belongs to" },
 };
 
 _Static_assert(ARRAY_SIZE(keys) <= 32, "grow ctx.seen and ctx.section");
@@ -758,6 +892,9 @@ static void cross_checks(struct ctx *c)
 	if (cfg->n_source_paths == 0 && cfg->n_services == 0)
 		error_at(c, where(c, "sources.paths"), "sources",
 			 "no paths and no services: nothing would be watched");
+	if (!cfg->fleet_tls_cert != !cfg->fleet_tls_key)
+		error_at(c, where(c, "fleet.tls"), "fleet.tls",
+			 "cert and key go together: give both or neither");
 	if (cfg->evidence_retention_bytes &&
 	    cfg->evidence_retention_bytes < cfg->evidence_segment_bytes)
 		error_at(c, where(c, "evidence.retention_size"), "evidence.retention_size",
@@ -1072,6 +1209,13 @@ void config_free(struct config *cfg)
 	free(cfg->evidence_dir);
 	free(cfg->syslog_url);
 	free(cfg->state_dir);
+	free_str_list(cfg->fleet_servers, cfg->n_fleet_servers);
+	free(cfg->fleet_tls_ca);
+	free(cfg->fleet_tls_cert);
+	free(cfg->fleet_tls_key);
+	free(cfg->fleet_credentials);
+	free(cfg->fleet_host_id);
+	free_str_list(cfg->fleet_groups, cfg->n_fleet_groups);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
