@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,7 +322,7 @@ static bool is_connected(struct fleet *f)
 
 /* Publishes and waits for the stream's acknowledgement. 0, or -EIO after noting why. */
 static int publish(struct fleet *f, const char *kind, const char *msg_id, const void *data,
-		   int len, const char *segment_hex)
+		   int len, const char *segment_hex, bool *duplicate)
 {
 	char subject[128];
 	jsPubOptions po;
@@ -343,6 +344,8 @@ static int publish(struct fleet *f, const char *kind, const char *msg_id, const 
 		po.MaxWait = PUBLISH_WAIT_MS;
 		s = js_PublishMsg(&pa, f->js, m, &po, &jerr);
 	}
+	if (s == NATS_OK && duplicate)
+		*duplicate = pa->Duplicate;
 	if (s != NATS_OK)
 		note_error(f, "publish %s (%s): %s%s", msg_id, subject, nats_why(s),
 			   s == NATS_NO_RESPONDERS ? " (no stream " STREAM " holds the subject)" : "");
@@ -364,7 +367,7 @@ static int ship_alerts(struct fleet *f)
 		}
 		it = f->q[f->q_head];
 		pthread_mutex_unlock(&f->mu);
-		err = publish(f, "alert", it.id, it.json, (int)strlen(it.json), NULL);
+		err = publish(f, "alert", it.id, it.json, (int)strlen(it.json), NULL, NULL);
 		if (err)
 			return err;
 		pthread_mutex_lock(&f->mu);
@@ -412,7 +415,7 @@ static int send_heartbeat(struct fleet *f, bool clean)
 		return -ENOMEM;
 	snprintf(id, sizeof(id), "%s:hb:%s:%llu", f->host_id, f->start_id,
 		 (unsigned long long)hb.seq);
-	err = publish(f, "heartbeat", id, json, (int)strlen(json), NULL);
+	err = publish(f, "heartbeat", id, json, (int)strlen(json), NULL, NULL);
 	free(json);
 	if (!err) {
 		pthread_mutex_lock(&f->mu);
@@ -461,6 +464,7 @@ static int ship_block(struct fleet *f)
 {
 	uint64_t next, sealed;
 	char id[160], seg_hex[17];
+	bool dup = false;
 	int err;
 
 	pthread_mutex_lock(&f->mu);
@@ -479,12 +483,13 @@ static int ship_block(struct fleet *f)
 	}
 	snprintf(seg_hex, sizeof(seg_hex), "%.16s", f->blk.segment + 4);
 	snprintf(id, sizeof(id), "%s:%s:%llu", f->host_id, seg_hex, (unsigned long long)next);
-	err = publish(f, "evidence", id, f->blk.bytes, (int)f->blk.len, seg_hex);
+	err = publish(f, "evidence", id, f->blk.bytes, (int)f->blk.len, seg_hex, &dup);
 	if (err)
 		return err;
 	pthread_mutex_lock(&f->mu);
 	f->cur.next_block = next + 1;
 	f->st.blocks_shipped++;
+	f->st.duplicates += dup;
 	f->st.last_ack_ns = real_ns();
 	snprintf(f->st.last_ack, sizeof(f->st.last_ack), "%s", id);
 	pthread_mutex_unlock(&f->mu);
@@ -708,6 +713,20 @@ static int init_sync(struct fleet *f)
 	return -err;
 }
 
+/* Signals belong to the daemon's signalfd: the thread, and the libnats threads it
+ * creates, inherit a mask that blocks them all. */
+static int start_thread(struct fleet *f)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&f->thread, NULL, run, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -err;
+}
+
 struct fleet *fleet_start(const struct fleet_opts *o)
 {
 	struct fleet *f = calloc(1, sizeof(*f));
@@ -742,7 +761,7 @@ struct fleet *fleet_start(const struct fleet_opts *o)
 	load_head(f);
 	/* The first heartbeat goes out as soon as the server answers. */
 	f->next_hb_ns = 0;
-	if ((err = -pthread_create(&f->thread, NULL, run, f)))
+	if ((err = start_thread(f)))
 		goto fail;
 	return f;
 fail:

@@ -46,6 +46,7 @@ struct fleet_status {
 	uint64_t backlog_blocks, backlog_bytes;
 	uint64_t oldest_unshipped_ns; /* newest record time of the oldest unshipped block, 0 */
 	uint64_t blocks_shipped, alerts_shipped, alerts_dropped, heartbeats_sent;
+	uint64_t duplicates;          /* blocks the stream already held (re-sent after a crash) */
 	char last_ack[160];           /* message id of the last acknowledged block */
 	uint64_t last_ack_ns, last_heartbeat_ns;
 	struct fleet_deleted deleted;
