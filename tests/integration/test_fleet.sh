@@ -268,7 +268,7 @@ part_tls() {
 	agent_stop tls-good
 
 	tls_agent tls-wrongca hostA rogue-ca hostA
-	refused tls-wrongca "certificate verify failed"
+	refused tls-wrongca "SSL handshake error: .*unable to get local issuer certificate"
 	tls_agent tls-mallory mallory ca mallory
 	refused tls-mallory "Authorization Violation"
 	tls_agent tls-foreign hostB ca hostA
@@ -276,7 +276,10 @@ part_tls() {
 
 	check "host A cannot read the stream" "$(XT_CA=$p/ca.pem XT_CERT=$p/hostA.pem \
 		XT_KEY=$p/hostA.key XT_INBOX=_INBOX.hostA timeout 20 "$NATS_TOOL" dump "$url" evidence \
-		>/dev/null 2>&1 && echo read || echo refused)" refused
+		>/dev/null 2>"$T/read.err" && echo read || echo refused)" refused
+	check "host A cannot subscribe to the subjects either" "$(XT_CA=$p/ca.pem \
+		XT_CERT=$p/hostA.pem XT_KEY=$p/hostA.key timeout 20 "$NATS_TOOL" sub "$url" 'exfilmon.>' \
+		2>&1 | grep -c 'Permissions Violation for Subscription')" 1
 	check "host A cannot store under another host's subject" "$(XT_CA=$p/ca.pem \
 		XT_CERT=$p/hostA.pem XT_KEY=$p/hostA.key XT_INBOX=_INBOX.hostA timeout 20 \
 		"$NATS_TOOL" publish "$url" exfilmon.evidence.hostB x:1 forged >/dev/null 2>&1 &&

@@ -9,6 +9,7 @@
  *   nats_tool leader URL            the stream leader's server name
  *   nats_tool local DIR             "BLOCK HASH" of every block of an evidence store
  *   nats_tool publish URL SUBJECT MSGID TEXT   one acknowledged publish (attack tests)
+ *   nats_tool sub URL SUBJECT       subscribe for a second; prints the server's complaint
  * TLS from the environment: XT_CA, XT_CERT, XT_KEY. Exit 0, 1 on failure, 2 on usage.
  */
 #include <errno.h>
@@ -167,6 +168,25 @@ static int cmd_publish(jsCtx *js, const char *subject, const char *id, const cha
 	return 0;
 }
 
+static int cmd_sub(natsConnection *nc, const char *subject)
+{
+	natsSubscription *sub = NULL;
+	const char *text = NULL;
+	natsMsg *m = NULL;
+	natsStatus s = natsConnection_SubscribeSync(&sub, nc, subject);
+
+	if (s == NATS_OK)
+		s = natsConnection_FlushTimeout(nc, 2000);
+	if (s == NATS_OK)
+		s = natsSubscription_NextMsg(&m, sub, 1000);
+	natsConnection_GetLastError(nc, &text);
+	fprintf(stderr, "nats_tool: sub %s: %s; server: %s\n", subject, natsStatus_GetText(s),
+		text && *text ? text : "-");
+	natsMsg_Destroy(m);
+	natsSubscription_Destroy(sub);
+	return s == NATS_OK ? 0 : 1;
+}
+
 static int cmd_local(const char *dir)
 {
 	struct ev_block b = { 0 };
@@ -212,6 +232,8 @@ int main(int argc, char **argv)
 		rc = cmd_dump(js, argv[3]);
 	else if (argc == 3 && !strcmp(argv[1], "leader"))
 		rc = cmd_leader(js);
+	else if (argc == 4 && !strcmp(argv[1], "sub"))
+		rc = cmd_sub(nc, argv[3]);
 	else if (argc == 6 && !strcmp(argv[1], "publish"))
 		rc = cmd_publish(js, argv[3], argv[4], argv[5]);
 	jsCtx_Destroy(js);
@@ -220,6 +242,6 @@ int main(int argc, char **argv)
 		return rc;
 usage:
 	fprintf(stderr, "usage: nats_tool stream URL REPLICAS | dump URL KIND | leader URL | "
-			"local DIR | publish URL SUBJECT MSGID TEXT\n");
+			"local DIR | publish URL SUBJECT MSGID TEXT | sub URL SUBJECT\n");
 	return 2;
 }

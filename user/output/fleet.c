@@ -35,6 +35,7 @@
  * 1 MiB at its peak), far below what would compete with it for the disk and a core. */
 #define BACKLOG_BYTES_PER_S (32ULL << 20)
 #define STOP_DRAIN_NS (3ULL * 1000000000ULL)
+#define STOP_WAIT_MS 1000
 #define BACKOFF_MAX_MS 5000
 #define STATUS_REFRESH_NS (2ULL * 1000000000ULL)
 #define NS 1000000000ULL
@@ -70,6 +71,7 @@ struct fleet {
 	natsConnection *nc;
 	jsCtx *js;
 	uint64_t hb_seq, next_hb_ns, block_at_ns, status_at_ns;
+	int64_t wait_ms;              /* for an acknowledgement; shorter while stopping */
 	struct ev_block blk;
 };
 
@@ -143,12 +145,17 @@ static void note_error(struct fleet *f, const char *fmt, ...)
 		log_error("fleet: %s", msg);
 }
 
-/* libnats' description of the last failure in this thread. */
+/* libnats' description of the last failure in this thread, without its source location
+ * ("(conn.c:733): "). */
 static const char *nats_why(natsStatus s)
 {
 	const char *t = nats_GetLastError(NULL);
 
-	return t && *t ? t : natsStatus_GetText(s);
+	if (!t || !*t)
+		return natsStatus_GetText(s);
+	if (t[0] == '(' && strstr(t, "): "))
+		t = strstr(t, "): ") + 3;
+	return t;
 }
 
 static void set_connected(struct fleet *f, natsConnection *nc, bool up)
@@ -341,7 +348,7 @@ static int publish(struct fleet *f, const char *kind, const char *msg_id, const 
 		jsPubOptions_Init(&po);
 		po.MsgId = msg_id;
 		po.ExpectStream = STREAM;
-		po.MaxWait = PUBLISH_WAIT_MS;
+		po.MaxWait = f->wait_ms;
 		s = js_PublishMsg(&pa, f->js, m, &po, &jerr);
 	}
 	if (s == NATS_OK && duplicate)
@@ -576,6 +583,8 @@ static void finish(struct fleet *f)
 	uint64_t deadline = mono_ns() + STOP_DRAIN_NS;
 	bool clean;
 
+	/* A server that does not answer must not hold up the daemon's stop for long. */
+	f->wait_ms = STOP_WAIT_MS;
 	while (is_connected(f) && mono_ns() < deadline && !ship_alerts(f)) {
 		f->block_at_ns = 0;
 		if (ship_block(f) != 1)
@@ -757,6 +766,7 @@ struct fleet *fleet_start(const struct fleet_opts *o)
 	ev_hex(rnd, sizeof(rnd), f->start_id);
 	snprintf(f->st.host_id, sizeof(f->st.host_id), "%s", f->host_id);
 	f->sealed_next = o->next_block;
+	f->wait_ms = PUBLISH_WAIT_MS;
 	load_cursor(f, o->next_block);
 	load_head(f);
 	/* The first heartbeat goes out as soon as the server answers. */
