@@ -136,6 +136,7 @@ part_sigkill() {
 	burst 300000 &
 	local bp=$!
 	wait_until 60 shipped_at_least kill 20 || die "shipping did not start"
+	check "agent killed in the middle of the burst" "$(kill -0 $bp && echo yes)" yes
 	kill -9 "${AGENT_PID[kill]}"
 	wait "${AGENT_PID[kill]}" 2>/dev/null
 	wait $bp
@@ -163,6 +164,7 @@ part_server() {
 	burst 600000 &
 	local bp=$!
 	wait_until 60 shipped_at_least srv 10 || die "shipping did not start"
+	check "server killed in the middle of the burst" "$(kill -0 $bp && echo yes)" yes
 	nats_kill n0
 	# 15 s down: longer than the agent's publish timeout and reconnect backoff together,
 	# so it is offline for many seals; below JetStream's 2-minute duplicate window.
@@ -191,6 +193,7 @@ part_cluster() {
 	wait_until 60 shipped_at_least cl 20 || die "shipping did not start"
 	leader=$("$NATS_TOOL" leader nats://127.0.0.1:14231)
 	case "$leader" in c1|c2|c3) ;; *) die "no stream leader ($leader)" ;; esac
+	check "leader killed in the middle of the burst" "$(kill -0 $bp && echo yes)" yes
 	nats_kill "$leader"
 	echo "  killed stream leader $leader"
 	wait $bp
