@@ -109,7 +109,9 @@ part_basic() {
 		die "alice workload"
 	wait_until 20 grep -q '"exfiltration"' "$d/alerts.jsonl" || die "no exfiltration alert"
 	wait_until 20 caught_up basic || die "backlog not shipped"
-	"$BUILD/exfilctl" status --file "$d/status.json" >"$d/status.txt"
+	# A seal may land between two looks: take a status that shows the caught-up state.
+	wait_until 10 bash -c "'$BUILD/exfilctl' status --file '$d/status.json' >'$d/status.txt';
+		grep -q '^fleet backlog: *0 blocks' '$d/status.txt'"
 	check "status: connected server" "$(grep -c "^fleet: *connected to $url as hostA" "$d/status.txt")" 1
 	check "status: backlog and last ack" "$(grep -cE '^fleet backlog: +0 blocks|^fleet shipped: .*last ack hostA:' "$d/status.txt")" 2
 	check "status: heartbeat" "$(grep -c '^fleet heartbeat: [1-9][0-9]* sent, last' "$d/status.txt")" 1
