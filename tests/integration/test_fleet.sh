@@ -70,6 +70,12 @@ fleet_field() { # NAME FIELD: from the agent's status file
 	python3 -c "import json,sys; v=json.load(open(sys.argv[1]))['fleet'][sys.argv[2]]; print(v)" \
 		"$T/agent-$1/status.json" "$2" 2>/dev/null
 }
+fleet_thread_ticks() { # NAME: utime+stime of the agent's shipping thread (xm-fleet)
+	local t
+	for t in /proc/${AGENT_PID[$1]}/task/*; do
+		[ "$(cat "$t/comm")" = xm-fleet ] && awk '{ print $14 + $15 }' "$t/stat"
+	done
+}
 shipped_at_least() { [ "$(fleet_field "$1" blocks_shipped)" -ge "$2" ] 2>/dev/null; }
 caught_up() { [ "$(fleet_field "$1" backlog_blocks)" = 0 ] && [ "$(fleet_field "$1" connected)" = True ]; }
 
@@ -125,7 +131,7 @@ part_basic() {
 		"$(grep -c '"exfiltration"' "$d/alerts.jsonl")"
 	"$NATS_TOOL" dump "$url" heartbeat >"$d/hb.stream"
 	check "last heartbeat says clean shutdown" \
-		"$(tail -1 "$d/hb.stream" | python3 -c 'import json,sys; l=sys.stdin.read().split(" ",1)[1]; h=json.loads(l); print(h["clean_shutdown"], h["chain"]["block"] + 1 == h["blocks_written"])')" "True True"
+		"$(tail -1 "$d/hb.stream" | python3 -c 'import json,sys; l=sys.stdin.read().split(" ",2)[2]; h=json.loads(l); print(h["clean_shutdown"], h["chain"]["block"] + 1 == h["blocks_written"])')" "True True"
 	check "heartbeats before it do not" "$(grep -c '"clean_shutdown":true' "$d/hb.stream")" 1
 }
 
@@ -168,10 +174,15 @@ part_server() {
 	wait_until 60 shipped_at_least srv 10 || die "shipping did not start"
 	check "server killed in the middle of the burst" "$(kill -0 $bp && echo yes)" yes
 	nats_kill n0
+	local ticks0
+	ticks0=$(fleet_thread_ticks srv)
 	# 15 s down: longer than the agent's publish timeout and reconnect backoff together,
 	# so it is offline for many seals; below JetStream's 2-minute duplicate window.
 	sleep 15
 	check "agent says it is not connected" "$(fleet_field srv connected)" False
+	# Reconnecting backs off: it once spun on a refused connect, a core's worth.
+	check "shipping thread idle while the server is down (CPU ticks in 15 s <= 100)" \
+		"$(( $(fleet_thread_ticks srv) - ticks0 <= 100 ))" 1
 	nats_run n0
 	wait $bp
 	wait_until 120 caught_up srv || die "backlog not shipped after the server came back"

@@ -5,7 +5,7 @@
  *   nats_tool stream URL REPLICAS   create the EXFILMON stream (FLEET_WIRE.md), idempotent
  *   nats_tool dump URL KIND         every message of exfilmon.KIND.* in stream order:
  *                                   evidence: "BLOCK HASH MSGID ok|BAD" (hash recomputed),
- *                                   others: "MSGID JSON"
+ *                                   others: "MSGID STORED_NS JSON"
  *   nats_tool leader URL            the stream leader's server name
  *   nats_tool local DIR             "BLOCK HASH" of every block of an evidence store
  *   nats_tool publish URL SUBJECT MSGID TEXT   one acknowledged publish (attack tests)
@@ -127,7 +127,8 @@ static int cmd_dump(jsCtx *js, const char *kind)
 				print_evidence(m);
 			} else {
 				natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
-				printf("%s %.*s\n", id, natsMsg_GetDataLength(m), natsMsg_GetData(m));
+				printf("%s %lld %.*s\n", id, (long long)natsMsg_GetTime(m),
+				       natsMsg_GetDataLength(m), natsMsg_GetData(m));
 			}
 		}
 		natsMsg_Destroy(m);
