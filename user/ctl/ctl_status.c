@@ -68,6 +68,9 @@ static void print_fleet(json_t *f)
 	if (num(f, "deleted_unshipped_blocks"))
 		printf("fleet LOST:      retention deleted %lld blocks (%lld records) never shipped\n",
 		       num(f, "deleted_unshipped_blocks"), num(f, "deleted_unshipped_records"));
+	if (num(f, "unreadable_blocks"))
+		printf("fleet SKIPPED:   %lld blocks unreadable in the store (altered? run exfilctl "
+		       "verify)\n", num(f, "unreadable_blocks"));
 	if (*str(f, "last_error") && strcmp(str(f, "last_error"), "-"))
 		printf("fleet error:     %s\n", str(f, "last_error"));
 }

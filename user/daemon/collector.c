@@ -486,6 +486,7 @@ static json_t *fleet_json(struct collector *c, uint64_t now_ns)
 				    : json_null());
 	json_object_set_new(o, "blocks_shipped", json_integer((json_int_t)st.blocks_shipped));
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)st.duplicates));
+	json_object_set_new(o, "unreadable_blocks", json_integer((json_int_t)st.unreadable_blocks));
 	json_object_set_new(o, "alerts_shipped", json_integer((json_int_t)st.alerts_shipped));
 	json_object_set_new(o, "alerts_dropped", json_integer((json_int_t)st.alerts_dropped));
 	json_object_set_new(o, "last_ack", json_string(st.last_ack));

@@ -171,3 +171,22 @@ int evidence_range_size(const char *dir, uint64_t from, uint64_t to, uint64_t *b
 	ev_free_names(names, n);
 	return 0;
 }
+
+int evidence_segment_after(const char *dir, uint64_t block_no, uint64_t *first)
+{
+	char **names;
+	size_t n;
+	int err = ev_list_segments(dir, &names, &n);
+
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; i < n && err; i++) {
+		if (segment_first(names[i]) > block_no) {
+			*first = segment_first(names[i]);
+			err = 0;
+		}
+	}
+	ev_free_names(names, n);
+	return err;
+}

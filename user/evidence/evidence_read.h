@@ -89,6 +89,10 @@ void ev_block_free(struct ev_block *b);
 int evidence_range_size(const char *dir, uint64_t from, uint64_t to, uint64_t *bytes,
 			uint64_t *from_last_ts);
 
+/* First block number of the oldest segment that starts after block_no: where reading
+ * can go on past a block that cannot be read. 0, or -ENOENT when there is none yet. */
+int evidence_segment_after(const char *dir, uint64_t block_no, uint64_t *first);
+
 /* Number of the first block of the oldest segment, 0 when the store is empty. */
 int evidence_first_block(const char *dir, uint64_t *block_no);
 

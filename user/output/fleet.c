@@ -466,6 +466,29 @@ static int skip_deleted(struct fleet *f, uint64_t next)
 	return save_cursor(f);
 }
 
+/* Block next cannot be found where its segment says (a header altered on disk). Stopping
+ * there would let one edited byte silence every later block: skip to the next segment
+ * (the writer starts one after finding damage) and say so; the receiver sees the gap in
+ * the chain, and `exfilctl verify` locates the damage. */
+static int skip_unreadable(struct fleet *f, uint64_t next)
+{
+	uint64_t first;
+
+	if (evidence_segment_after(f->evidence_dir, next, &first)) {
+		note_error(f, "block %llu in %s cannot be read (altered?); waiting for the next "
+			   "segment", (unsigned long long)next, f->evidence_dir);
+		return -EBADMSG;
+	}
+	log_error("fleet: blocks %llu..%llu in %s cannot be read (altered?); not shipped, "
+		  "going on with block %llu", (unsigned long long)next,
+		  (unsigned long long)first - 1, f->evidence_dir, (unsigned long long)first);
+	pthread_mutex_lock(&f->mu);
+	f->st.unreadable_blocks += first - next;
+	f->cur.next_block = first;
+	pthread_mutex_unlock(&f->mu);
+	return save_cursor(f);
+}
+
 /* Ships the next sealed block if there is one; 1 when it did, 0 when idle, -errno. */
 static int ship_block(struct fleet *f)
 {
@@ -483,6 +506,8 @@ static int ship_block(struct fleet *f)
 	err = evidence_block_read(f->evidence_dir, next, &f->blk);
 	if (err == -ENOENT)
 		return skip_deleted(f, next);
+	if (err == -EBADMSG)
+		return skip_unreadable(f, next);
 	if (err) {
 		note_error(f, "read block %llu from %s: %s", (unsigned long long)next,
 			   f->evidence_dir, strerror(-err));
@@ -583,16 +608,17 @@ static void finish(struct fleet *f)
 	uint64_t deadline = mono_ns() + STOP_DRAIN_NS;
 	bool clean;
 
-	/* A server that does not answer must not hold up the daemon's stop for long. */
+	pthread_mutex_lock(&f->mu);
+	clean = f->clean;
+	pthread_mutex_unlock(&f->mu);
+	/* A server that does not answer must not hold up the daemon's stop for long; a
+	 * reload (not clean) does not drain at all, the next thread goes on from the cursor. */
 	f->wait_ms = STOP_WAIT_MS;
-	while (is_connected(f) && mono_ns() < deadline && !ship_alerts(f)) {
+	while (clean && is_connected(f) && mono_ns() < deadline && !ship_alerts(f)) {
 		f->block_at_ns = 0;
 		if (ship_block(f) != 1)
 			break;
 	}
-	pthread_mutex_lock(&f->mu);
-	clean = f->clean;
-	pthread_mutex_unlock(&f->mu);
 	if (is_connected(f))
 		send_heartbeat(f, clean);
 	if (f->nc)

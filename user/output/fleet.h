@@ -47,6 +47,7 @@ struct fleet_status {
 	uint64_t oldest_unshipped_ns; /* newest record time of the oldest unshipped block, 0 */
 	uint64_t blocks_shipped, alerts_shipped, alerts_dropped, heartbeats_sent;
 	uint64_t duplicates;          /* blocks the stream already held (re-sent after a crash) */
+	uint64_t unreadable_blocks;   /* skipped: not readable from the store (altered on disk) */
 	char last_ack[160];           /* message id of the last acknowledged block */
 	uint64_t last_ack_ns, last_heartbeat_ns;
 	struct fleet_deleted deleted;
@@ -82,8 +83,9 @@ uint64_t fleet_first_unshipped(struct fleet *f);
 
 void fleet_get_status(struct fleet *f, struct fleet_status *st);
 
-/* Stops the thread: while connected it first ships what is sealed (at most a few
- * seconds), then sends a last heartbeat with clean_shutdown set to clean. Accepts NULL. */
+/* Stops the thread. A clean stop first ships what is sealed while connected (at most a
+ * few seconds); both then send a last heartbeat with clean_shutdown set to clean (a
+ * reload passes false). Accepts NULL. */
 void fleet_stop(struct fleet *f, bool clean);
 
 /* Heartbeat JSON (FLEET_WIRE.md); pure, for the thread and the tests. Caller frees. */
