@@ -5,7 +5,8 @@
 #  - backlog drain: OPS watched open+read+close operations in a login session while the
 #    server is down, then the server started: records, blocks and bytes of the backlog,
 #    time to ship it, blocks/s, records/s, MB/s, bytes on the wire per record;
-#  - CPU: the shipping thread's (xm-fleet) CPU time against the whole daemon's over the
+#  - CPU: the shipping thread's and its libnats threads' (all named xm-fleet) CPU time
+#    against the whole daemon's over the
 #    burst and the drain, from /proc/PID/task/*/stat;
 #  - alert-to-stream latency: TRIALS bulk reads in fresh login sessions, each raising an
 #    alert; latency = JetStream's stored time of the alert's first revision minus the

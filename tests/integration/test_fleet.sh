@@ -71,11 +71,15 @@ fleet_field() { # NAME FIELD: from the agent's status file
 	python3 -c "import json,sys; v=json.load(open(sys.argv[1]))['fleet'][sys.argv[2]]; print(v)" \
 		"$T/agent-$1/status.json" "$2" 2>/dev/null
 }
-fleet_thread_ticks() { # NAME: utime+stime of the agent's shipping thread (xm-fleet)
-	local t
+# NAME: utime+stime of the agent's shipping thread and the libnats threads it started
+# (they inherit its name, xm-fleet).
+fleet_thread_ticks() {
+	local t sum=0 v
 	for t in /proc/${AGENT_PID[$1]}/task/*; do
-		[ "$(cat "$t/comm")" = xm-fleet ] && awk '{ print $14 + $15 }' "$t/stat"
+		[ "$(cat "$t/comm" 2>/dev/null)" = xm-fleet ] || continue
+		v=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) && sum=$((sum + ${v:-0}))
 	done
+	echo "$sum"
 }
 shipped_at_least() { [ "$(fleet_field "$1" blocks_shipped)" -ge "$2" ] 2>/dev/null; }
 caught_up() { [ "$(fleet_field "$1" backlog_blocks)" = 0 ] && [ "$(fleet_field "$1" connected)" = True ]; }
@@ -354,5 +358,8 @@ part_tls() {
 	XT_CA=$p/ca.pem XT_CERT=$p/admin.pem XT_KEY=$p/admin.key compare tls-good "$url" hostA
 }
 
-for part in $PARTS; do "part_$part"; done
+# A shell error inside a part abandons the loop; this check makes that a failure.
+ran=0
+for part in $PARTS; do "part_$part"; ran=$((ran + 1)); done
+check "every part ran" "$ran" "$(wc -w <<<"$PARTS")"
 itest_finish
