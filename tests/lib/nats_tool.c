@@ -19,6 +19,7 @@
 
 #include <nats/nats.h>
 
+#include "common/hash.h"
 #include "evidence/evidence_format.h"
 #include "evidence/evidence_read.h"
 
@@ -95,7 +96,7 @@ static void print_evidence(natsMsg *m)
 	if (len >= EV_HDR_LEN && ev_hdr_plausible(h) && (int)(EV_HDR_LEN + h->comp_len) == len) {
 		ev_block_hash(h, (const unsigned char *)h + EV_HDR_LEN, hash);
 		ok = !memcmp(hash, h->hash, 32);
-		ev_hex(h->hash, 32, hex);
+		hex_encode(h->hash, 32, hex);
 	}
 	printf("%llu %s %s %s\n", len >= EV_HDR_LEN ? (unsigned long long)h->block_no : 0ULL, hex,
 	       id, ok ? "ok" : "BAD");
@@ -200,7 +201,7 @@ static int cmd_local(const char *dir)
 		return 1;
 	}
 	while (!(err = evidence_block_read(dir, n, &b))) {
-		ev_hex(b.hash, 32, hex);
+		hex_encode(b.hash, 32, hex);
 		printf("%llu %s\n", (unsigned long long)n, hex);
 		n++;
 	}

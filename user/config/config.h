@@ -103,6 +103,10 @@ bool config_net_match(const struct net_match *rules, size_t n, const uint8_t add
 /* True when s is a host id or group name: [A-Za-z0-9_-]{1,64}. */
 bool config_name_ok(const char *s);
 
+/* True when path is tree or lies below it; both in the normalized spelling config_load
+ * stores (no "//", "/.", "..", trailing slash). For the source/sink overlap rule. */
+bool config_path_within(const char *path, const char *tree);
+
 /*
  * Key i of the configuration ("detect.window"), its default as YAML text and a one-line
  * description, all static; false when i is past the last key. For documentation and the

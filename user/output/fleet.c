@@ -23,7 +23,9 @@
 
 #include <nats/nats.h>
 
+#include "common/hash.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "evidence/evidence_format.h"
 #include "evidence/evidence_read.h"
 #include "fleet.h"
@@ -80,14 +82,6 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
-static uint64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
@@ -394,7 +388,7 @@ static int send_heartbeat(struct fleet *f, bool clean)
 {
 	struct fleet_heartbeat hb = {
 		.host_id = f->host_id, .host_name = f->host_name, .agent_version = EXFILMON_VERSION,
-		.config_sha256 = f->config_sha256, .start_id = f->start_id, .ts_ns = real_ns(),
+		.config_sha256 = f->config_sha256, .start_id = f->start_id, .ts_ns = realtime_ns(),
 		.interval_s = f->heartbeat_ns / NS, .groups = f->cfg.fleet_groups,
 		.n_groups = f->cfg.n_fleet_groups, .clean_shutdown = clean,
 	};
@@ -427,7 +421,7 @@ static int send_heartbeat(struct fleet *f, bool clean)
 	if (!err) {
 		pthread_mutex_lock(&f->mu);
 		f->st.heartbeats_sent++;
-		f->st.last_heartbeat_ns = real_ns();
+		f->st.last_heartbeat_ns = realtime_ns();
 		pthread_mutex_unlock(&f->mu);
 	}
 	return err;
@@ -522,7 +516,7 @@ static int ship_block(struct fleet *f)
 	f->cur.next_block = next + 1;
 	f->st.blocks_shipped++;
 	f->st.duplicates += dup;
-	f->st.last_ack_ns = real_ns();
+	f->st.last_ack_ns = realtime_ns();
 	snprintf(f->st.last_ack, sizeof(f->st.last_ack), "%s", id);
 	pthread_mutex_unlock(&f->mu);
 	f->block_at_ns = mono_ns() + f->blk.len * NS / BACKLOG_BYTES_PER_S;
@@ -721,7 +715,7 @@ static void load_head(struct fleet *f)
 	f->have_chain = true;
 	f->chain_block = f->blk.block_no;
 	snprintf(f->chain_seg, sizeof(f->chain_seg), "%s", f->blk.segment);
-	ev_hex(f->blk.hash, 32, f->chain_hash);
+	hex_encode(f->blk.hash, 32, f->chain_hash);
 	ev_block_free(&f->blk);
 }
 
@@ -792,7 +786,7 @@ struct fleet *fleet_start(const struct fleet_opts *o)
 		err = -errno;
 		goto fail;
 	}
-	ev_hex(rnd, sizeof(rnd), f->start_id);
+	hex_encode(rnd, sizeof(rnd), f->start_id);
 	snprintf(f->st.host_id, sizeof(f->st.host_id), "%s", f->host_id);
 	f->sealed_next = o->next_block;
 	f->wait_ms = PUBLISH_WAIT_MS;
