@@ -59,11 +59,12 @@ YAML
 declare -A AGENT_PID
 agent_start() {
 	local d=$T/agent-$1
+	rm -f "$d/status.json"   # a killed agent's last one must not be read as this one's
 	"$BUILD/exfilmond" -c "$d/cfg.yaml" --status "$d/status.json" --stderr --log-level info \
 		2>>"$d/daemon.log" &
 	AGENT_PID[$1]=$!
 	itest_on_exit "kill -9 ${AGENT_PID[$1]}"
-	wait_until 60 grep -q "exfilmond: running" "$d/daemon.log" ||
+	wait_until 60 test -s "$d/status.json" ||
 		{ tail "$d/daemon.log"; die "agent $1 did not start"; }
 }
 agent_stop() { kill -TERM "${AGENT_PID[$1]}"; wait "${AGENT_PID[$1]}"; }
