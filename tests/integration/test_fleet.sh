@@ -8,12 +8,14 @@
 # TLS with per-host identities refuses a wrong CA, an unknown identity and a host
 # publishing as another, and cannot read the stream, while the agent keeps recording;
 # a three-node cluster loses nothing when the stream leader is killed mid-shipping.
-# An altered block header in the store does not stop later blocks from shipping.
-# usage: test_fleet.sh [PART...]  (parts: basic sigkill tamper tls server cluster; default all)
+# An altered block header in the store does not stop later blocks from shipping; retention
+# deleting blocks never shipped is recorded in the chain, the status and the heartbeat.
+# usage: test_fleet.sh [PART...]
+#        (parts: basic sigkill tamper retention tls server cluster; default all)
 . "$(dirname "$0")/../lib/itest.sh"
 . "$LIB/nats_fixture.sh"
 
-PARTS=${*:-basic sigkill tamper tls server cluster}
+PARTS=${*:-basic sigkill tamper retention tls server cluster}
 make -s -C "$ROOT" "build/tests/nats_tool" || die "cannot build nats_tool"
 gcc -O2 -o "$T/workloads" "$ROOT/bench/workloads.c" || die "cannot build workloads"
 ensure_user alice 1101
@@ -213,6 +215,47 @@ PY
 	check "no block twice" "$(cut -d' ' -f1 "$d/stream.txt" | sort | uniq -d | wc -l)" 0
 	"$BUILD/exfilctl" verify --dir "$d/evidence" >"$d/verify.txt" 2>&1
 	check "verify names the altered block" "$(grep -c 'NOT INTACT' "$d/verify.txt")" 1
+}
+
+part_retention() {
+	local url=nats://127.0.0.1:14221 d=$T/agent-ret deleted
+	echo "retention: blocks deleted before they were shipped are recorded and reported"
+	[ -n "${NATS_PID[n0]:-}" ] || { nats_start n0 14221; nats_stream "$url" 1; }
+	write_config ret nats://127.0.0.1:14229 hostR
+	sed -i "s|^evidence:|evidence:\n  segment_size: 64KiB|" "$d/cfg.yaml"
+	agent_start ret
+	burst 40000
+	agent_stop ret
+	check_ge "segments recorded offline" "$(ls "$d"/evidence/seg-*.xev | wc -l)" 3
+	# Still offline, with a size limit: the first maintenance deletes the oldest segments.
+	sed -i "s|^evidence:|evidence:\n  retention_size: 64KiB|" "$d/cfg.yaml"
+	agent_start ret
+	wait_until 20 test "$(fleet_field ret deleted_unshipped_blocks)" -gt 0 2>/dev/null
+	deleted=$(fleet_field ret deleted_unshipped_blocks)
+	check_ge "status counts the deleted unshipped blocks" "$deleted" 1
+	agent_stop ret
+	check "the daemon warned" "$(grep -c 'that were never shipped' "$d/daemon.log" | awk '{print ($1 > 0)}')" 1
+	sed -i "s|nats://127.0.0.1:14229|$url|" "$d/cfg.yaml"
+	agent_start ret
+	wait_until 60 caught_up ret || die "retention: backlog not shipped"
+	agent_stop ret
+	compare ret "$url" hostR
+	"$NATS_TOOL" dump "$url" heartbeat | grep '^hostR:' | tail -1 | cut -d' ' -f3- >"$d/hb.json"
+	check "heartbeat deleted_unshipped.blocks" "$(python3 -c "import json;print(json.load(open('$d/hb.json'))['deleted_unshipped']['blocks'])")" "$deleted"
+	check "retention records with the unshipped blocks in the stream's evidence" \
+		"$("$BUILD/exfilctl" verify --dir "$d/evidence" >/dev/null 2>&1; python3 - "$d/evidence" <<'PY'
+import struct, sys, zlib, glob
+n = 0
+for seg in sorted(glob.glob(sys.argv[1] + "/seg-*.xev")):
+    data, off = open(seg, "rb").read(), 0
+    while off + 128 <= len(data):
+        clen = struct.unpack_from("<I", data, off + 60)[0]
+        raw = zlib.decompress(data[off + 128:off + 128 + clen])
+        n += raw.count(b'"unshipped":{"blocks":')
+        off += 128 + clen
+print(n > 0)
+PY
+)" True
 }
 
 part_server() {
