@@ -581,6 +581,9 @@ static int work(struct fleet *f)
 		save_cursor(f);
 	if (mono_ns() >= f->status_at_ns)
 		refresh_backlog(f);
+	/* libnats gives a connection up for good on some refusals: start a new one. */
+	if (f->nc && natsConnection_IsClosed(f->nc))
+		disconnect(f);
 	if (!f->nc && (err = connect_server(f)))
 		return err;
 	if ((err = ship_alerts(f)))
