@@ -85,7 +85,8 @@ static void test_fleet_heartbeat_json_without_chain_is_null(void **state)
 
 static void test_fleet_cursor_round_trip(void **state)
 {
-	struct fleet_cursor c = { .next_block = 1234, .host_id = "host-A_1",
+	struct fleet_cursor c = { .next_block = 1234, .last_acked = "00000000000004c0:1233",
+				  .host_id = "host-A_1",
 				  .deleted = { 3, 300, 10, 12 } }, back;
 	char path[128], tmp[140];
 
@@ -96,6 +97,7 @@ static void test_fleet_cursor_round_trip(void **state)
 	assert_int_not_equal(access(tmp, F_OK), 0);
 	assert_int_equal(fleet_cursor_load(path, &back), 0);
 	assert_int_equal(back.next_block, 1234);
+	assert_string_equal(back.last_acked, "00000000000004c0:1233");
 	assert_string_equal(back.host_id, "host-A_1");
 	assert_int_equal(back.deleted.records, 300);
 	assert_int_equal(back.deleted.last_block, 12);
@@ -117,9 +119,10 @@ static void write_file(const char *path, const char *text)
 static void test_fleet_cursor_load_refuses_damage(void **state)
 {
 	static const char *const bad[] = {
-		"", "exfilmon-fleet-cursor 1 next=12 host=h deleted=0,0,0\n",
-		"exfilmon-fleet-cursor 1 next=x host=h deleted=0,0,0,0\n",
-		"exfilmon-fleet-cursor 1 next=1 host=a.b deleted=0,0,0,0\n",
+		"", "exfilmon-fleet-cursor 1 last=- next=12 host=h deleted=0,0,0\n",
+		"exfilmon-fleet-cursor 1 last=- next=x host=h deleted=0,0,0,0\n",
+		"exfilmon-fleet-cursor 1 last=- next=1 host=a.b deleted=0,0,0,0\n",
+		"exfilmon-fleet-cursor 1 next=1 host=h deleted=0,0,0,0\n",
 		"something else\n",
 	};
 	struct fleet_cursor c;

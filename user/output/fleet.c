@@ -514,6 +514,8 @@ static int ship_block(struct fleet *f)
 		return err;
 	pthread_mutex_lock(&f->mu);
 	f->cur.next_block = next + 1;
+	snprintf(f->cur.last_acked, sizeof(f->cur.last_acked), "%s:%llu", seg_hex,
+		 (unsigned long long)next);
 	f->st.blocks_shipped++;
 	f->st.duplicates += dup;
 	f->st.last_ack_ns = realtime_ns();

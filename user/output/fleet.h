@@ -105,9 +105,11 @@ struct fleet_heartbeat {
 };
 char *fleet_heartbeat_json(const struct fleet_heartbeat *hb);
 
-/* The cursor file: next block to ship, host it was shipped as, deleted-unshipped totals. */
+/* The cursor file: the last acknowledged block (segment:block), the next block to ship,
+ * the host id it was shipped as, deleted-unshipped totals. */
 struct fleet_cursor {
 	uint64_t next_block;
+	char last_acked[40];          /* "<16 hex segment>:<block>", "-" before the first ack */
 	char host_id[65];
 	struct fleet_deleted deleted;
 };

@@ -13,7 +13,8 @@
 
 #include "fleet.h"
 
-#define CURSOR_FORMAT "exfilmon-fleet-cursor 1 next=%llu host=%64s deleted=%llu,%llu,%llu,%llu\n"
+#define CURSOR_FORMAT \
+	"exfilmon-fleet-cursor 1 last=%39s next=%llu host=%64s deleted=%llu,%llu,%llu,%llu\n"
 
 int fleet_cursor_load(const char *path, struct fleet_cursor *c)
 {
@@ -30,8 +31,8 @@ int fleet_cursor_load(const char *path, struct fleet_cursor *c)
 		return -EINVAL;
 	}
 	fclose(f);
-	n = sscanf(line, CURSOR_FORMAT, &next, c->host_id, &b, &r, &first, &last);
-	if (n != 6 || !config_name_ok(c->host_id))
+	n = sscanf(line, CURSOR_FORMAT, c->last_acked, &next, c->host_id, &b, &r, &first, &last);
+	if (n != 7 || !config_name_ok(c->host_id))
 		return -EINVAL;
 	c->next_block = next;
 	c->deleted = (struct fleet_deleted){ b, r, first, last };
@@ -61,8 +62,8 @@ int fleet_cursor_save(const char *path, const struct fleet_cursor *c)
 	char tmp[PATH_MAX + 8], line[512];
 	int fd, n, err = 0;
 
-	n = snprintf(line, sizeof(line), CURSOR_FORMAT, (unsigned long long)c->next_block,
-		     c->host_id, (unsigned long long)c->deleted.blocks,
+	n = snprintf(line, sizeof(line), CURSOR_FORMAT, c->last_acked[0] ? c->last_acked : "-",
+		     (unsigned long long)c->next_block, c->host_id, (unsigned long long)c->deleted.blocks,
 		     (unsigned long long)c->deleted.records,
 		     (unsigned long long)c->deleted.first_block,
 		     (unsigned long long)c->deleted.last_block);
