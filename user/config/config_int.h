@@ -56,8 +56,8 @@ struct ctx {
 	yaml_document_t *doc;
 	struct config *cfg;
 	struct errbuf errs;
-	yaml_node_t *seen[32];     /* per key: the value node, for duplicates and cross checks */
-	yaml_node_t *section[32];  /* per key: the name of its section in the file, if there */
+	yaml_node_t *seen[48];     /* per key: the value node, for duplicates and cross checks */
+	yaml_node_t *section[48];  /* per key: the name of its section in the file, if there */
 };
 
 typedef int (*key_parser)(struct ctx *c, yaml_node_t *n, const struct key *k);
@@ -100,6 +100,8 @@ int cfg_value_factor(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_bool(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_path(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_facility(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_ca(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_ring(struct ctx *c, yaml_node_t *n, const struct key *k);
 void cfg_free_str_list(char **list, size_t n);
 int cfg_value_paths(struct ctx *c, yaml_node_t *n, const struct key *k);

@@ -63,7 +63,17 @@ const struct key cfg_keys[] = {
 	{ "output.evidence", cfg_value_path, OFF(evidence_dir), 0, 0, 0, 0, "/var/lib/exfilmon/evidence",
 	  "an absolute path", NULL, "evidence store directory" },
 	{ "output.syslog", cfg_value_syslog, OFF(syslog_url), 0, 0, 0, F_OFF, "unix:/dev/log",
-	  "unix:/PATH, tcp://HOST:PORT or off", NULL, "RFC 5424 syslog destination" },
+	  "unix:/PATH, tcp://HOST:PORT, tls://HOST:PORT or off", NULL,
+	  "syslog destination: local socket (RFC 3164), or a collector (RFC 5424 over TCP or TLS)" },
+	{ "output.syslog_facility", cfg_value_facility, OFF(syslog_facility), 0, 0, 0, 0, "local5",
+	  "local0..local7, user, daemon, auth, authpriv or syslog", NULL,
+	  "syslog facility of every message" },
+	{ "output.syslog_ca", cfg_value_ca, OFF(syslog_ca), 0, 0, 0, 0, "system",
+	  "system, or the absolute path of a PEM file", NULL,
+	  "tls://: the CA(s) the collector's certificate must chain to" },
+	{ "output.metrics", cfg_value_path, OFF(metrics_path), 0, 0, 0, F_OFF, "off",
+	  "an absolute path, or off", NULL,
+	  "Prometheus metrics for node_exporter's textfile collector, rewritten every tick" },
 	{ "evidence.segment_size", cfg_value_size, OFF(evidence_segment_bytes), 0, 64 * 1024, 1ULL << 40,
 	  0, "16MiB", "e.g. 16MiB", "64KiB to 1TiB", "segment file size before rotation" },
 	{ "evidence.retention", cfg_value_duration, OFF(evidence_retention_ns), 0, 3600 * SEC,
@@ -98,7 +108,7 @@ const struct key cfg_keys[] = {
 };
 const size_t cfg_n_keys = ARRAY_SIZE(cfg_keys);
 
-_Static_assert(ARRAY_SIZE(cfg_keys) <= 32, "grow ctx.seen and ctx.section");
+_Static_assert(ARRAY_SIZE(cfg_keys) <= 48, "grow ctx.seen and ctx.section");
 
 /* Length of the section part of a key name ("detect" in "detect.window"). */
 size_t cfg_section_len(const struct key *k)
