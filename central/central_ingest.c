@@ -764,8 +764,9 @@ static int split_subject(const char *subj, char *kind, char *host)
 	return 0;
 }
 
-/* Locks and loads the chain of every host with blocks in the batch, in host order so
- * two instances never wait on each other in a cycle. */
+/* Locks and loads the chain of every host in the batch (blocks, heartbeats, alerts), in
+ * host order: every row a pull writes belongs to one of its hosts, so two instances
+ * never wait on each other in a cycle. */
 static int lock_chains(PGconn *db, const struct ingest_msg *m, size_t n, struct chain **out,
 		       size_t *n_out)
 {
@@ -776,7 +777,7 @@ static int lock_chains(PGconn *db, const struct ingest_msg *m, size_t n, struct 
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (!split_subject(m[i].subject, kind, host) && !strcmp(kind, "evidence"))
+		if (!split_subject(m[i].subject, kind, host))
 			snprintf(v[k++].host, sizeof(v[0].host), "%s", host);
 	qsort(v, k, sizeof(*v), by_host);
 	*n_out = 0;
