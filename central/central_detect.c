@@ -168,8 +168,7 @@ static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 		return 0;
 	}
 	db_exec(db, "ROLLBACK");
-	alert_sink_rolled_back(sink);
-	log_error("detect: %s: pass failed", ru->name);
+	alert_sink_rolled_back(sink);        /* the failed statement was logged */
 	return -EIO;
 }
 
