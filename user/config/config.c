@@ -583,6 +583,8 @@ static const struct key keys[] = {
 	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
 	{ "agent.poll_interval", p_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
 	  0, "250ms", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
+	{ "policy.require_signed", p_bool, OFF(require_signed), 0, 0, 0, 0, "false",
+	  "true or false", NULL, "only signed policy bundles may replace this config" },
 };
 
 _Static_assert(ARRAY_SIZE(keys) <= 32, "grow ctx.seen and ctx.section");
@@ -987,8 +989,7 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 	return err;
 }
 
-/* Whole file into a malloc'd buffer; refuses files that cannot be a config. */
-static int read_file(const char *path, char **text, size_t *len)
+int config_read_file(const char *path, char **text, size_t *len)
 {
 	size_t used = 0, cap = 16384;
 	char *buf = malloc(cap);
@@ -1044,7 +1045,7 @@ int config_load(const char *path, struct config *cfg, char **errors)
 		*errors = NULL;
 	if (!path)
 		return config_defaults(cfg);
-	err = read_file(path, &text, &len);
+	err = config_read_file(path, &text, &len);
 	if (err) {
 		if (errors && asprintf(errors, "%s:1:1: cannot read: %s\n", path,
 				       err == -EFBIG ? "larger than 1 MiB, not a configuration" :

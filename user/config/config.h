@@ -55,6 +55,7 @@ struct config {
 	char *state_dir;            /* baselines and agent state */
 	uint32_t ring_bytes;        /* BPF ring buffer size, power of two */
 	uint32_t poll_interval_ms;  /* how often kernel counters are drained */
+	bool require_signed;        /* policy.require_signed: only signed bundles replace this */
 	char sha256[65];            /* hex SHA-256 of the file's bytes ("builtin" hashes the default text) */
 };
 
@@ -83,6 +84,10 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 		       char **errors);
 
 void config_free(struct config *cfg);
+
+/* Reads a whole file (at most 1 MiB, the most a config or bundle can be) into a
+ * malloc'd *text of *len bytes. Returns 0, -EFBIG, -ENOMEM or -errno. */
+int config_read_file(const char *path, char **text, size_t *len);
 
 /* True when addr (16 bytes, IPv4-mapped form) and port (host order) fall in one of the
  * rules; a rule with port 0 matches every port. */
