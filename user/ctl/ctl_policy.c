@@ -342,6 +342,8 @@ static int judge(const char *path, const char *trusted, const char *const *group
 	struct policy_rules r = { .groups = groups, .n_groups = n_groups, .now = at,
 				  .check_time = true, .require_signed = true };
 	static const char *const any[] = { "all" };
+	const char *gs[BUNDLE_MAX_GROUPS];
+	struct bundle b;
 	struct trust t;
 	struct policy_info info;
 	struct config cfg;
@@ -353,11 +355,7 @@ static int judge(const char *path, const char *trusted, const char *const *group
 	r.trust = &t;
 	if (!n_groups) {
 		/* No --group: every group the bundle names counts as this host's. */
-		struct bundle b;
-
 		if (!bundle_parse(path, *text, *len, &b, NULL)) {
-			static const char *gs[BUNDLE_MAX_GROUPS];
-
 			for (size_t i = 0; i < b.h.n_groups; i++)
 				gs[i] = b.h.groups[i];
 			r.groups = gs;

@@ -42,6 +42,7 @@ struct collector {
 	uint64_t evidence_errors;
 	uint64_t last_status_ns;
 	struct json_buf buf;          /* one event's record, reused */
+	const struct policy_status *policy;
 };
 
 static uint64_t realtime_ns(void)
@@ -403,6 +404,24 @@ static json_t *stats_json(struct collector *c)
 	return o;
 }
 
+static json_t *policy_json(const struct policy_status *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "serial", json_integer((json_int_t)st->info.serial));
+	json_object_set_new(o, "sha256", json_string(st->info.sha256));
+	json_object_set_new(o, "signed", json_boolean(st->info.is_signed));
+	json_object_set_new(o, "key_id", json_string(st->info.key_id));
+	json_object_set_new(o, "groups", json_string(st->info.groups));
+	json_object_set_new(o, "expiry", json_integer((json_int_t)st->info.expiry));
+	json_object_set_new(o, "source", json_string(policy_source_name(st->source)));
+	json_object_set_new(o, "require_signed", json_boolean(st->require_signed));
+	json_object_set_new(o, "refusals", json_integer((json_int_t)st->refusals));
+	json_object_set_new(o, "last_refusal", json_string(st->last_refusal));
+	json_object_set_new(o, "note", json_string(st->note));
+	return o;
+}
+
 /* Rewritten atomically (temp file + rename) so a reader never sees half a status. */
 static void write_status(struct collector *c, uint64_t now_ns)
 {
@@ -423,6 +442,8 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "evidence_errors", json_integer((json_int_t)c->evidence_errors));
 	json_object_set_new(o, "syslog_dropped",
 			    json_integer(c->syslog ? (json_int_t)syslog_out_dropped(c->syslog) : 0));
+	if (c->policy)
+		json_object_set_new(o, "policy", policy_json(c->policy));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
@@ -443,6 +464,39 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 	if (c->agent)
 		session_expire(agent_sessions(c->agent), now_ns, 600ULL * 1000000000ULL);
 	write_status(c, now_ns);
+}
+
+void collector_set_policy(struct collector *c, const struct policy_status *st)
+{
+	c->policy = st;
+}
+
+void collector_policy_event(struct collector *c, const char *event, const char *name,
+			    const struct policy_info *info, const char *reason)
+{
+	json_t *o = json_object();
+	char msg[2048];
+	bool bad = strcmp(event, "applied") != 0;
+
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "name", json_string(name ? name : ""));
+	json_object_set_new(o, "serial", json_integer((json_int_t)info->serial));
+	json_object_set_new(o, "sha256", json_string(info->sha256));
+	json_object_set_new(o, "signed", json_boolean(info->is_signed));
+	json_object_set_new(o, "key_id", json_string(info->key_id));
+	json_object_set_new(o, "groups", json_string(info->groups));
+	json_object_set_new(o, "reason", json_string(reason ? reason : ""));
+	if (c->policy)
+		json_object_set_new(o, "source",
+				    json_string(policy_source_name(c->policy->source)));
+	record_obj(c, "policy", realtime_ns(), o);
+	snprintf(msg, sizeof(msg), "policy %s %s serial=%llu sha256=%s%s%s", event,
+		 name ? name : "", (unsigned long long)info->serial, info->sha256,
+		 reason && *reason ? " reason=" : "", reason ? reason : "");
+	if (c->syslog)
+		syslog_out_send(c->syslog, bad ? 4 : 5, "POLICY", msg);
+	if (c->evidence && bad)
+		evidence_seal(c->evidence);
 }
 
 uint64_t collector_alerts(const struct collector *c)
