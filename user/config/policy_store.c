@@ -86,14 +86,31 @@ static int sync_dir(const char *dir)
 	return err;
 }
 
+/* mkdir -p, each new level 0700: the state dir may not exist before the first policy. */
+static int make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) && errno != EEXIST ? -errno : 0;
+}
+
 int policy_store_save(const char *dir, const char *text, size_t len,
 		      const struct policy_applied *a)
 {
 	char applied[160];
 	int n, err;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+	if ((err = make_dirs(dir)))
+		return err;
 	n = snprintf(applied, sizeof(applied), "serial %llu\nsha256 %s\nrequire_signed %d\n",
 		     (unsigned long long)a->serial, a->sha256, a->require_signed ? 1 : 0);
 	/* The policy first: an applied file never names a policy that is not on disk. */
