@@ -12,7 +12,7 @@ secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
 libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
-src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/common/log.c"
+src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
 # shellcheck disable=SC2086
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"
@@ -55,7 +55,7 @@ grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$log" | tail -2
 echo "fuzz: no crash in ${secs}s"
 
 bsecs=${BUNDLE_SECONDS:-10}
-bsrc="user/config/bundle.c user/config/trust.c user/config/policy_gate.c user/config/config.c user/config/parse.c"
+bsrc=$(ls user/config/*.c)
 # shellcheck disable=SC2086
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Iinclude -Iuser fuzz/bundle_fuzz.c $bsrc $(pkg-config --cflags --libs libcrypto yaml-0.1) \
