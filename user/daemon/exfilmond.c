@@ -92,8 +92,10 @@ static void report_refused(struct daemon *d, const char *name, const char *text,
 
 	if (why && (strchr(why, '\n') || !strncmp(why, name, strlen(name))))
 		log_config_errors(why);
+	else if (why)
+		log_error("policy: %s refused: %s", name, why);
 	else
-		log_error("policy: %s refused: %s", name, why ? why : st->last_refusal);
+		log_error("policy: %s", st->last_refusal);
 	log_error("policy: %s refused; the running policy (serial %llu, sha256=%s) stays in "
 		  "force", name, (unsigned long long)st->info.serial, st->info.sha256);
 	candidate_info(text, len, &cand);
