@@ -12,7 +12,7 @@
 . "$(dirname "$0")/../lib/itest.sh"
 
 E=$BUILD/exfilctl
-NATS_PORT=14280 PROXY_PORT=14281
+NATS_PORT=14280 PROXY_PORT=14281 SYSLOG_PORT=14282
 HOST_ID=itest-policy
 command -v nats-server >/dev/null || die "nats-server missing (scripts/install-deps.sh test)"
 mkdir -p "$T/etc/trusted.d" "$T/keys" "$T/src" "$T/js"
@@ -38,7 +38,7 @@ detect:
 output:
   alerts: $T/alerts.jsonl
   evidence: $T/evidence
-  syslog: off
+  syslog: tcp://127.0.0.1:$SYSLOG_PORT
 agent:
   state_dir: $T/state
   poll_interval: 200ms
@@ -72,6 +72,9 @@ itest_on_exit 'kill $PROXY'
 wait_until 10 grep -q ready "$T/proxy.ready" || die "proxy"
 wait_until 10 python3 -c "import socket;socket.create_connection(('127.0.0.1',$NATS_PORT))" \
 	2>/dev/null || die "nats-server did not start"
+python3 "$LIB/syslog_sink.py" --port $SYSLOG_PORT --out "$T/syslog.txt" >"$T/syslog.ready" 2>&1 &
+itest_on_exit "kill $!"
+wait_until 10 grep -q ready "$T/syslog.ready" || die "syslog sink"
 python3 "$LIB/nats_sub.py" 127.0.0.1:$NATS_PORT "exfilmon.policyevent.$HOST_ID" \
 	"$T/events.jsonl" 2>"$T/sub.ready" &
 itest_on_exit "kill $!"
@@ -132,6 +135,8 @@ GROUPS_=finance sign 11 "$T/cand"
 refuse "wrong group" "wrong group: bundle is for finance, this host is in support"
 config_yaml 3 >"$T/cand"
 refuse "unsigned config" "not a signed bundle, and policy.require_signed is in force"
+wait_until 5 test "$(grep -c 'POLICY - policy refused' "$T/syslog.txt")" -ge $n_ref
+check "refusals reached syslog" "$(grep -c 'POLICY - policy refused' "$T/syslog.txt")" $n_ref
 check "refusals logged" "$(grep -c 'policy: .* refused; the running policy (serial 10' "$T/daemon.log")" $n_ref
 "$E" status --file "$T/status.json" >"$T/status.txt"
 check "exfilctl status shows the refusals" "$(grep -c "^policy refusals: $n_ref, last: " "$T/status.txt")" 1
