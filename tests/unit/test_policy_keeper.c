@@ -184,6 +184,30 @@ static void test_keeper_judge_counts_refusals(void **state)
 	free(why);
 }
 
+static void test_keeper_require_signed_option_refuses_plain_yaml(void **state)
+{
+	struct fixture *fx = *state;
+	static const char plain[] = "sources:\n  paths: [/srv/other]\n";
+	struct keeper_opts o = { .config_path = fx->config, .trusted_dir = fx->trusted,
+				 .state_dir = fx->state, .groups = support, .n_groups = 1,
+				 .require_signed = true };
+	struct keeper k;
+	struct config cfg;
+
+	/* --require-signed holds on a first start, before any policy was ever applied. */
+	put(fx->config, plain, strlen(plain));
+	assert_int_equal(keeper_boot(&k, &o, &cfg), 0);
+	assert_int_equal(k.st.source, POLICY_FROM_BUILTIN);
+	assert_non_null(strstr(k.st.last_refusal, "not a signed bundle"));
+	config_free(&cfg);
+	/* A signed bundle saying require_signed: false does not switch the option off. */
+	put_bundle(fx, fx->config, 4, false);
+	assert_int_equal(keeper_boot(&k, &o, &cfg), 0);
+	assert_int_equal(k.st.source, POLICY_FROM_FILE);
+	assert_true(k.st.require_signed);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +218,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keeper_boot_require_signed_survives_restart,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_judge_counts_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeper_require_signed_option_refuses_plain_yaml,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("policy_keeper", tests, NULL, NULL);
