@@ -1,24 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the evidence-reader and policy-bundle fuzz targets with clang's libFuzzer, AddressSanitizer and
-# UndefinedBehaviorSanitizer, seeds a corpus from a real store written by
-# tests/lib/gen_evidence.c (one seed per input mode, see the target), and runs it for
-# SECONDS (default 30); then the bundle target (fuzz/bundle_fuzz.c, seeds written here)
-# for BUNDLE_SECONDS (default 10). Exits non-zero on any crash, leak or sanitizer report.
+# Builds the evidence-reader and policy-bundle fuzz targets (make fuzz: clang's
+# libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer), seeds a corpus from a real
+# store written by tests/lib/gen_evidence.c (one seed per input mode, see the target),
+# and runs it for SECONDS (default 30); then the bundle target (fuzz/bundle_fuzz.c, seeds
+# written here) for BUNDLE_SECONDS (default 10). Exits non-zero on any crash, leak or
+# sanitizer report.
 # usage: fuzz/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
-src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
-# shellcheck disable=SC2086
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"
+# The Makefile builds the target and the seed generator (make fuzz) from the same
+# sources as the agent, so nothing here lists them.
+make -s fuzz OUT=build
 if [ -z "$(ls "$out/corpus")" ]; then
-	# shellcheck disable=SC2086
-	clang -g -O1 -Iinclude -Iuser tests/lib/gen_evidence.c $src $libs -o "$out/gen_evidence"
 	store=$(mktemp -d)
 	"$out/gen_evidence" "$store/ev" 20
 	python3 - "$store/ev" "$out/corpus" <<'PY'
@@ -55,14 +52,9 @@ grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$log" | tail -2
 echo "fuzz: no crash in ${secs}s"
 
 bsecs=${BUNDLE_SECONDS:-10}
-bsrc=$(ls user/config/*.c)
-# shellcheck disable=SC2086
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Iinclude -Iuser fuzz/bundle_fuzz.c $bsrc $(pkg-config --cflags --libs libcrypto yaml-0.1) \
-	-o "$out/bundle_fuzz"
 mkdir -p "$out/bundle-corpus"
 if [ -z "$(ls "$out/bundle-corpus")" ]; then
-	yaml=$(sed -n '1,200p' examples/exfilmon.yaml)
+	yaml=$(cat examples/exfilmon.yaml)
 	printf '\001\007%s\n' "$yaml" >"$out/bundle-corpus/signed-example"
 	printf '\000exfilmon-policy 1\nserial: 3\nnot_before: 2026-12-01T00:00:00Z\nexpiry: 2027-12-01T00:00:00Z\ngroups: support,all\nkey_id: 0123456789abcdef\nconfig_sha256: %064d\nsignature: %0128d\nsources:\n  paths: [/srv]\n' 0 0 \
 		>"$out/bundle-corpus/header"

@@ -385,8 +385,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bundle_sign_then_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_verify_rejects_every_flipped_byte, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_verify_rejects_every_flipped_byte,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_verify_config_tamper_reason, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_verify_header_tamper_reason, setup,
@@ -403,8 +403,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_policy_gate_refuses_plain_yaml_when_required,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_gate_config_errors_use_file_lines, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_policy_gate_config_errors_use_file_lines,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_store_round_trip, setup, teardown),
 	};
 

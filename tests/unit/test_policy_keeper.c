@@ -218,8 +218,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keeper_boot_require_signed_survives_restart,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_judge_counts_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keeper_require_signed_option_refuses_plain_yaml,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_keeper_require_signed_option_refuses_plain_yaml, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("policy_keeper", tests, NULL, NULL);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,12 +197,15 @@ bool bundle_detect(const char *text, size_t len)
 	return len >= sizeof(prefix) - 1 && !memcmp(text, prefix, sizeof(prefix) - 1);
 }
 
-static int fail(char **errors, const char *name, unsigned line, const char *fmt,
-		const char *a, const char *b)
+static int __attribute__((format(printf, 4, 5)))
+fail(char **errors, const char *name, unsigned line, const char *fmt, ...)
 {
 	char msg[512];
+	va_list ap;
 
-	snprintf(msg, sizeof(msg), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (errors && asprintf(errors, "%s:%u: %s\n", name, line, msg) < 0) {
 		*errors = NULL;
 		return -ENOMEM;
@@ -220,16 +224,15 @@ static int parse_line(const char *name, const char *text, size_t len, size_t *of
 
 	nl = memchr(start, '\n', len - *off);
 	if (!nl)
-		return fail(errors, name, line, "header ends before the %s line%s", f->name,
-			    " (or a line has no newline)");
+		return fail(errors, name, line, "header ends before the %s line (or a line has "
+			    "no newline)", f->name);
 	if ((size_t)(nl - start) < n + 2 || memcmp(start, f->name, n) || start[n] != ':' ||
 	    start[n + 1] != ' ')
-		return fail(errors, name, line, "expected \"%s: VALUE\"%s", f->name,
-			    " (header fields come in a fixed order, docs/policy.md)");
+		return fail(errors, name, line, "expected \"%s: VALUE\" (header fields come in "
+			    "a fixed order, docs/policy.md)", f->name);
 	vlen = (size_t)(nl - start) - n - 2;
 	if (vlen >= sizeof(value) || memchr(start + n + 2, '\0', vlen))
-		return fail(errors, name, line, "%s: value too long or contains a NUL%s",
-			    f->name, "");
+		return fail(errors, name, line, "%s: value too long or contains a NUL", f->name);
 	memcpy(value, start + n + 2, vlen);
 	value[vlen] = '\0';
 	if (f->parse(value, b, &why))
@@ -249,7 +252,7 @@ int bundle_parse(const char *name, const char *text, size_t len, struct bundle *
 		*errors = NULL;
 	if (len < off || memcmp(text, BUNDLE_MAGIC, off))
 		return fail(errors, name, 1, "not a policy bundle of format 1 (first line must be "
-			    "\"%s\")%s", "exfilmon-policy 1", "");
+			    "\"exfilmon-policy 1\")");
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		if (fields[i].parse == f_signature)
 			b->signed_len = off;
@@ -262,7 +265,7 @@ int bundle_parse(const char *name, const char *text, size_t len, struct bundle *
 	b->config_len = len - off;
 	if (!b->config_len)
 		return fail(errors, name, (unsigned)ARRAY_SIZE(fields) + 2,
-			    "no config after the header%s%s", "", "");
+			    "no config after the header");
 	return 0;
 }
 

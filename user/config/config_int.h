@@ -13,9 +13,9 @@
 
 #include <yaml.h>
 
+#include "common/array_size.h"
 #include "config.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ULL
 #define DAY (86400 * SEC)
 /* A config is a few KiB; anything this big is the wrong file. */
@@ -38,6 +38,7 @@ enum key_flags {
 	F_PORT_FORBIDDEN = 1 << 3,/* allow: the kernel matches addresses only */
 	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
 	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
+	F_NOT_ROOT = 1 << 6,      /* "/" itself is refused */
 };
 
 struct errbuf {

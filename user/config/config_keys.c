@@ -20,7 +20,7 @@
 
 const struct key cfg_keys[] = {
 	{ "sources.paths", cfg_value_paths, OFF(source_paths), OFF(n_source_paths), 0, MAX_PATHS,
-	  F_CLEAR_IN_SECTION, "[/srv/crm-exports]", "a list of absolute paths", NULL,
+	  F_CLEAR_IN_SECTION | F_NOT_ROOT, "[/srv/crm-exports]", "a list of absolute paths", NULL,
 	  "files or directory trees holding customer data" },
 	{ "sources.services", cfg_value_nets, OFF(services), OFF(n_services), 0, MAX_NET_RULES,
 	  F_PORT_REQUIRED | F_CLEAR_IN_SECTION, "[\"127.0.0.2:5432\"]",

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,27 +166,29 @@ static int set_string(struct ctx *c, const struct key *k, const char *s)
 	return 0;
 }
 
+static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s,
+		    char *out, size_t len);
+
 int cfg_value_path(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
 	const char *s = cfg_need_scalar(c, n, k);
+	char norm[PATH_MAX];
 
 	if (!s)
 		return -EINVAL;
 	if ((k->flags & F_OFF) && !strcmp(s, "off"))
 		return set_string(c, k, NULL);
-	if (s[0] != '/') {
-		cfg_error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
-			 k->example);
+	if (!path_ok(c, n, k, s, norm, sizeof(norm)))
 		return -EINVAL;
-	}
-	return set_string(c, k, s);
+	return set_string(c, k, norm);
 }
 
 /* unix:/PATH or tcp://HOST:PORT, checked as far as syslog_out_open() will take them. */
 int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 {
-	const char *s = cfg_need_scalar(c, n, k), *colon;
-	uint64_t port;
+	const char *s = cfg_need_scalar(c, n, k);
+	char host[256];
+	uint16_t port;
 
 	if (!s)
 		return -EINVAL;
@@ -194,12 +197,8 @@ int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 	/* sun_path holds 108 bytes with the terminator. */
 	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
 		return set_string(c, k, s);
-	if (!strncmp(s, "tcp://", 6)) {
-		colon = strrchr(s + 6, ':');
-		if (colon && colon > s + 6 && colon - (s + 6) < 256 &&
-		    !parse_u64(colon + 1, 1, 65535, &port))
-			return set_string(c, k, s);
-	}
+	if (!strncmp(s, "tcp://", 6) && !parse_host_port(s + 6, host, sizeof(host), &port))
+		return set_string(c, k, s);
 	return bad_value(c, n, k, "syslog destination", s, -EINVAL);
 }
 
@@ -255,20 +254,76 @@ static const char *list_item(struct ctx *c, yaml_node_t *n, const struct key *k,
 	return cfg_need_scalar(c, *item, k);
 }
 
-static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s)
+/*
+ * The one spelling of a path: repeated slashes and "." components dropped, no trailing
+ * slash, "~/" kept as a prefix. ".." is refused rather than resolved, since through a
+ * symlink the kernel would resolve it elsewhere than a string operation. So "//", "/."
+ * and "/srv/../" cannot slip past the checks that follow, which compare strings.
+ * Returns 0, -EINVAL for a ".." component, -ENAMETOOLONG past len.
+ */
+static int normalize_path(const char *in, bool tilde, char *out, size_t len)
+{
+	size_t root = tilde ? 2 : 1, o = root;
+
+	if (len < 3)
+		return -ENAMETOOLONG;
+	memcpy(out, tilde ? "~/" : "/", root + 1);
+	for (const char *p = in + root; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && !strncmp(p, "..", 2))
+			return -EINVAL;
+		if (n && !(n == 1 && *p == '.')) {
+			if (o > root)
+				out[o++] = '/';
+			if (o + n + 1 > len)
+				return -ENAMETOOLONG;
+			memcpy(out + o, p, n);
+			o += n;
+			out[o] = '\0';
+		}
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
+/* Checks s as a path of key k and writes its normalized spelling to out. */
+static bool path_ok(struct ctx *c, yaml_node_t *n, const struct key *k, const char *s,
+		    char *out, size_t len)
 {
 	bool tilde = (k->flags & F_TILDE) && !strncmp(s, "~/", 2);
+	int err;
 
 	if (s[0] != '/' && !tilde) {
 		cfg_error_at(c, n, k->name, "\"%s\" is not an absolute path (expected %s)", s,
-			 k->example);
+			     k->example);
 		return false;
 	}
-	if ((k->flags & F_TILDE) && (!strcmp(s, "/") || !strcmp(s, "~/"))) {
+	err = normalize_path(s, tilde, out, len);
+	if (err) {
+		cfg_error_at(c, n, k->name, "\"%s\": %s", s, err == -EINVAL ?
+			     "a \"..\" component is not allowed (write the path without it)" :
+			     "path too long");
+		return false;
+	}
+	if ((k->flags & F_TILDE) && (!strcmp(out, "/") || !strcmp(out, "~/"))) {
 		cfg_error_at(c, n, k->name, "\"%s\" would make every write egress", s);
 		return false;
 	}
+	if ((k->flags & F_NOT_ROOT) && !strcmp(out, "/")) {
+		cfg_error_at(c, n, k->name, "\"%s\" would watch every file on the machine", s);
+		return false;
+	}
 	return true;
+}
+
+bool config_path_within(const char *path, const char *tree)
+{
+	size_t n = strlen(tree);
+
+	if (n == 1 && tree[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, tree, n) && (path[n] == '\0' || path[n] == '/');
 }
 
 void cfg_free_str_list(char **list, size_t n)
@@ -291,12 +346,13 @@ int cfg_value_paths(struct ctx *c, yaml_node_t *n, const struct key *k)
 	if (!list)
 		return cfg_nomem(c);
 	for (long i = 0; i < len && err != -ENOMEM; i++) {
+		char norm[PATH_MAX];
 		yaml_node_t *item;
 		const char *s = list_item(c, n, k, i, &item);
 
-		if (!s || !path_ok(c, item, k, s))
+		if (!s || !path_ok(c, item, k, s, norm, sizeof(norm)))
 			err = -EINVAL;
-		else if (!(list[got++] = strdup(s)))
+		else if (!(list[got++] = strdup(norm)))
 			err = cfg_nomem(c);
 	}
 	cfg_free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));

@@ -233,11 +233,58 @@ static yaml_node_t *where(struct ctx *c, const char *name)
 	return NULL;
 }
 
+/* Item i of the list given for key name: its node in the file, or where the key is set
+ * (its section, the top of the file) when the value is the default. */
+static yaml_node_t *item_where(struct ctx *c, const char *name, size_t i)
+{
+	yaml_node_t *n = where(c, name);
+
+	for (size_t k = 0; k < cfg_n_keys; k++) {
+		if (strcmp(cfg_keys[k].name, name) || n != c->seen[k] || !n)
+			continue;
+		if (n->type == YAML_SEQUENCE_NODE &&
+		    (long)i < n->data.sequence.items.top - n->data.sequence.items.start)
+			return yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+	}
+	return n;
+}
+
+/*
+ * A file cannot be both a source and a sink: the watch map keeps one role per inode, so
+ * a sync folder inside a source tree (or around one) would silently turn source files
+ * into sinks. "~/PATH" folders depend on the homes on each machine and are not compared.
+ */
+static void overlap_checks(struct ctx *c)
+{
+	const struct config *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_sync_folders; i++) {
+		const char *sink = cfg->sync_folders[i];
+
+		for (size_t j = 0; sink[0] == '/' && j < cfg->n_source_paths; j++) {
+			const char *src = cfg->source_paths[j];
+			yaml_node_t *at = item_where(c, "sources.paths", j);
+			char line[32] = "default";
+
+			if (!config_path_within(sink, src) && !config_path_within(src, sink))
+				continue;
+			/* No node: the built-in default, which the file left alone. */
+			if (at)
+				snprintf(line, sizeof(line), "line %zu", at->start_mark.line + 1);
+			cfg_error_at(c, item_where(c, "egress.sync_folders", i), "egress.sync_folders",
+				     "\"%s\" overlaps the source \"%s\" (sources.paths, %s): a file "
+				     "cannot be both a source and a sink", sink, src, line);
+			break;
+		}
+	}
+}
+
 /* Rules between cfg_keys, checked once every key parsed. */
 static void cross_checks(struct ctx *c)
 {
 	const struct config *cfg = c->cfg;
 
+	overlap_checks(c);
 	if (cfg->n_source_paths == 0 && cfg->n_services == 0)
 		cfg_error_at(c, where(c, "sources.paths"), "sources",
 			 "no paths and no services: nothing would be watched");

@@ -32,11 +32,12 @@ int trust_key_id(EVP_PKEY *pkey, char out[TRUST_KEY_ID_LEN + 1])
 	return 0;
 }
 
-static void append(char **errors, const char *fmt, const char *a, const char *b)
+/* Appends "PATH:1: WHY\n" to *errors. */
+static void append(char **errors, const char *path, const char *why)
 {
 	char *line = NULL, *joined = NULL;
 
-	if (asprintf(&line, fmt, a, b) < 0)
+	if (asprintf(&line, "%s:1: %s\n", path, why) < 0)
 		return;
 	if (asprintf(&joined, "%s%s", *errors ? *errors : "", line) >= 0) {
 		free(*errors);
@@ -82,12 +83,12 @@ static int add_key(struct trust *t, const char *name, char **errors)
 
 	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
 	if (t->n_keys == TRUST_MAX_KEYS) {
-		append(errors, "%s:1: %s\n", path, "too many trusted keys (at most 64)");
+		append(errors, path, "too many trusted keys (at most 64)");
 		return -EINVAL;
 	}
 	k->pkey = read_key(path, &why);
 	if (!k->pkey) {
-		append(errors, "%s:1: %s\n", path, why);
+		append(errors, path, why);
 		return -EINVAL;
 	}
 	trust_key_id(k->pkey, k->key_id);

@@ -227,7 +227,8 @@ static int sign_header(const struct sign_args *a, struct bundle_header *h)
 	}
 	h->not_before = now - DEFAULT_BACKDATE_S;
 	if (a->not_before && parse_when(a->not_before, now, &h->not_before)) {
-		fprintf(stderr, "exfilctl policy sign: --not-before: now or e.g. 2026-12-04T15:00:00Z\n");
+		fprintf(stderr, "exfilctl policy sign: --not-before: now or e.g. "
+			"2026-12-04T15:00:00Z\n");
 		return 2;
 	}
 	if (parse_when(a->expiry ? a->expiry : "+" DEFAULT_VALID, now, &h->expiry) ||
@@ -367,8 +368,9 @@ static int judge(const char *path, const char *trusted, const char *const *group
 	err = policy_gate_admit(path, *text, *len, &r, &cfg, &info, &why);
 	trust_free(&t);
 	if (err) {
-		fprintf(stderr, "%s%s%s", err == -EPERM ? path : "", err == -EPERM ? ": refused: " : "",
-			why ? why : strerror(-err));
+		if (err == -EPERM)
+			fprintf(stderr, "%s: refused: ", path);
+		fputs(why ? why : strerror(-err), stderr);
 		if (!why || why[strlen(why) - 1] != '\n')
 			fputc('\n', stderr);
 		free(why);
@@ -383,7 +385,8 @@ static int judge(const char *path, const char *trusted, const char *const *group
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "trusted", required_argument, NULL, 't' }, { "group", required_argument, NULL, 'g' },
+		{ "trusted", required_argument, NULL, 't' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "at", required_argument, NULL, 'a' }, { 0 },
 	};
 	const char *trusted = TRUST_DEFAULT_DIR, *groups[BUNDLE_MAX_GROUPS];
@@ -426,8 +429,8 @@ static int push_all(const struct fleet_policy_opts *o, const char *path, const c
 		uint64_t rev = 0;
 
 		if (fleet_policy_push(o, b.h.groups[i], text, len, 5000, &rev, why, sizeof(why))) {
-			fprintf(stderr, "exfilctl policy push: %s key %s: %s\n", FLEET_POLICY_BUCKET,
-				b.h.groups[i], why);
+			fprintf(stderr, "exfilctl policy push: %s key %s: %s\n",
+				FLEET_POLICY_BUCKET, b.h.groups[i], why);
 			return -1;
 		}
 		printf("pushed %s serial %llu to %s/%s (revision %llu)\n", path,
@@ -440,7 +443,8 @@ static int push_all(const struct fleet_policy_opts *o, const char *path, const c
 static int cmd_push(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' }, { "creds", required_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 's' },
+		{ "creds", required_argument, NULL, 'c' },
 		{ "tls-ca", required_argument, NULL, 'C' },
 		{ "trusted", required_argument, NULL, 't' }, { 0 },
 	};

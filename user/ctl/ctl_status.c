@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "common/timeutil.h"
 #include "ctl.h"
 
 static long long num(json_t *o, const char *key)
@@ -42,8 +43,11 @@ static void print_policy(json_t *p)
 	       json_is_true(json_object_get(p, "require_signed")) ? " (require_signed)" : "");
 	if (str(p, "note")[0] && strcmp(str(p, "note"), "-"))
 		printf("policy note:     %s\n", str(p, "note"));
-	printf("policy refusals: %lld%s%s\n", num(p, "refusals"),
-	       num(p, "refusals") ? ", last: " : "", num(p, "refusals") ? str(p, "last_refusal") : "");
+	if (num(p, "refusals"))
+		printf("policy refusals: %lld, last: %s\n", num(p, "refusals"),
+		       str(p, "last_refusal"));
+	else
+		printf("policy refusals: 0\n");
 }
 
 static void print_human(json_t *o, int running, double age_s)
@@ -89,7 +93,6 @@ int ctl_status(int argc, char **argv)
 	const char *path = XM_STATUS_PATH;
 	int json = 0, c, running;
 	json_error_t jerr;
-	struct timespec now;
 	double age_s;
 	json_t *o;
 
@@ -109,8 +112,7 @@ int ctl_status(int argc, char **argv)
 			jerr.text);
 		return 1;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	age_s = ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)num(o, "updated_ns")) / 1e9;
+	age_s = ((double)realtime_ns() - (double)num(o, "updated_ns")) / 1e9;
 	running = kill((pid_t)num(o, "pid"), 0) == 0 || errno == EPERM;
 	if (json) {
 		json_object_set_new(o, "running", json_boolean(running));

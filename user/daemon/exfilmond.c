@@ -22,17 +22,10 @@
 #include "config/trust.h"
 #include "model/paths.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/loop.h"
 #include "daemon.h"
 #include "output/fleet_policy.h"
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void on_ring(void *ctx)
 {

@@ -192,7 +192,8 @@ void policy_loop_fleet_tick(struct daemon *d)
 							      &got[n].len, &got[n].revision)) {
 		struct bundle b;
 
-		got[n].serial = bundle_parse("", got[n].data, got[n].len, &b, NULL) ? 0 : b.h.serial;
+		got[n].serial = bundle_parse("", got[n].data, got[n].len, &b, NULL) ? 0
+										: b.h.serial;
 		n++;
 	}
 	qsort(got, n, sizeof(got[0]), by_serial_desc);
