@@ -208,6 +208,28 @@ static void test_keeper_require_signed_option_refuses_plain_yaml(void **state)
 	config_free(&cfg);
 }
 
+static void test_keeper_boot_unusable_config_without_signed_history(void **state)
+{
+	struct fixture *fx = *state;
+	struct keeper_opts o = { .config_path = fx->config, .trusted_dir = fx->trusted,
+				 .state_dir = fx->state, .groups = support, .n_groups = 1 };
+	struct keeper k;
+	struct config cfg;
+
+	/* Never signed here: a broken file is a config error (exit 78), as before. */
+	put(fx->config, "sources: [", 10);
+	assert_int_equal(keeper_boot(&k, &o, &cfg), -EINVAL);
+	assert_non_null(strstr(k.st.note, "no usable config"));
+	/* The store is per config file: another file's history is not used. */
+	put_bundle(fx, fx->config, 6, true);
+	assert_int_equal(keeper_boot(&k, &o, &cfg), 0);
+	config_free(&cfg);
+	snprintf(fx->config, sizeof(fx->config), "%s/other.yaml", fx->root);
+	put(fx->config, "sources: [", 10);
+	o.config_path = fx->config;
+	assert_int_equal(keeper_boot(&k, &o, &cfg), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +240,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keeper_boot_require_signed_survives_restart,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeper_judge_counts_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_keeper_boot_unusable_config_without_signed_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_keeper_require_signed_option_refuses_plain_yaml, setup, teardown),
 	};

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Policy store: last-known-good and applied files. The applied file is three text lines
- * ("serial N", "sha256 HEX", "require_signed 0|1") so an operator can read it with cat.
+ * Policy store: last-known-good and applied files. The applied file is four text lines
+ * ("serial N", "sha256 HEX", "require_signed 0|1", "path PATH") so an operator can read
+ * it with cat.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,8 +36,13 @@ int policy_store_read(const char *dir, struct policy_applied *a)
 		n++;
 	if (fgets(line, sizeof(line), f) && sscanf(line, "require_signed %u", &req) == 1)
 		n++;
+	if (fgets(a->path, sizeof(a->path), f) && !strncmp(a->path, "path ", 5)) {
+		memmove(a->path, a->path + 5, strlen(a->path + 5) + 1);
+		a->path[strcspn(a->path, "\n")] = '\0';
+		n++;
+	}
 	fclose(f);
-	if (n != 3 || parse_u64(serial, 0, INT64_MAX, &a->serial) || strlen(sha) != 64 ||
+	if (n != 4 || parse_u64(serial, 0, INT64_MAX, &a->serial) || strlen(sha) != 64 ||
 	    req > 1)
 		return -EINVAL;
 	memcpy(a->sha256, sha, 65);
@@ -106,13 +112,14 @@ static int make_dirs(const char *dir)
 int policy_store_save(const char *dir, const char *text, size_t len,
 		      const struct policy_applied *a)
 {
-	char applied[160];
+	char applied[4400];
 	int n, err;
 
 	if ((err = make_dirs(dir)))
 		return err;
-	n = snprintf(applied, sizeof(applied), "serial %llu\nsha256 %s\nrequire_signed %d\n",
-		     (unsigned long long)a->serial, a->sha256, a->require_signed ? 1 : 0);
+	n = snprintf(applied, sizeof(applied), "serial %llu\nsha256 %s\nrequire_signed %d\n"
+		     "path %s\n", (unsigned long long)a->serial, a->sha256,
+		     a->require_signed ? 1 : 0, a->path);
 	/* The policy first: an applied file never names a policy that is not on disk. */
 	err = replace_file(dir, "last-known-good", text, len);
 	if (!err)

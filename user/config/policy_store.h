@@ -3,7 +3,8 @@
  * What the agent remembers about its policy across restarts, in its own directory
  * (/var/lib/exfilmon/state/policy by default; the daemon's --policy-state): the last
  * policy that was admitted and applied, byte for byte (last-known-good), and the serial,
- * hash and require_signed setting applied with it, which a rollback is judged against.
+ * hash and require_signed setting applied with it, which a rollback is judged against,
+ * and the config file path they belong to.
  * Both files are replaced atomically (temporary file, fsync, rename, fsync of the dir).
  */
 #ifndef EXFILMON_POLICY_STORE_H
@@ -19,6 +20,7 @@ struct policy_applied {
 	uint64_t serial;            /* 0: a plain YAML config */
 	char sha256[65];
 	bool require_signed;
+	char path[4096];            /* the config file these belong to ("" for none) */
 };
 
 /* Reads DIR/applied. Returns 0, -ENOENT (nothing applied yet), -EINVAL (damaged). */

@@ -13,9 +13,9 @@
 #include "config/config.h"
 #include "output/fleet_policy.h"
 #include "policy_keeper.h"
+#include "service.h"
 
-/* sysexits.h: a configuration error; the unit's RestartPreventExitStatus names it. */
-#define EXIT_CONFIG 78
+#define EXIT_CONFIG SERVICE_EXIT_CONFIG
 #define MAX_GROUPS BUNDLE_MAX_GROUPS
 
 struct daemon {
@@ -26,12 +26,15 @@ struct daemon {
 	const char *groups[MAX_GROUPS];
 	struct fleet_policy_opts fo;
 	char host_id[65];
+	char fleet_servers[4096];   /* from the config's fleet section when no --fleet */
+	char fleet_tls[4][4096];    /* ca, cert, key, credentials from the config */
 	struct config cfg;
 	struct keeper keeper;
 	struct collector *collector;
 	struct agent *agent;
 	struct loop *loop;
 	struct fleet_policy *fleet;
+	struct service service;
 };
 
 /* SIGHUP or the config file replaced: judge the file, apply it or report the refusal. */

@@ -3,7 +3,7 @@
  * exfilmond: the endpoint agent. Parses options, picks the policy to start on (the
  * config file, else the last-known-good, else the built-in default: docs/policy.md),
  * starts collector, sensors, loop and fleet policy watch in that order, runs, and stops
- * them in reverse. Every later candidate (reload, fleet) goes through the policy keeper:
+ * them in reverse. Every later candidate (reload, fleet) goes through the policy loop:
  * a refused one is logged, recorded and reported, and the running policy stays in force.
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "collector.h"
+#include "service.h"
 #include "config/config.h"
 #include "config/trust.h"
 #include "model/paths.h"
@@ -42,16 +43,28 @@ static void on_tick(void *ctx)
 	if (d->fleet)
 		policy_loop_fleet_tick(d);
 	collector_tick(d->collector, realtime_ns());
+	/* Fed here, after the tick's work: a loop that stops ticking stops the pings. */
+	service_tick(&d->service, monotonic_ns());
 }
 
 static void on_signal(void *ctx, int sig)
 {
 	struct daemon *d = ctx;
 
-	if (sig == SIGHUP)
-		policy_loop_reload(d);
-	else
+	/* Both reopen the outputs even when the config is unchanged: logrotate's postrotate
+	 * must not leave the daemon writing to a renamed or deleted alerts file. */
+	if (sig == SIGHUP || sig == SIGUSR1) {
+		if (sig == SIGHUP) {
+			service_reloading(&d->service);
+			policy_loop_reload(d);
+		}
+		collector_reopen(d->collector);
+		if (sig == SIGHUP)
+			service_ready(&d->service, "reloaded");
+	} else {
 		log_info("exfilmond: %s, shutting down", strsignal(sig));
+		service_stopping(&d->service);
+	}
 }
 
 static void on_mounts(void *ctx)
@@ -73,8 +86,12 @@ static void usage(FILE *f)
 		   "                 [--require-signed] [--fleet URL [--fleet-creds FILE]\n"
 		   "                 [--fleet-tls-ca FILE] [--host-id ID]]\n"
 		   "       exfilmond --check-config CONFIG [--trusted DIR] [--group NAME]...\n"
+		   "       exfilmond --version\n"
 		   "Without -c the built-in default config runs (docs/config.md); signed policy\n"
-		   "bundles, trusted keys and fleet delivery: docs/policy.md.\n");
+		   "bundles, trusted keys and fleet delivery: docs/policy.md.\n"
+		   "Exit status: 0 stopped cleanly, 1 failure, 2 bad usage, 78 the config cannot be\n"
+		   "used (not restarted by the unit). SIGHUP reloads the config and reopens the\n"
+		   "outputs, SIGUSR1 only reopens them (logrotate), SIGTERM stops.\n");
 }
 
 /* --group takes NAME or NAME,NAME; each must be a valid group name. */
@@ -138,6 +155,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		{ "fleet-creds", required_argument, NULL, OPT_CREDS },
 		{ "fleet-tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "host-id", required_argument, NULL, OPT_HOST_ID },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *host_id = NULL;
@@ -150,6 +168,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		case 's': d->status_path = optarg; break;
 		case 'e': *to_stderr = 1; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("exfilmond %s\n", EXFILMON_VERSION); exit(0);
 		case OPT_TRUSTED: d->ko.trusted_dir = optarg; break;
 		case OPT_STATE: d->ko.state_dir = optarg; break;
 		case OPT_REQUIRE: d->ko.require_signed = true; break;
@@ -210,6 +229,8 @@ static int start(struct daemon *d)
 	if (policy_loop_start_fleet(d))
 		return -1;
 	collector_agent_record(d->collector, "start", agent_hooks_text(d->agent));
+	/* Only now: the sensors are attached and the outputs open. */
+	service_ready(&d->service, agent_hooks_text(d->agent));
 	log_info("exfilmond: running, config %s sha256=%s", d->config_path ? d->config_path
 									    : "(builtin)",
 		 d->cfg.sha256);
@@ -247,9 +268,16 @@ int main(int argc, char **argv)
 	if (d.check_path)
 		return policy_loop_check_file(&d);
 	log_setup("exfilmond", to_stderr, level);
-	if (keeper_boot(&d.keeper, &d.ko, &d.cfg)) {
+	service_init(&d.service);
+	err = keeper_boot(&d.keeper, &d.ko, &d.cfg);
+	if (err == -ENOMEM) {
 		log_error("exfilmond: no policy to start on: %s", strerror(ENOMEM));
 		return 1;
+	}
+	if (err) {
+		log_error("exfilmond: %s; exiting with %d (EX_CONFIG)", d.keeper.st.note,
+			  SERVICE_EXIT_CONFIG);
+		return SERVICE_EXIT_CONFIG;
 	}
 	err = start(&d);
 	if (!err)

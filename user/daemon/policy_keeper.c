@@ -91,6 +91,8 @@ int keeper_commit(struct keeper *k, const char *text, size_t len, const struct c
 	k->applied.serial = info->serial;
 	memcpy(k->applied.sha256, info->sha256, sizeof(k->applied.sha256));
 	k->applied.require_signed = cfg->require_signed;
+	snprintf(k->applied.path, sizeof(k->applied.path), "%s",
+		 k->o.config_path ? k->o.config_path : "");
 	k->have_applied = true;
 	return policy_store_save(k->o.state_dir, text, len, &k->applied);
 }
@@ -123,8 +125,11 @@ static int boot_lkg(struct keeper *k, struct config *cfg)
 	struct policy_info info;
 	char name[4200], *text = NULL, *why = NULL;
 	size_t len;
-	int err = policy_store_read_lkg(k->o.state_dir, &text, &len);
+	int err;
 
+	if (!k->have_applied)
+		return -ENOENT;
+	err = policy_store_read_lkg(k->o.state_dir, &text, &len);
 	if (err)
 		return err;
 	snprintf(name, sizeof(name), "%s/last-known-good", k->o.state_dir);
@@ -154,6 +159,12 @@ int keeper_boot(struct keeper *k, const struct keeper_opts *o, struct config *cf
 	if (err && err != -ENOENT)
 		log_error("policy: %s/applied is damaged (%s); no rollback floor", o->state_dir,
 			  strerror(-err));
+	/* The store belongs to one config file: another file starts without its history. */
+	if (k->have_applied && strcmp(k->applied.path, o->config_path ? o->config_path : "")) {
+		log_info("policy: %s holds the policy of %s, not of %s: not used", o->state_dir,
+			 k->applied.path, o->config_path ? o->config_path : "(builtin)");
+		k->have_applied = false;
+	}
 	k->st.require_signed = o->require_signed || (k->have_applied && k->applied.require_signed);
 	if (!o->config_path) {
 		k->st.source = POLICY_FROM_BUILTIN;
@@ -169,6 +180,12 @@ int keeper_boot(struct keeper *k, const struct keeper_opts *o, struct config *cf
 			 "sha256=%.12s...): %s", (unsigned long long)k->st.info.serial,
 			 k->st.info.sha256, k->st.last_refusal);
 		return 0;
+	}
+	if (!k->st.require_signed) {
+		/* No signed policy ever ran here: a config error, as before signed policies. */
+		snprintf(k->st.note, sizeof(k->st.note), "no usable config: %s",
+			 k->st.last_refusal);
+		return -EINVAL;
 	}
 	k->st.source = POLICY_FROM_BUILTIN;
 	snprintf(k->st.note, sizeof(k->st.note), "NO VALID POLICY, running the built-in "

@@ -55,8 +55,10 @@ struct keeper {
 const char *policy_source_name(enum policy_source s);
 
 /*
- * Chooses the policy to start on and fills *cfg with it (never fails but for memory:
- * -ENOMEM). A refused or broken config file is in k->st.note and counted as a refusal.
+ * Chooses the policy to start on and fills *cfg with it: the config file, else the
+ * last-known-good of that same file, else (only while require_signed is in force) the
+ * built-in default. Returns 0, -ENOMEM, or -EINVAL when there is no usable config and
+ * no signed policy ever ran (the caller exits 78); k->st.note says why.
  */
 int keeper_boot(struct keeper *k, const struct keeper_opts *o, struct config *cfg);
 

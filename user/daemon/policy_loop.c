@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "config/bundle.h"
 #include "daemon.h"
+#include "output/fleet.h"
 
 /* Prints each "FILE:LINE:COL: message" line through the log. */
 static void log_config_errors(const char *errors)
@@ -258,8 +259,42 @@ void policy_loop_report_start(struct daemon *d)
 			       &st->info, st->note);
 }
 
+/* Without --fleet, the fleet section of the config in force (docs/fleet.md): the same
+ * servers, TLS files, credentials and host id as the shipper, read once at start. */
+static int fleet_from_config(struct daemon *d)
+{
+	size_t used = 0;
+
+	if (!fleet_enabled(&d->cfg))
+		return 0;
+	for (size_t i = 0; i < d->cfg.n_fleet_servers && used < sizeof(d->fleet_servers); i++)
+		used += (size_t)snprintf(d->fleet_servers + used, sizeof(d->fleet_servers) - used,
+					 "%s%s", i ? "," : "", d->cfg.fleet_servers[i]);
+	if (fleet_host_id(&d->cfg, d->host_id)) {
+		log_error("fleet-policy: no usable host id (fleet.host_id)");
+		return -1;
+	}
+	snprintf(d->fleet_tls[0], sizeof(d->fleet_tls[0]), "%s",
+		 d->cfg.fleet_tls_ca ? d->cfg.fleet_tls_ca : "");
+	snprintf(d->fleet_tls[1], sizeof(d->fleet_tls[1]), "%s",
+		 d->cfg.fleet_tls_cert ? d->cfg.fleet_tls_cert : "");
+	snprintf(d->fleet_tls[2], sizeof(d->fleet_tls[2]), "%s",
+		 d->cfg.fleet_tls_key ? d->cfg.fleet_tls_key : "");
+	snprintf(d->fleet_tls[3], sizeof(d->fleet_tls[3]), "%s",
+		 d->cfg.fleet_credentials ? d->cfg.fleet_credentials : "");
+	d->fo.servers = d->fleet_servers;
+	d->fo.tls_ca = d->fleet_tls[0][0] ? d->fleet_tls[0] : NULL;
+	d->fo.tls_cert = d->fleet_tls[1][0] ? d->fleet_tls[1] : NULL;
+	d->fo.tls_key = d->fleet_tls[2][0] ? d->fleet_tls[2] : NULL;
+	d->fo.creds = d->fleet_tls[3][0] ? d->fleet_tls[3] : NULL;
+	d->fo.host_id = d->host_id;
+	return 0;
+}
+
 int policy_loop_start_fleet(struct daemon *d)
 {
+	if (!d->fo.servers && fleet_from_config(d))
+		return -1;
 	if (!d->fo.servers)
 		return 0;
 	d->fleet = fleet_policy_start(&d->fo);

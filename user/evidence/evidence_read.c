@@ -303,6 +303,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
 	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
 		problem(w, seg, block, off, "cannot read the block");
+		w->rep->unreadable = true;
 		return 0;
 	}
 	ev_block_hash(&h, w->comp, hash);
@@ -321,6 +322,11 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	hex_encode(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
+	if (w->f && w->f->probe && w->f->probe_block == h.block_no) {
+		w->rep->probe_found = true;
+		memcpy(w->rep->probe_hash, w->rep->head, sizeof(w->rep->probe_hash));
+		snprintf(w->rep->probe_segment, sizeof(w->rep->probe_segment), "%s", seg);
+	}
 	if (w->fn && !block_may_match(w, &h, off)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
@@ -373,6 +379,7 @@ static int walk_segment(struct walk *w, const char *seg, bool last_segment)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		problem(w, seg, w->next_block, 0, strerror(errno));
+		w->rep->unreadable = true;
 		return -1;
 	}
 	load_index(w, seg);

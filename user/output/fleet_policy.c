@@ -81,6 +81,10 @@ static natsStatus make_options(const struct fleet_policy_opts *o, natsOptions **
 		s = natsOptions_SetSecure(opts, true);
 	if (s == NATS_OK && o->tls_ca)
 		s = natsOptions_LoadCATrustedCertificates(opts, o->tls_ca);
+	if (s == NATS_OK && o->tls_cert && o->tls_key)
+		s = natsOptions_SetSecure(opts, true);
+	if (s == NATS_OK && o->tls_cert && o->tls_key)
+		s = natsOptions_LoadCertificatesChain(opts, o->tls_cert, o->tls_key);
 	if (s != NATS_OK)
 		natsOptions_Destroy(opts);
 	else

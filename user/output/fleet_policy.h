@@ -20,6 +20,8 @@ struct fleet_policy_opts {
 	const char *servers;        /* "nats://127.0.0.1:4222[,nats://...]" */
 	const char *creds;          /* NATS credentials file, or NULL */
 	const char *tls_ca;         /* CA file: the connection must be TLS; or NULL */
+	const char *tls_cert;       /* client certificate and key (PEM), both or NULL */
+	const char *tls_key;
 	const char *host_id;        /* [A-Za-z0-9_-]{1,64} */
 	const char *const *groups;  /* this host's groups; "all" is always watched */
 	size_t n_groups;
