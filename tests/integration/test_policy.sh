@@ -161,13 +161,13 @@ export KEY=$T/keys/it-new.key
 
 echo "fleet push"
 sign 14 "$T/b14"
+pushed=$(date -u +%H:%M:%S.%N)
 "$E" policy push --server nats://127.0.0.1:$NATS_PORT --trusted "$T/etc/trusted.d" "$T/b14" \
 	>/dev/null || die "push"
-pushed=$(date -u +%H:%M:%S.%N)
 wait_until 10 test "$(serial)" = 14
 check "push reached the agent" "$(serial)" 14
-# From the broker's ack of the push to the daemon's own "applied" log line, both clocks
-# the same, so the time the test's polling takes is not counted.
+# From the start of the push to the daemon's own "applied" log line, on the same clock,
+# so the time the test's polling takes is not counted.
 applied=$(grep -o '^[0-9:.]* info  policy: applied exfilmon-policy/support@[0-9]* (signed, serial 14' \
 	"$T/daemon.log" | cut -d' ' -f1)
 ms=$(python3 -c "
