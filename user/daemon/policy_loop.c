@@ -213,8 +213,10 @@ void policy_loop_fleet_tick(struct daemon *d)
 int policy_loop_check_file(struct daemon *d)
 {
 	struct keeper k = { .o = d->ko };
+	const char *groups[BUNDLE_MAX_GROUPS];
 	struct policy_info info;
 	struct config cfg;
+	struct bundle b;
 	char *text = NULL, *why = NULL;
 	size_t len;
 	int err = config_read_file(d->check_path, &text, &len);
@@ -222,6 +224,13 @@ int policy_loop_check_file(struct daemon *d)
 	if (err) {
 		fprintf(stderr, "%s:1:1: cannot read: %s\n", d->check_path, strerror(-err));
 		return EXIT_CONFIG;
+	}
+	/* No --group (a package's postinst): any group the bundle names is this host's. */
+	if (!k.o.n_groups && !bundle_parse("", text, len, &b, NULL)) {
+		for (size_t i = 0; i < b.h.n_groups; i++)
+			groups[i] = b.h.groups[i];
+		k.o.groups = groups;
+		k.o.n_groups = b.h.n_groups;
 	}
 	err = keeper_judge(&k, d->check_path, text, len, &cfg, &info, &why);
 	free(text);
