@@ -89,6 +89,46 @@ int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
 
+/*
+ * A new watched file could not be remembered (its map is full). Degrade towards
+ * suspicion: the opener's reads (a source) or writes (a sink) of unwatched regular files
+ * now count as that class, and the session is named in fills for the alert.
+ */
+static __always_inline void watch_refused(__u32 flags, __u32 map, __u32 drop)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *cur = bpf_map_lookup_elem(&suspects, &pid);
+
+	drop_count(drop);
+	fill_note(task_session(current_task()), map, 1);
+	if (cur)
+		*cur |= flags & (XM_W_SOURCE | XM_W_SINK);	/* racy by design: only grows */
+	else
+		bpf_map_update_elem(&suspects, &pid, &flags, BPF_NOEXIST);
+	suspects_any = 1;
+}
+
+/* Remembers a file found at open time in the map of its class (sources in watch, sink
+ * files in sinks, so neither can crowd out the other). Returns its entry or NULL. */
+static __always_inline struct xm_watch_val *watch_learn(struct xm_watch_key *wk,
+							 struct xm_watch_val *nv)
+{
+	__u32 session = task_session(current_task());
+
+	if (nv->flags & XM_W_SOURCE) {
+		if (bpf_map_update_elem(&watch, wk, nv, BPF_NOEXIST) == 0)
+			fill_note(session, XM_FILL_WATCH, 0);
+		else if (!bpf_map_lookup_elem(&watch, wk))
+			watch_refused(nv->flags, XM_FILL_WATCH, XM_DROP_WATCH_FULL);
+		return bpf_map_lookup_elem(&watch, wk);
+	}
+	if (bpf_map_update_elem(&sinks, wk, nv, BPF_NOEXIST) == 0)
+		fill_note(session, XM_FILL_SINKS, 0);
+	else if (!bpf_map_lookup_elem(&sinks, wk))
+		watch_refused(nv->flags, XM_FILL_SINKS, XM_DROP_SINK_FULL);
+	return bpf_map_lookup_elem(&sinks, wk);
+}
+
 /* Learns whether a newly opened file is watched; returns its entry or NULL. */
 static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, __u16 mode,
 							  struct xm_watch_key *wk)
@@ -101,6 +141,9 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 		return v->flags & XM_W_DIR ? NULL : v;
 	if (mode != XM_S_IFREG)
 		return NULL;
+	v = bpf_map_lookup_elem(&sinks, wk);
+	if (v)
+		return v;
 	v = ancestry_watch(fh->dentry, wk->dev);
 	if (v) {
 		nv.flags = v->flags & ~XM_W_DIR;
@@ -111,12 +154,7 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 			return NULL;
 		nv.flags = sd->flags;
 	}
-	if (bpf_map_update_elem(&watch, wk, &nv, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&watch, wk)) {
-		drop_count(XM_DROP_WATCH_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&watch, wk);
+	return watch_learn(wk, &nv);
 }
 
 static __always_inline int open_exit(long ret)

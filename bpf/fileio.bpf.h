@@ -65,6 +65,26 @@ static __always_inline void staging_account(struct file *f, __u16 mode,
 		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
 }
 
+/* A process whose watched file could not be remembered (map full, file.bpf.c): its
+ * unwatched regular files count as the class it lost. Returns 1 when counted. */
+static __always_inline int suspect_account(struct xm_watch_key *wk, __u64 bytes, int writing)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *flags = bpf_map_lookup_elem(&suspects, &pid);
+
+	if (!flags)
+		return 0;
+	if (!writing && (*flags & XM_W_SOURCE)) {
+		file_flow_add(wk, XM_FLOW_FILE_READ, bytes);
+		return 1;
+	}
+	if (writing && (*flags & XM_W_SINK)) {
+		file_flow_add(wk, XM_FLOW_SINK_WRITE, bytes);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The one body behind every read/write accounting hook, tracepoint or fexit. btf: f is
  * a BTF-typed argument (fexit), so its fields are plain loads (vfs.bpf.h). The cheapest
@@ -86,7 +106,11 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 		return;
 	}
 	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v && writing)
+		v = bpf_map_lookup_elem(&sinks, &wk);
 	if (!v) {
+		if (suspects_any && mode == XM_S_IFREG && suspect_account(&wk, ret, writing))
+			return;
 		if (writing)
 			staging_account(f, mode, &wk, ret);
 		return;

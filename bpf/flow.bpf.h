@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Byte accounting: every counted byte lands in the flow map (per process, session and
- * object) with atomic adds, so threads on several CPUs never lose an update. When the
- * flow map is full the bytes still reach the per-session totals.
+ * object) with atomic adds, so threads on several CPUs never lose an update. A session
+ * holds at most XM_FLOW_SESSION_QUOTA flows; beyond that, or when the map is full, its
+ * bytes go to its totals (session, loginuid, kind): never to nobody.
  */
 #ifndef EXFILMON_FLOW_BPF_H
 #define EXFILMON_FLOW_BPF_H
@@ -10,23 +11,82 @@
 #include "record.bpf.h"
 #include "task.bpf.h"
 
+/* Counts an entry created (or refused) in a map on behalf of a session. */
+static __always_inline struct xm_fill_val *fill_get(__u32 session, __u32 map)
+{
+	struct xm_fill_key k = { .session = session, .map = map };
+	struct xm_fill_val *v;
+
+	k.loginuid = task_loginuid(current_task());
+	v = bpf_map_lookup_elem(&fills, &k);
+
+	if (!v) {
+		struct xm_fill_val init = {};
+
+		bpf_map_update_elem(&fills, &k, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&fills, &k);
+	}
+	return v;
+}
+
+static __always_inline void fill_note(__u32 session, __u32 map, int refused)
+{
+	struct xm_fill_val *v = fill_get(session, map);
+
+	if (!v)
+		return;
+	if (refused)
+		__sync_fetch_and_add(&v->refused, 1);
+	else
+		__sync_fetch_and_add(&v->created, 1);
+}
+
+/* Bytes of a session that has no flow for them: kept per (session, loginuid, kind), so
+ * detection still judges them as that person's. */
 static __always_inline void totals_add(__u32 session, __u32 kind, __u64 bytes)
 {
 	struct xm_total_key key = { .session = session, .kind = kind };
-	struct xm_total_val *v = bpf_map_lookup_elem(&totals, &key);
+	struct xm_total_val *v;
 
+	key.loginuid = task_loginuid(current_task());
+	v = bpf_map_lookup_elem(&totals, &key);
 	if (!v) {
 		struct xm_total_val init = {};
 
-		bpf_map_update_elem(&totals, &key, &init, BPF_NOEXIST);
+		if (bpf_map_update_elem(&totals, &key, &init, BPF_NOEXIST) == 0)
+			fill_note(session, XM_FILL_TOTALS, 0);
 		v = bpf_map_lookup_elem(&totals, &key);
-		if (!v)
+		if (!v) {
+			drop_count(XM_DROP_TOTALS_FULL);
+			fill_note(session, XM_FILL_TOTALS, 1);
 			return;
+		}
 	}
 	__sync_fetch_and_add(&v->bytes, bytes);
 	__sync_fetch_and_add(&v->ops, 1);
 }
 
+/* Whether the session still has room for one more flow (XM_FLOW_SESSION_QUOTA). A few
+ * creations racing on several CPUs may overshoot by as many; that bound is enough. */
+static __always_inline struct xm_fill_val *flow_quota(__u32 session)
+{
+	struct xm_fill_val *fv = fill_get(session, XM_FILL_FLOWS);
+	__u64 *freed = bpf_map_lookup_elem(&flowfree, &session);
+	__u64 live;
+
+	if (!fv)
+		return NULL;
+	live = fv->created - (freed ? *freed : 0);
+	if (live >= XM_FLOW_SESSION_QUOTA) {
+		__sync_fetch_and_add(&fv->refused, 1);
+		drop_count(XM_DROP_FLOW_QUOTA);
+		return NULL;
+	}
+	return fv;
+}
+
+/* A new flow, or NULL (cause counted) when the session may not have one: the caller
+ * puts the bytes into the session's totals. */
 static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 							struct task_struct *task, __u64 now)
 {
@@ -36,6 +96,8 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 		.uid = (__u32)bpf_get_current_uid_gid(),
 		.start_ns = task_start_ns(task),
 	};
+	struct xm_fill_val *fv;
+	struct xm_flow_val *v;
 
 	bpf_get_current_comm(init.comm, sizeof(init.comm));
 	/* A lookup first: a failing BPF_NOEXIST update still takes the bucket lock, and a
@@ -44,8 +106,17 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 	     key->kind == XM_FLOW_URING_READ) &&
 	    !bpf_map_lookup_elem(&collectors, &key->pid))
 		bpf_map_update_elem(&collectors, &key->pid, &now, BPF_NOEXIST);
-	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&flows, key);
+	fv = flow_quota(key->session);
+	if (!fv)
+		return NULL;
+	if (bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&fv->created, 1);
+	v = bpf_map_lookup_elem(&flows, key);
+	if (!v) {
+		drop_count(XM_DROP_FLOW_FULL);
+		__sync_fetch_and_add(&fv->refused, 1);
+	}
+	return v;
 }
 
 /* Adds to a flow whose key (pid and session included) is already complete: for
@@ -59,7 +130,6 @@ static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
 	if (!v)
 		v = flow_create(key, task, now);
 	if (!v) {
-		drop_count(XM_DROP_FLOW_FULL);
 		totals_add(key->session, key->kind, bytes);
 		return;
 	}
@@ -84,7 +154,6 @@ static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes)
 	if (!v) {
 		v = flow_create(key, task, now);
 		if (!v) {
-			drop_count(XM_DROP_FLOW_FULL);
 			totals_add(key->session, key->kind, bytes);
 			return 0;
 		}

@@ -76,6 +76,7 @@ int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 	if (pid != (__u32)id)
 		return 0;
 	bpf_map_delete_elem(&collectors, &pid);
+	bpf_map_delete_elem(&suspects, &pid);
 	r = record_reserve(sizeof(*r), XM_REC_EXIT, XM_DROP_RING_EXIT, task_session(task));
 	if (!r)
 		return 0;

@@ -21,11 +21,23 @@ const char *event_kind_name(enum event_kind kind)
 		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
 		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
 		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
+		[EV_INTEGRITY] = "integrity",
 	};
 
 	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
 		return names[kind];
 	return "unknown";
+}
+
+/* A policy that did not fit is in force as far as it goes; the alert says what is not. */
+static void report_partial(struct agent *a)
+{
+	const struct policy_stats *ps = policy_stats(a->policy);
+
+	if (ps->refused)
+		agent_integrity(a, SESSION_NONE, LOGINUID_NONE, "policy_partial",
+				"%zu watched files or folders did not fit the kernel maps: they are "
+				"not watched", ps->refused);
 }
 
 static int start_policy(struct agent *a, const struct config *cfg)
@@ -43,6 +55,8 @@ static int start_policy(struct agent *a, const struct config *cfg)
 	err = policy_apply(a->policy, cfg);
 	if (err)
 		log_error("agent: apply policy: %s", strerror(-err));
+	else
+		report_partial(a);
 	return err;
 }
 
@@ -137,7 +151,11 @@ void agent_stop(struct agent *a)
 
 int agent_reconfigure(struct agent *a, const struct config *cfg)
 {
-	return policy_apply(a->policy, cfg);
+	int err = policy_apply(a->policy, cfg);
+
+	if (!err)
+		report_partial(a);
+	return err;
 }
 
 int agent_ring_fd(const struct agent *a)

@@ -295,6 +295,13 @@ static void fill_maps(struct sensors *s)
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
 		.settings = bpf_map__fd(k->maps.settings),
+		.sinks = bpf_map__fd(k->maps.sinks),
+		.fills = bpf_map__fd(k->maps.fills),
+		.flowfree = bpf_map__fd(k->maps.flowfree),
+		.watch_max = bpf_map__max_entries(k->maps.watch),
+		.sinks_max = bpf_map__max_entries(k->maps.sinks),
+		.flows_max = bpf_map__max_entries(k->maps.flows),
+		.totals_max = bpf_map__max_entries(k->maps.totals),
 	};
 }
 

@@ -23,6 +23,8 @@ struct sensors_opts {
 /* Map fds userspace reads and writes. */
 struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, settings;
+	int sinks, fills, flowfree;
+	uint32_t watch_max, sinks_max, flows_max, totals_max;   /* max_entries */
 };
 
 /* Loads and attaches everything the kernel supports. NULL with errno set; the reason

@@ -94,13 +94,22 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
+/* Source files and every tree root go into watch; sink files into sinks (a map of their
+ * own, so thousands of files in a sync folder never crowd out a source). A full map is
+ * counted, not fatal: the policy stays partial and the caller says so. */
 static int watch_put(struct policy *p, const struct stat *st, uint32_t flags, uint32_t id)
 {
 	struct xm_watch_key k = { .ino = st->st_ino, .dev = mounts_kdev(st->st_dev) };
 	struct xm_watch_val v = { .flags = flags, .source_id = id };
+	int fd = (flags & (XM_W_DIR | XM_W_SOURCE)) ? p->maps.watch : p->maps.sinks;
 
-	if (bpf_map_update_elem(p->maps.watch, &k, &v, BPF_ANY))
-		return -errno;
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+		if (errno != E2BIG && errno != ENOSPC)
+			return -errno;
+		if (p->stats.refused++ == 0)
+			log_error("policy: %s map full: the policy in force is partial",
+				  fd == p->maps.watch ? "watch" : "sink");
+	}
 	return 0;
 }
 
@@ -123,7 +132,7 @@ static int watch_tree(struct policy *p, const char *root, uint32_t flags, uint32
 			break;
 		case FTS_F:
 			err = watch_put(p, e->fts_statp, flags, id);
-			p->stats.watched_files++;
+			*(flags & XM_W_SINK ? &p->stats.sink_files : &p->stats.watched_files) += 1;
 			break;
 		case FTS_NS:
 		case FTS_ERR:
@@ -136,8 +145,6 @@ static int watch_tree(struct policy *p, const char *root, uint32_t flags, uint32
 		}
 	}
 	fts_close(fts);
-	if (err == -E2BIG || err == -ENOSPC)
-		log_error("policy: watch map full while adding %s", root);
 	return err;
 }
 
@@ -174,12 +181,12 @@ static int watch_sync_folder(struct policy *p, const char *folder)
 	return err;
 }
 
-/* Removes watch entries that belong to no configured source, sink or media mount. */
-static int watch_prune(struct policy *p)
+/* Removes entries of fd (watch or sinks) that belong to no configured source, sink or
+ * media mount. */
+static int watch_prune(struct policy *p, int fd)
 {
 	struct xm_watch_key key, next, *prev = NULL;
 	struct xm_watch_val v;
-	int fd = p->maps.watch;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
@@ -333,7 +340,9 @@ int policy_apply(struct policy *p, const struct config *cfg)
 	p->media_enabled = cfg->removable_media;
 	err = policy_refresh_media(p);
 	if (!err)
-		err = watch_prune(p);
+		err = watch_prune(p, p->maps.watch);
+	if (!err)
+		err = watch_prune(p, p->maps.sinks);
 	p->stats.services = cfg->n_services;
 	p->stats.allow = cfg->n_allow;
 	return err;

@@ -27,7 +27,9 @@ struct policy *policy_new(const struct sensor_maps *maps, const struct policy_pa
 void policy_free(struct policy *p);
 
 /* Applies cfg to the maps. Returns 0 or -errno (maps then hold a mix of old and new
- * entries, all of them valid watch decisions). */
+ * entries, all of them valid watch decisions). A full map is not an error: what fits is
+ * in force, policy_stats()->refused counts the rest, and the caller raises the alarm.
+ * Sources go in first, so sink folders can never crowd out a source. */
 int policy_apply(struct policy *p, const struct config *cfg);
 
 /* Re-reads mountinfo and updates the sink devices; call when mounts change. */
@@ -41,6 +43,8 @@ struct policy_stats {
 	size_t watched_files;
 	size_t watched_dirs;
 	size_t sink_dirs;
+	size_t sink_files;
+	size_t refused;          /* entries that did not fit (map full): a partial policy */
 	size_t media_mounts;
 	size_t services;
 	size_t allow;

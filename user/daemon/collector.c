@@ -225,6 +225,17 @@ void collector_on_event(void *ctx, const struct event *ev)
 	if (ev->kind == EV_GAP)
 		log_warn("collector: lost %llu %s records for session %d (ring buffer full)",
 			 (unsigned long long)ev->gap.count, ev->gap.what, (int)ev->session_id);
+	if (ev->kind == EV_INTEGRITY && c->detect) {
+		struct detect_integrity in = {
+			.ts_ns = ev->ts_ns, .session_id = ev->session_id, .loginuid = ev->loginuid,
+			.reason = ev->integrity.reason, .detail = ev->integrity.detail,
+		};
+
+		log_warn("collector: sensor integrity, session %d: %s: %s", (int)ev->session_id,
+			 ev->integrity.reason, ev->integrity.detail);
+		detect_set_evidence_seq(c->detect, seq);
+		detect_integrity(c->detect, &in);
+	}
 	if (ev->kind == EV_ACTIVITY && c->detect) {
 		detect_set_evidence_seq(c->detect, seq);
 		detect_feed(c->detect, &ev->act);
@@ -375,7 +386,8 @@ static json_t *stats_json(struct collector *c)
 	struct agent_stats st = { 0 };
 	static const char *const drop_names[XM_DROP_MAX] = {
 		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
-		"ring_uring", "flow_full", "sock_full", "watch_full",
+		"ring_uring", "flow_full", "sock_full", "watch_full", "flow_quota", "sink_full",
+		"totals_full",
 	};
 	json_t *o = json_object(), *drops = json_object();
 

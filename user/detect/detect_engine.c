@@ -29,6 +29,8 @@
 #include "common/log.h"
 
 #define N_RULES (RULE_BASELINE + 1)
+/* Integrity alerts remembered to raise each (session, reason) once per run. */
+#define INTEGRITY_SEEN 1024
 #define MAX_SUBJECTS 2048         /* sessions plus users (~30 KiB each); beyond, users only */
 #define RECENT_SESSIONS 4
 #define SAVE_EVERY_NS (300ULL * 1000000000ULL)
@@ -108,6 +110,8 @@ struct detect {
 	uint64_t seq;                /* evidence seq of the slice being fed */
 	uint64_t last_save_ns;
 	struct detect_stats st;
+	uint64_t integrity_raised[INTEGRITY_SEEN]; /* hashes of (session, reason) alerted */
+	unsigned n_integrity;
 };
 
 struct rule_def {
@@ -1075,4 +1079,49 @@ void detect_free(struct detect *d)
 	baseline_set_free(d->baselines);
 	free(d->state_path);
 	free(d);
+}
+
+static uint64_t integrity_key(uint32_t session_id, const char *reason)
+{
+	uint64_t h = 1469598103934665603ULL ^ session_id;
+
+	for (const char *c = reason; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return h;
+}
+
+static bool integrity_seen(struct detect *d, uint64_t key)
+{
+	unsigned n = d->n_integrity < INTEGRITY_SEEN ? d->n_integrity : INTEGRITY_SEEN;
+
+	for (unsigned i = 0; i < n; i++)
+		if (d->integrity_raised[i] == key)
+			return true;
+	d->integrity_raised[d->n_integrity++ % INTEGRITY_SEEN] = key;
+	return false;
+}
+
+void detect_integrity(struct detect *d, const struct detect_integrity *in)
+{
+	struct detect_subject who = { 0 };
+	struct alert a = { .rule = RULE_INTEGRITY, .revision = 1 };
+
+	if (integrity_seen(d, integrity_key(in->session_id, in->reason)))
+		return;
+	a.id = new_id(d, in->ts_ns);
+	a.start_ns = a.end_ns = a.raised_ns = in->ts_ns;
+	a.session_id = in->session_id;
+	a.loginuid = in->loginuid;
+	a.evidence_first_seq = a.evidence_last_seq = d->seq;
+	if (d->ops.subject && in->session_id != SESSION_NONE)
+		d->ops.subject(d->ops.ctx, in->session_id, in->loginuid, &who);
+	snprintf(a.user, sizeof(a.user), "%s", who.user ? who.user : "");
+	snprintf(a.tty, sizeof(a.tty), "%s", who.tty ? who.tty : "");
+	snprintf(a.remote_host, sizeof(a.remote_host), "%s",
+		 who.remote_host ? who.remote_host : "");
+	snprintf(a.reason, sizeof(a.reason), "%s", in->reason);
+	snprintf(a.detail, sizeof(a.detail), "%s", in->detail ? in->detail : "");
+	snprintf(a.config_sha256, sizeof(a.config_sha256), "%s", d->config_sha256);
+	d->st.alerts++;
+	d->ops.emit(d->ops.ctx, &a);
 }
