@@ -76,4 +76,4 @@ check "the flood is an integrity alert naming alice's session" \
 check "no activity was left without a person" "$(grep -c '"unattributed' "$T/daemon.log")" 0
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
-cp -a "$T" /var/tmp/hard-last 2>/dev/null; itest_finish
+itest_finish
