@@ -23,10 +23,12 @@ ring_map_t events SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
+dgramdst_map_t dgramdst SEC(".maps");
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;
 __u64 ring_woken_ns = 0;
 __u32 suspects_any = 0;
+__u32 dgram_hooks_on = 0;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -137,6 +137,22 @@ typedef struct {
 	__type(value, __u64);
 } collectors_map_t;
 
+/* Destination of the datagram a thread is sending (cgroup sendmsg hooks), keyed by
+ * pid_tgid, consumed by the byte accounting of the same send. LRU: a send the
+ * accounting never sees (an error after the hook) must not pin a slot. */
+struct xm_dgram_dst {
+	__u8 addr[16];
+	__u16 port;
+	__u16 _pad[3];
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct xm_dgram_dst);
+} dgramdst_map_t;
+
 /* Syscall arguments saved at entry, for kernels without bpf_task_pt_regs (before 5.15)
  * where an exit program cannot read them itself. LRU: a task that dies inside a syscall
  * never reaches its exit, and its entry must not pin a slot forever. */
@@ -181,6 +197,7 @@ extern ring_map_t events SEC(".maps");
 extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
 extern sysargs_map_t sysargs SEC(".maps");
+extern dgramdst_map_t dgramdst SEC(".maps");
 
 /* Set by the loader: 1 when exit programs take their arguments from sysargs. */
 extern const volatile __u32 args_from_enter;
@@ -193,5 +210,8 @@ extern const volatile __u32 sock_via_syscalls;
 extern __u64 ring_woken_ns;
 /* Set once a process is in suspects: until then no read pays for that lookup. */
 extern __u32 suspects_any;
+/* Set by userspace once the cgroup sendmsg hooks are attached: datagrams with an address
+ * are then accounted through dgramdst, not by the sendto exit. */
+extern __u32 dgram_hooks_on;
 
 #endif

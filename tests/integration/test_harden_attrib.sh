@@ -4,7 +4,8 @@
 # 131,070 loopback address:port pairs (twice the flow map) and keeps them; then, in the
 # same session, a bulk read of the sources and an upload, and the same in bob's session.
 # Both sessions must raise bulk collection and exfiltration alerts, and the flood itself
-# a sensor_integrity alert naming alice's session.
+# a sensor_integrity alert naming alice's session. Bob's forged SSH_CONNECTION (B13) must
+# not come out as a trusted remote host.
 . "$(dirname "$0")/../lib/itest.sh"
 
 SRC=$T/src
@@ -53,8 +54,9 @@ in_session 1101 "$T/alice.info" bash -c "
 	rc=\$?
 	echo \$flood >$T/work/flood.pid
 	exit \$rc" || die "alice workload"
-echo "bob, another session, while the flood still holds its flows"
-in_session 1102 "$T/bob.info" bash -c "$(pull_and_upload "$T/work/bob.bin")" || die "bob workload"
+echo "bob, another session, while the flood still holds its flows (and a forged SSH peer)"
+in_session 1102 "$T/bob.info" env SSH_CONNECTION="203.0.113.9 50022 127.0.0.1 22" \
+	bash -c "$(pull_and_upload "$T/work/bob.bin")" || die "bob workload"
 sleep 1.5
 kill "$(cat "$T/work/flood.pid")"
 kill -TERM $DAEMON
@@ -74,6 +76,13 @@ check "bob (other session): exfiltration to the drop site" \
 check "the flood is an integrity alert naming alice's session" \
 	"$(alerts count --rule sensor_integrity --user alice --session "$A")" 1
 check "no activity was left without a person" "$(grep -c '"unattributed' "$T/daemon.log")" 0
+# Issue 11 B13: a session logind does not describe takes its peer from the environment,
+# which any process can set: it must not come out as a trusted remote host.
+check "a forged SSH_CONNECTION is marked unverified" "$(python3 -c "
+import json
+hosts={json.loads(l)['exfilmon']['remote_host'] for l in open('$T/alerts.jsonl')
+       if json.loads(l)['exfilmon']['session_id']==$B}
+print(','.join(sorted(hosts)))")" "unverified:203.0.113.9"
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
 itest_finish

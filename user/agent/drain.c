@@ -147,6 +147,27 @@ struct obj_text {
 	char dir[PATH_MAX];
 };
 
+/* A peer of :: is how the kernel reports egress without an address: a socket of
+ * another family (port = the family) or a raw socket with no peer (port 0). */
+static bool peer_unknown(const struct xm_flow_key *k, char *name, size_t len)
+{
+	static const char *const families[] = {
+		[17] = "AF_PACKET", [29] = "AF_CAN", [31] = "AF_BLUETOOTH", [40] = "AF_VSOCK",
+		[30] = "AF_TIPC", [21] = "AF_RDS", [44] = "AF_XDP",
+	};
+	static const uint8_t zero[16];
+
+	if (memcmp(k->addr, zero, sizeof(zero)))
+		return false;
+	if (!k->port)
+		snprintf(name, len, "raw socket (destination unknown)");
+	else
+		snprintf(name, len, "%s socket (family %u)",
+			 k->port < sizeof(families) / sizeof(families[0]) && families[k->port]
+				 ? families[k->port] : "other", k->port);
+	return true;
+}
+
 /* Fills the object side of an activity: a path for files, ip:port for sockets. */
 static void describe_object(struct agent *a, const struct xm_flow_key *k, struct activity *act,
 			    struct obj_text *t)
@@ -157,8 +178,9 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 		uint64_t h = 1469598103934665603ULL;
 
 		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
-		snprintf(t->name, sizeof(t->name), strchr(t->ip, ':') ? "[%s]:%u" : "%s:%u",
-			 t->ip, k->port);
+		if (!peer_unknown(k, t->name, sizeof(t->name)))
+			snprintf(t->name, sizeof(t->name), strchr(t->ip, ':') ? "[%s]:%u" : "%s:%u",
+				 t->ip, k->port);
 		/* Object identity only needs to tell peers apart, not resist attack. */
 		for (unsigned i = 0; i < 16; i++)
 			h = (h ^ k->addr[i]) * 1099511628211ULL;
