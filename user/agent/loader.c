@@ -245,6 +245,13 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 	}
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	choose_arg_source(s);
+	/* mremap finds the file behind the grown mapping with bpf_find_vma (5.17+), which
+	 * also means bpf_task_pt_regs: the program has no entry-argument twin. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) != 1 ||
+	    !(s->hooks & XM_HOOK_TASK_REGS)) {
+		log_info("loader: no bpf_find_vma: a grown mremap of a watched file is not seen");
+		bpf_program__set_autoload(skel->progs.on_sys_exit_mremap, false);
+	}
 	choose_uring(s, vmlinux);
 	n_fast = choose_fast(s, vmlinux, fast);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
