@@ -168,10 +168,34 @@ int agent_poll_ring(struct agent *a)
 	return sensors_ring_consume(a->sensors);
 }
 
+/* Seconds between read-backs of the policy maps. */
+#define VERIFY_NS (3ULL * 1000000000ULL)
+
+static void on_tamper(void *ctx, const char *map, const char *what)
+{
+	struct agent *a = ctx;
+
+	agent_integrity(a, SESSION_NONE, LOGINUID_NONE, "policy_tamper",
+			"%s map differs from the policy: %s (repaired)", map, what);
+}
+
+/* Someone with root can edit the maps (bpftool map update): read them back now and
+ * then, report any difference and put the policy back. */
+static void verify_policy(struct agent *a)
+{
+	uint64_t now = agent_now_ns();
+
+	if (now - a->last_verify_ns < VERIFY_NS)
+		return;
+	a->last_verify_ns = now;
+	policy_verify(a->policy, on_tamper, a);
+}
+
 int agent_drain(struct agent *a)
 {
 	int err;
 
+	verify_policy(a);
 	/* Exits that are still in the ring must be seen before their flows are dropped. */
 	agent_poll_ring(a);
 	err = drain_flows(a);

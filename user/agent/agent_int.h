@@ -30,6 +30,7 @@ struct agent {
 	void *total_cache;           /* tsearch tree of struct total_seen */
 	void *fill_cache;            /* tsearch tree of struct fill_seen (integrity.c) */
 	uint64_t last_sweep_ns;      /* CLOCK_MONOTONIC of the last /proc sweep of flows */
+	uint64_t last_verify_ns;     /* CLOCK_MONOTONIC of the last policy read-back */
 	uint32_t exited[AGENT_MAX_EXITED]; /* pids that exited since the last drain */
 	unsigned n_exited;
 	struct mount_cache_entry mounts[AGENT_MOUNT_CACHE];

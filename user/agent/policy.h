@@ -51,6 +51,17 @@ struct policy_stats {
 };
 const struct policy_stats *policy_stats(const struct policy *p);
 
+/* Called by policy_verify for each difference (at most 8 per call): the map and what. */
+typedef void (*policy_report_fn)(void *ctx, const char *map, const char *what);
+
+/*
+ * Reads back allow, services, watch and sinks and compares them with what the last
+ * policy_apply put in (entries the kernel learns at open time are checked to be ones it
+ * could have learned). Every difference is reported and repaired. Returns the number of
+ * differences: anything but 0 means someone with root edited the maps.
+ */
+int policy_verify(struct policy *p, policy_report_fn report, void *ctx);
+
 /* Stable id of a configured path, as carried in xm_watch_val.source_id. */
 uint32_t policy_source_id(const char *kind, const char *path);
 

@@ -78,8 +78,9 @@ struct detect_integrity {
 	const char *reason;       /* short fixed word: "flow_quota", "policy_tamper", ... */
 	const char *detail;
 };
-/* Raises a sensor_integrity alert, once per (session, reason) per run: the first report
- * is what an investigator needs, and an attacker must not be able to flood the alerts. */
+/* Raises a sensor_integrity alert, once per (session, reason) per run (for SESSION_NONE,
+ * once per distinct detail): the first report is what an investigator needs, and an
+ * attacker must not be able to flood the alerts. */
 void detect_integrity(struct detect *d, const struct detect_integrity *in);
 /* Saves baselines (as detect_save) and frees everything; accepts NULL. */
 void detect_free(struct detect *d);

@@ -1081,12 +1081,17 @@ void detect_free(struct detect *d)
 	free(d);
 }
 
-static uint64_t integrity_key(uint32_t session_id, const char *reason)
+/* A session's fact is raised once per reason; a machine-wide one (no session: the
+ * policy maps, the policy itself) once per distinct detail. */
+static uint64_t integrity_key(const struct detect_integrity *in)
 {
-	uint64_t h = 1469598103934665603ULL ^ session_id;
+	uint64_t h = 1469598103934665603ULL ^ in->session_id;
 
-	for (const char *c = reason; *c; c++)
+	for (const char *c = in->reason; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	if (in->session_id == SESSION_NONE && in->detail)
+		for (const char *c = in->detail; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	return h;
 }
 
@@ -1106,7 +1111,7 @@ void detect_integrity(struct detect *d, const struct detect_integrity *in)
 	struct detect_subject who = { 0 };
 	struct alert a = { .rule = RULE_INTEGRITY, .revision = 1 };
 
-	if (integrity_seen(d, integrity_key(in->session_id, in->reason)))
+	if (integrity_seen(d, integrity_key(in)))
 		return;
 	a.id = new_id(d, in->ts_ns);
 	a.start_ns = a.end_ns = a.raised_ns = in->ts_ns;
