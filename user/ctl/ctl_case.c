@@ -245,6 +245,9 @@ int case_load(const struct case_opts *o, struct case_model *m)
 		fprintf(stderr, "exfilctl: %s: %s\n", o->dir, strerror(-err));
 		return 1;
 	}
+	if (m->rep.index_altered)
+		fprintf(stderr, "exfilctl: WARNING: the index was altered; the blocks it "
+				"misdescribes were read in full: %s\n", m->rep.index_problem);
 	if (!m->rep.intact)
 		fprintf(stderr, "exfilctl: WARNING: evidence not intact; nothing after the "
 				"problem is shown: %s\n", m->rep.problem);
@@ -261,6 +264,52 @@ void case_free(struct case_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* "BLOCK:HASH" (64 hex digits) into the filter's anchor. 0 or -EINVAL. */
+static int parse_anchor(const char *s, struct ev_filter *f)
+{
+	unsigned long long block;
+	char hex[65];
+	int used = 0;
+
+	if (sscanf(s, "%llu:%64[0-9a-f]%n", &block, hex, &used) != 2 || s[used] ||
+	    strlen(hex) != 64)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++) {
+		unsigned b;
+
+		sscanf(hex + 2 * i, "%2x", &b);
+		f->anchor_hash[i] = (uint8_t)b;
+	}
+	f->anchor_block = block;
+	f->have_anchor = true;
+	return 0;
+}
+
+/* The last chain head a log file received ("evidence sealed segment=S block=N head=H",
+ * the daemon's CHAIN message as syslog wrote it). 0, or -ENOENT when there is none. */
+static int parse_anchor_log(const char *path, struct ev_filter *f)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096], spec[96];
+	int err = -ENOENT;
+
+	if (!fp)
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *b = strstr(line, "evidence sealed segment=");
+		unsigned long long block;
+		char hex[65];
+
+		if (b && (b = strstr(b, " block=")) &&
+		    sscanf(b, " block=%llu head=%64[0-9a-f]", &block, hex) == 2) {
+			snprintf(spec, sizeof(spec), "%llu:%s", block, hex);
+			err = parse_anchor(spec, f);
+		}
+	}
+	fclose(fp);
+	return err;
+}
+
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
 {
 	static const struct option opts[] = {
@@ -268,6 +317,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
 		{ "session", required_argument, NULL, 's' }, { "user", required_argument, NULL, 'u' },
 		{ "since", required_argument, NULL, 'S' }, { "until", required_argument, NULL, 'U' },
 		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
+		{ "anchor", required_argument, NULL, 'A' },
+		{ "anchor-log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	char *end;
@@ -276,7 +327,7 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
 	memset(a, 0, sizeof(*a));
 	a->o.dir = XM_DEFAULT_EVIDENCE_DIR;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "D:js:u:S:U:f:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "D:js:u:S:U:f:o:A:L:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D': a->o.dir = optarg; break;
 		case 'j': a->json = true; break;
@@ -284,6 +335,20 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
 		case 'f': a->format = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'h': printf("%s", usage); exit(0);
+		case 'A':
+			if (parse_anchor(optarg, &a->o.filter)) {
+				fprintf(stderr, "exfilctl: --anchor: not BLOCK:SHA256HEX: '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			if (parse_anchor_log(optarg, &a->o.filter)) {
+				fprintf(stderr, "exfilctl: --anchor-log: no \"evidence sealed\" "
+						"chain head in %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 's':
 			errno = 0;
 			a->o.filter.session_id = (uint32_t)strtoul(optarg, &end, 10);

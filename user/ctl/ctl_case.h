@@ -64,8 +64,9 @@ struct ctl_args {
 	bool have_session;
 };
 
-/* Parses --dir --json --session --user --since --until --format -o; prints usage on
- * error. Returns 0, or the exit status to return (2 for bad usage). */
+/* Parses --dir --json --session --user --since --until --format -o, and --anchor
+ * BLOCK:HASH or --anchor-log FILE (the last chain head sent off the box, which the
+ * store must still hold); prints usage on error. Returns 0, or the exit status to return (2 for bad usage). */
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage);
 
 /* One human line per evidence record, "" when not worth a line (ctl_timeline.c). */

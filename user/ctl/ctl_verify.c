@@ -15,7 +15,10 @@
 #include "ctl.h"
 #include "ctl_case.h"
 
-static const char usage[] = "usage: exfilctl verify [--dir DIR] [--json]\n";
+static const char usage[] =
+	"usage: exfilctl verify [--dir DIR] [--json] [--anchor BLOCK:HASH | --anchor-log FILE]\n"
+	"  --anchor, --anchor-log: the last chain head sent off the box (the CHAIN message\n"
+	"  syslog received); a store cut back or rewritten since fails against it\n";
 
 static bool all_good(const struct ev_report *rep)
 {
@@ -25,7 +28,7 @@ static bool all_good(const struct ev_report *rep)
 static int print_json(const struct ev_report *rep, const char *dir)
 {
 	json_t *o = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:b, s:s?,"
-			      " s:s?, s:s?, s:I, s:i}",
+			      " s:s?, s:s?, s:I, s:i, s:b, s:I, s:I, s:I}",
 			      "dir", dir, "intact", rep->intact, "index_intact", !rep->index_altered,
 			      "segments", (json_int_t)rep->segments,
 			      "blocks", (json_int_t)rep->blocks, "records", (json_int_t)rep->records,
@@ -37,7 +40,11 @@ static int print_json(const struct ev_report *rep, const char *dir)
 			      "problem", rep->problem[0] ? rep->problem : NULL,
 			      "index_problem", rep->index_problem[0] ? rep->index_problem : NULL,
 			      "index_missing", (json_int_t)rep->index_missing,
-			      "torn_files", (int)rep->torn_files);
+			      "torn_files", (int)rep->torn_files,
+			      "anchor_checked", rep->anchor_checked,
+			      "silence_ns", (json_int_t)rep->silence_ns,
+			      "silence_from_ns", (json_int_t)rep->silence_from_ns,
+			      "silence_to_ns", (json_int_t)rep->silence_to_ns);
 
 	if (!o)
 		return 1;
@@ -61,17 +68,26 @@ static void print_notes(const struct ev_report *rep)
 		       (unsigned long long)rep->index_missing);
 	if (rep->index_altered)
 		printf("INDEX ALTERED: %s\n", rep->index_problem);
+	if (rep->anchor_checked)
+		printf("anchor: the chain holds the head sent off the box\n");
+	if (rep->silence_ns)
+		printf("longest silence between heartbeats: %llu s (one is sealed every "
+		       "evidence.heartbeat while the agent runs)\n",
+		       (unsigned long long)(rep->silence_ns / 1000000000ULL));
 }
 
 int ctl_verify(int argc, char **argv)
 {
-	const struct ev_filter settle = { .settle_ms = CTL_SETTLE_MS };
+	struct ev_filter settle = { .settle_ms = CTL_SETTLE_MS };
 	struct ctl_args a;
 	struct ev_report rep;
 	int err = ctl_parse_args(argc, argv, &a, usage);
 
 	if (err)
 		return err;
+	settle.have_anchor = a.o.filter.have_anchor;
+	settle.anchor_block = a.o.filter.anchor_block;
+	memcpy(settle.anchor_hash, a.o.filter.anchor_hash, sizeof(settle.anchor_hash));
 	err = evidence_read(a.o.dir, &settle, NULL, NULL, &rep);
 	if (err && err != -EINVAL) {
 		fprintf(stderr, "exfilctl verify: %s: %s\n", a.o.dir, strerror(-err));

@@ -54,6 +54,11 @@ struct walk {
 	struct retained *retained;
 	size_t n_retained;
 	struct seg_index idx;
+	bool anchor_found;
+	uint64_t last_ts;            /* time of the last heartbeat record */
+	/* The current block's index line, when its session list was proven by the block
+	 * hash (version 2): only then may a query skip the block on its word. */
+	const struct ev_index_entry *proven;
 	/* buffers reused across blocks */
 	unsigned char *comp, *raw;
 	size_t comp_cap, raw_cap;
@@ -144,8 +149,10 @@ static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64
 		return false;
 	if (!w->f->have_session)
 		return true;
-	e = index_for(w, h, off);
-	return !e || !index_agrees(e, h) || ev_session_set_has(&e->sessions, w->f->session_id);
+	/* Never on an unproven line: an edited index would hide a session. */
+	e = w->proven;
+	(void)off;
+	return !e || ev_session_set_has(&e->sessions, w->f->session_id);
 }
 
 /* Verify: the index line must describe the block exactly, sessions included. */
@@ -197,6 +204,19 @@ static bool in_time(const struct ev_filter *f, uint64_t ts)
 	return !f || ((!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns));
 }
 
+/* Heartbeats carry the time they were written (kernel records written late carry the
+ * time of the event), so the time between two is how long the agent wrote nothing. */
+static void note_heartbeat(struct walk *w, uint64_t ts)
+{
+	if (w->last_ts && ts > w->last_ts && ts - w->last_ts > w->rep->silence_ns) {
+		w->rep->silence_ns = ts - w->last_ts;
+		w->rep->silence_from_ns = w->last_ts;
+		w->rep->silence_to_ns = ts;
+	}
+	if (ts > w->last_ts)
+		w->last_ts = ts;
+}
+
 static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *h,
 		    const unsigned char *raw, size_t raw_len, uint64_t off)
 {
@@ -222,6 +242,8 @@ static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *
 		w->rep->records++;
 		if (json && !strcmp(type, "retention"))
 			note_retention(w, json);
+		if (!strcmp(type, "heartbeat"))
+			note_heartbeat(w, r.ts_ns);
 		if (json && w->fn && in_time(w->f, r.ts_ns))
 			w->stop = w->fn(w->ctx, &r) != 0;
 		free(json);
@@ -282,12 +304,79 @@ static uint64_t expected_block(const struct walk *w, const char *seg)
 	return w->started ? w->next_block : strtoull(seg + 4, NULL, 16);
 }
 
+/*
+ * The block's hash. A version 2 hash covers the block's session set: tried first with
+ * the set its index line claims (when the line agrees with the header), which proves the
+ * line and lets a query skip the block; else with the set of its own records (the block
+ * is decompressed, *inflated set), and a line that failed is reported as altered.
+ */
+static bool hash_ok(struct walk *w, const char *seg, const struct ev_block_hdr *h, uint64_t off,
+		    bool *inflated)
+{
+	const struct ev_index_entry *e = index_for(w, h, off);
+	struct ev_session_set s;
+	uint8_t hash[32];
+	size_t raw_len;
+
+	w->proven = NULL;
+	*inflated = false;
+	if (!(h->flags & EV_FLAG_SESSIONS)) {
+		ev_block_hash(h, w->comp, NULL, hash);
+		return !memcmp(hash, h->hash, 32);
+	}
+	if (e && index_agrees(e, h)) {
+		ev_block_hash(h, w->comp, &e->sessions, hash);
+		if (!memcmp(hash, h->hash, 32)) {
+			w->proven = e;
+			return true;
+		}
+	}
+	if (ev_block_inflate(h, w->comp, &w->raw, &w->raw_cap, &raw_len, &s))
+		return false;
+	*inflated = true;
+	ev_block_hash(h, w->comp, &s, hash);
+	if (memcmp(hash, h->hash, 32))
+		return false;
+	if (e)
+		index_problem(w, seg, h->block_no, "session list does not match the block");
+	return true;
+}
+
+/* What a verified block adds to the report: the anchor. */
+static void note_block(struct walk *w, const struct ev_block_hdr *h)
+{
+	const struct ev_filter *f = w->f;
+
+	if (f && f->have_anchor && h->block_no == f->anchor_block) {
+		w->anchor_found = true;
+		w->rep->anchor_checked = true;
+		if (memcmp(h->hash, f->anchor_hash, 32))
+			problem(w, "anchor", h->block_no, 0, "the block's hash is not the chain head "
+				"sent off the box: the store was rewritten");
+	}
+}
+
+/* The anchor's block must be in the store; one removed by a recorded retention is not
+ * a cut. */
+static void check_anchor(struct walk *w)
+{
+	char what[256];
+
+	if (!w->f || !w->f->have_anchor || w->anchor_found || w->rep->problem[0] ||
+	    (w->rep->retention_cut && w->f->anchor_block < w->rep->first_block))
+		return;
+	snprintf(what, sizeof(what), "block %llu, whose head was sent off the box, is not in "
+		 "the store (it ends at block %llu): the store was cut back",
+		 (unsigned long long)w->f->anchor_block, (unsigned long long)w->rep->head_block);
+	problem(w, "anchor", w->f->anchor_block, 0, what);
+}
+
 /* Checks one block at off; returns its length, or 0 after recording a problem. */
 static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
 {
 	struct ev_block_hdr h;
-	uint8_t hash[32];
 	uLongf raw_len;
+	bool inflated;
 	uint64_t block = expected_block(w, seg);
 
 	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
@@ -304,8 +393,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		problem(w, seg, block, off, "cannot read the block");
 		return 0;
 	}
-	ev_block_hash(&h, w->comp, hash);
-	if (memcmp(hash, h.hash, 32)) {
+	if (!hash_ok(w, seg, &h, off, &inflated)) {
 		problem(w, seg, block, off, "hash mismatch: the block was altered");
 		return 0;
 	}
@@ -314,6 +402,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		return 0;
 	}
 	w->started = true;
+	note_block(w, &h);
 	memcpy(w->prev_hash, h.hash, 32);
 	w->next_block = h.block_no + 1;
 	w->rep->blocks++;
@@ -325,7 +414,8 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		return EV_HDR_LEN + h.comp_len;
 	}
 	raw_len = h.raw_len;
-	if (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len) {
+	if (!inflated &&
+	    (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len)) {
 		problem(w, seg, h.block_no, off, "payload does not decompress");
 		return 0;
 	}
@@ -464,8 +554,10 @@ int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, v
 		if (walk_segment(&w, names[i], i + 1 == n))
 			break;
 	}
-	if (!w.stop)
+	if (!w.stop) {
 		check_retention_cut(&w);
+		check_anchor(&w);
+	}
 	if (!rep->blocks && rep->intact) {
 		rep->intact = false;
 		snprintf(rep->problem, sizeof(rep->problem),

@@ -31,6 +31,12 @@ struct ev_filter {
 	/* A short block at the end of the newest segment may be a seal in progress on a
 	 * live store: wait up to this long for it to complete before calling it torn. */
 	unsigned settle_ms;
+	/* A chain head known from off the box (the last CHAIN message syslog received): the
+	 * store must hold block anchor_block with exactly this hash, else it was cut back
+	 * or rewritten. */
+	bool have_anchor;
+	uint64_t anchor_block;
+	uint8_t anchor_hash[32];
 };
 
 struct ev_report {
@@ -50,6 +56,11 @@ struct ev_report {
 	char index_problem[256];
 	uint64_t index_missing;      /* blocks without an index line (queries read them fully) */
 	unsigned torn_files;         /* torn tails the writer set aside (see "recovery") */
+	bool anchor_checked;         /* the anchor's block was found and compared */
+	/* Longest time between two heartbeat records (sealed every evidence.heartbeat while
+	 * the agent runs): much longer than the interval is a stopped or frozen agent. Only
+	 * blocks that were read count (all of them for verify). */
+	uint64_t silence_ns, silence_from_ns, silence_to_ns;
 };
 
 /*

@@ -116,7 +116,21 @@ static int read_block(int fd, uint64_t off, uint64_t size, struct ev_block_hdr *
 	*payload = p;
 	if (pread(fd, p, h->comp_len, off + EV_HDR_LEN) != h->comp_len)
 		return 0;
-	ev_block_hash(h, p, hash);
+	*ok = false;
+	if (h->flags & EV_FLAG_SESSIONS) {
+		struct ev_session_set s;
+		unsigned char *raw = NULL;
+		size_t cap = 0, raw_len;
+
+		/* The hash covers the block's sessions: they come from its own records. */
+		if (ev_block_inflate(h, p, &raw, &cap, &raw_len, &s) == 0) {
+			ev_block_hash(h, p, &s, hash);
+			*ok = !memcmp(hash, h->hash, 32);
+		}
+		free(raw);
+		return 1;
+	}
+	ev_block_hash(h, p, NULL, hash);
 	*ok = !memcmp(hash, h->hash, 32);
 	return 1;
 }
@@ -602,7 +616,8 @@ int evidence_seal(struct evidence *ev)
 		return comp ? -EIO : -ENOMEM;
 	}
 	block_header(ev, &h, comp_len);
-	ev_block_hash(&h, comp, h.hash);
+	h.flags = EV_FLAG_SESSIONS;
+	ev_block_hash(&h, comp, &ev->sessions, h.hash);
 	err = write_block(ev, &h, comp);
 	free(comp);
 	if (!err)
