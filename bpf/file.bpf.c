@@ -154,6 +154,8 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 			return NULL;
 		nv.flags = sd->flags;
 	}
+	if (nv.flags & XM_W_SINK)
+		staged_arrival(wk);
 	return watch_learn(wk, &nv);
 }
 

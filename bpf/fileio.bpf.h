@@ -59,10 +59,43 @@ static __always_inline void staging_account(struct file *f, __u16 mode,
 	struct xm_watch_val none = {};
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
+	struct xm_staged *st;
+
 	if (mode != XM_S_IFREG || !bpf_map_lookup_elem(&collectors, &pid))
 		return;
 	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
 		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
+	st = bpf_map_lookup_elem(&staged, wk);
+	if (!st) {
+		struct xm_staged init = { .pid = pid, .session = task_session(current_task()) };
+
+		bpf_map_update_elem(&staged, wk, &init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&staged, wk);
+		if (!st)
+			return;
+	}
+	__sync_fetch_and_add(&st->bytes, bytes);
+}
+
+/*
+ * A staged file turning up in a sync folder (mv or ln: the inode moved, no byte was
+ * written there) is found when it is opened there, by the sync client or anyone: its
+ * staged bytes count as written to the folder, by the collector that staged them.
+ */
+static __always_inline void staged_arrival(struct xm_watch_key *wk)
+{
+	struct xm_staged *st = bpf_map_lookup_elem(&staged, wk);
+	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = XM_FLOW_SINK_WRITE };
+	__u64 bytes;
+
+	if (!st)
+		return;
+	bytes = st->bytes;
+	key.pid = st->pid;
+	key.session = st->session;
+	bpf_map_delete_elem(&staged, wk);
+	if (bytes)
+		flow_add_as(&key, bytes);
 }
 
 /* A process whose watched file could not be remembered (map full, file.bpf.c): its

@@ -24,6 +24,7 @@ scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
 dgramdst_map_t dgramdst SEC(".maps");
+staged_map_t staged SEC(".maps");
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;

@@ -137,6 +137,15 @@ typedef struct {
 	__type(value, __u64);
 } collectors_map_t;
 
+/* Files a collector wrote (struct xm_staged), bounded by LRU: the oldest staged file
+ * forgotten first. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xm_watch_key);
+	__type(value, struct xm_staged);
+} staged_map_t;
+
 /* Destination of the datagram a thread is sending (cgroup sendmsg hooks), keyed by
  * pid_tgid, consumed by the byte accounting of the same send. LRU: a send the
  * accounting never sees (an error after the hook) must not pin a slot. */
@@ -198,6 +207,7 @@ extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
 extern sysargs_map_t sysargs SEC(".maps");
 extern dgramdst_map_t dgramdst SEC(".maps");
+extern staged_map_t staged SEC(".maps");
 
 /* Set by the loader: 1 when exit programs take their arguments from sysargs. */
 extern const volatile __u32 args_from_enter;

@@ -275,6 +275,15 @@ struct xm_fill_val {
 };
 _Static_assert(sizeof(struct xm_fill_val) == 16, "xm_fill_val layout changed");
 
+/* Map: staged (LRU hash) keyed by xm_watch_key: ordinary files a collector wrote, so a
+ * rename or hard link of one into a sync folder (no byte written there) still counts. */
+struct xm_staged {
+	__u64 bytes;         /* staged into this inode so far */
+	__u32 pid;           /* the collector that wrote them */
+	__u32 session;
+};
+_Static_assert(sizeof(struct xm_staged) == 16, "xm_staged layout changed");
+
 /* Map: gaps (hash). Ring records lost, per session and record type. */
 struct xm_gap_key {
 	__u32 session;

@@ -6,6 +6,8 @@
 #   B6  mmap one page, mremap it to the whole file
 #   B7  UDP sendmsg() with an address; a UDP socket connected to an allowed peer that
 #       sendto()s elsewhere
+#   B10 a staged file moved (mv, no byte written) into a sync folder, then opened there
+#       by the sync client; a sync folder created after start
 #   B11 a collector's forked child writing what it read (staging)
 #   B12 AF_PACKET frames (a socket family that is not inet is egress)
 #   B5  a static 32-bit program reading the file: its compat syscalls are not traced, so
@@ -14,10 +16,10 @@
 
 SIZE=4194304
 SRC=$T/src
-mkdir -p "$SRC" "$T/out"
+mkdir -p "$SRC" "$T/out" "$T/sync"
 head -c $SIZE /dev/urandom >"$SRC/customers.csv"
 chmod -R a+rX "$T"
-chmod 1777 "$T/out"
+chmod 1777 "$T/out" "$T/sync"
 gcc -m32 -static -nostdlib -fno-pie -no-pie -O1 -fno-stack-protector -o "$T/read32" \
 	"$LIB/read32.c" || die "cannot build the 32-bit reader"
 cat >"$T/exfilmon.yaml" <<YAML
@@ -25,6 +27,7 @@ sources:
   paths: ["$SRC"]
 egress:
   allow: ["127.0.0.1/32"]
+  sync_folders: ["$T/sync", "$T/later"]
 YAML
 trace_start "$T/exfilmon.yaml" "$T/ev.json"
 run() { # NAME CMD...: CMD in a new session of uid 1001 (root kept for AF_PACKET)
@@ -39,6 +42,11 @@ run redirect python3 "$LIB/evasions.py" udp-redirect "$SRC/customers.csv" 127.0.
 run fork python3 "$LIB/evasions.py" fork-stage "$SRC/customers.csv" "$T/out/staged.bin"
 run packet python3 "$LIB/evasions.py" packet "$SRC/customers.csv"
 run compat "$T/read32" "$SRC/customers.csv"
+run mv bash -c "cat $SRC/customers.csv >$T/out/stage.csv && mv $T/out/stage.csv $T/sync/ &&
+	cat $T/sync/stage.csv >/dev/null"
+mkdir -m 1777 "$T/later"
+wait_until 15 grep -q "$T/later appeared" "$T/ev.json.err" || echo "  (later folder not discovered)"
+run later cp "$SRC/customers.csv" "$T/later/"
 sleep 1
 trace_stop
 
@@ -52,6 +60,9 @@ check "B7 connected to an allowed peer, sent elsewhere: egress" \
 	"$(sum redirect --kind egress_net --object 127.0.0.95:18096)" "$(cat "$T/redirect.out")"
 check "B7 nothing counted against the allowed peer" \
 	"$(sum redirect --kind egress_net --object 127.0.0.1:18096)" 0
+check "B10 a staged file moved into a sync folder is sync egress" \
+	"$(sum mv --kind egress_sync)" $SIZE
+check "B10 a sync folder created after start is watched" "$(sum later --kind egress_sync)" $SIZE
 check "B11 a collector's child writing the data is staging" \
 	"$(sum fork --kind staging --object "$T/out/staged.bin")" $SIZE
 check "B12 AF_PACKET frames are egress" \

@@ -179,8 +179,9 @@ static void on_tamper(void *ctx, const char *map, const char *what)
 			"%s map differs from the policy: %s (repaired)", map, what);
 }
 
-/* Someone with root can edit the maps (bpftool map update): read them back now and
- * then, report any difference and put the policy back. */
+/* Sync folders created since the last look are watched from now on. Someone with root
+ * can edit the maps (bpftool map update): read them back now and then, report any
+ * difference and put the policy back. */
 static void verify_policy(struct agent *a)
 {
 	uint64_t now = agent_now_ns();
@@ -188,6 +189,7 @@ static void verify_policy(struct agent *a)
 	if (now - a->last_verify_ns < VERIFY_NS)
 		return;
 	a->last_verify_ns = now;
+	policy_discover(a->policy);
 	policy_verify(a->policy, on_tamper, a);
 }
 

@@ -43,6 +43,8 @@ struct policy {
 	struct entry_set expect_watch, expect_sinks;
 	struct net_match *services, *allow;   /* the rules in force, copied */
 	size_t n_services, n_allow;
+	char **sync_folders;                  /* as configured, copied */
+	size_t n_sync_folders;
 	struct policy_paths paths;
 	struct mount_list media;
 	struct policy_stats stats;
@@ -108,6 +110,9 @@ void policy_free(struct policy *p)
 	free(p->expect_sinks.v);
 	free(p->services);
 	free(p->allow);
+	for (size_t i = 0; i < p->n_sync_folders; i++)
+		free(p->sync_folders[i]);
+	free(p->sync_folders);
 	mounts_free(&p->media);
 	free(p->ids.v);
 	free(p);
@@ -184,21 +189,43 @@ static int watch_tree(struct policy *p, const char *root, uint32_t flags, uint32
 	return err;
 }
 
+static const struct watch_entry *expect_find(const struct entry_set *s,
+					     const struct xm_watch_key *k);
+static void expect_seal(struct entry_set *s);
+
+/* With only_new, a folder whose root is already watched is left alone (discovery). */
+static int watch_sink_root(struct policy *p, const char *path, uint32_t id, bool only_new)
+{
+	struct stat st;
+
+	if (only_new) {
+		struct xm_watch_key k;
+
+		if (stat(path, &st) || !S_ISDIR(st.st_mode))
+			return 0;
+		k = (struct xm_watch_key){ .ino = st.st_ino, .dev = mounts_kdev(st.st_dev) };
+		if (expect_find(&p->expect_watch, &k))
+			return 0;
+		log_info("policy: sync folder %s appeared: watched from now on", path);
+		p->stats.discovered++;
+	}
+	p->stats.sink_dirs++;
+	return watch_tree(p, path, XM_W_SINK, id);
+}
+
 /* "~/Dropbox" names that folder in the home of every person with an account. */
-static int watch_sync_folder(struct policy *p, const char *folder)
+static int watch_sync_folder(struct policy *p, const char *folder, bool only_new)
 {
 	uint32_t id = policy_source_id("sink", folder);
 	char path[PATH_MAX];
 	struct passwd *pw;
 	FILE *f;
-	int err = id_add(&p->ids, id);
+	int err = only_new ? 0 : id_add(&p->ids, id);
 
 	if (err)
 		return err;
-	if (strncmp(folder, "~/", 2)) {
-		p->stats.sink_dirs++;
-		return watch_tree(p, folder, XM_W_SINK, id);
-	}
+	if (strncmp(folder, "~/", 2))
+		return watch_sink_root(p, folder, id, only_new);
 	f = fopen(p->paths.passwd, "r");
 	if (!f)
 		return -errno;
@@ -210,8 +237,7 @@ static int watch_sync_folder(struct policy *p, const char *folder)
 		snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, folder + 2);
 		if (stat(path, &st) || !S_ISDIR(st.st_mode))
 			continue;
-		p->stats.sink_dirs++;
-		err = watch_tree(p, path, XM_W_SINK, id);
+		err = watch_sink_root(p, path, id, only_new);
 	}
 	fclose(f);
 	return err;
@@ -356,7 +382,7 @@ static int apply_sources(struct policy *p, const struct config *cfg)
 			err = watch_tree(p, cfg->source_paths[i], XM_W_SOURCE, id);
 	}
 	for (size_t i = 0; !err && i < cfg->n_sync_folders; i++)
-		err = watch_sync_folder(p, cfg->sync_folders[i]);
+		err = watch_sync_folder(p, cfg->sync_folders[i], false);
 	return err;
 }
 
@@ -396,6 +422,38 @@ static int copy_rules(struct net_match **dst, size_t *n_dst, const struct net_ma
 	return 0;
 }
 
+static int copy_folders(struct policy *p, const struct config *cfg)
+{
+	for (size_t i = 0; i < p->n_sync_folders; i++)
+		free(p->sync_folders[i]);
+	free(p->sync_folders);
+	p->n_sync_folders = 0;
+	p->sync_folders = calloc(cfg->n_sync_folders + 1, sizeof(char *));
+	if (!p->sync_folders)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_sync_folders; i++) {
+		p->sync_folders[i] = strdup(cfg->sync_folders[i]);
+		if (!p->sync_folders[i])
+			return -ENOMEM;
+		p->n_sync_folders++;
+	}
+	return 0;
+}
+
+int policy_discover(struct policy *p)
+{
+	size_t before = p->stats.discovered;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < p->n_sync_folders; i++)
+		err = watch_sync_folder(p, p->sync_folders[i], true);
+	if (p->stats.discovered != before) {
+		expect_seal(&p->expect_watch);
+		expect_seal(&p->expect_sinks);
+	}
+	return err;
+}
+
 int policy_apply(struct policy *p, const struct config *cfg)
 {
 	int err;
@@ -407,6 +465,8 @@ int policy_apply(struct policy *p, const struct config *cfg)
 	err = copy_rules(&p->services, &p->n_services, cfg->services, cfg->n_services);
 	if (!err)
 		err = copy_rules(&p->allow, &p->n_allow, cfg->allow, cfg->n_allow);
+	if (!err)
+		err = copy_folders(p, cfg);
 	if (!err)
 		err = apply_sources(p, cfg);
 	expect_seal(&p->expect_watch);
@@ -486,7 +546,8 @@ static void verify_net(struct verify *vf, int fd, const char *map, const struct 
 		net_apply(fd, rules, n, with_port);
 }
 
-static const struct watch_entry *expect_find(const struct entry_set *s, const struct xm_watch_key *k)
+static const struct watch_entry *expect_find(const struct entry_set *s,
+					     const struct xm_watch_key *k)
 {
 	struct watch_entry key = { .k = *k };
 

@@ -32,6 +32,10 @@ void policy_free(struct policy *p);
  * Sources go in first, so sink folders can never crowd out a source. */
 int policy_apply(struct policy *p, const struct config *cfg);
 
+/* Looks for configured sync folders that did not exist at the last apply ("~/Dropbox"
+ * of a new account, a folder created later) and watches those that appeared. */
+int policy_discover(struct policy *p);
+
 /* Re-reads mountinfo and updates the sink devices; call when mounts change. */
 int policy_refresh_media(struct policy *p);
 
@@ -45,6 +49,7 @@ struct policy_stats {
 	size_t sink_dirs;
 	size_t sink_files;
 	size_t refused;          /* entries that did not fit (map full): a partial policy */
+	size_t discovered;       /* sync folders found after the apply (policy_discover) */
 	size_t media_mounts;
 	size_t services;
 	size_t allow;
