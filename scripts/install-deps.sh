@@ -8,7 +8,7 @@ BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 	libcmocka-dev libyaml-dev libjansson-dev libssl-dev"
 # Workloads and fixtures the demo and the integration tests drive.
 TEST_PKGS="postgresql postgresql-client curl python3 fusefat dosfstools exfat-fuse exfatprogs
-	rsyslog iproute2 util-linux procps liburing-dev chromium"
+	rsyslog iproute2 util-linux procps liburing-dev chromium btrfs-progs"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in

@@ -43,6 +43,8 @@ struct policy {
 	struct entry_set expect_watch, expect_sinks;
 	struct net_match *services, *allow;   /* the rules in force, copied */
 	size_t n_services, n_allow;
+	uint64_t last_st_dev;                 /* the last stat device resolved, and */
+	uint32_t last_kdev;                   /* ...the kernel's device for it */
 	char **sync_folders;                  /* as configured, copied */
 	size_t n_sync_folders;
 	struct policy_paths paths;
@@ -137,9 +139,21 @@ static int expect_add(struct entry_set *s, const struct xm_watch_key *k,
 	return 0;
 }
 
-static int watch_put(struct policy *p, const struct stat *st, uint32_t flags, uint32_t id)
+/* The kernel's device for a walked file (see mounts_kdev_path): resolved again only when
+ * stat's device changes, which a walk does at mount points and btrfs subvolumes. */
+static uint32_t kdev_of(struct policy *p, const char *path, const struct stat *st)
 {
-	struct xm_watch_key k = { .ino = st->st_ino, .dev = mounts_kdev(st->st_dev) };
+	if (st->st_dev != p->last_st_dev || !p->last_kdev) {
+		p->last_st_dev = st->st_dev;
+		p->last_kdev = mounts_kdev_path(p->paths.mountinfo, path, st->st_dev);
+	}
+	return p->last_kdev;
+}
+
+static int watch_put(struct policy *p, const char *path, const struct stat *st, uint32_t flags,
+		     uint32_t id)
+{
+	struct xm_watch_key k = { .ino = st->st_ino, .dev = kdev_of(p, path, st) };
 	struct xm_watch_val v = { .flags = flags, .source_id = id };
 	bool to_watch = flags & (XM_W_DIR | XM_W_SOURCE);
 	int fd = to_watch ? p->maps.watch : p->maps.sinks;
@@ -168,11 +182,11 @@ static int watch_tree(struct policy *p, const char *root, uint32_t flags, uint32
 	while (!err && (e = fts_read(fts))) {
 		switch (e->fts_info) {
 		case FTS_D:
-			err = watch_put(p, e->fts_statp, flags | XM_W_DIR, id);
+			err = watch_put(p, e->fts_path, e->fts_statp, flags | XM_W_DIR, id);
 			p->stats.watched_dirs++;
 			break;
 		case FTS_F:
-			err = watch_put(p, e->fts_statp, flags, id);
+			err = watch_put(p, e->fts_path, e->fts_statp, flags, id);
 			*(flags & XM_W_SINK ? &p->stats.sink_files : &p->stats.watched_files) += 1;
 			break;
 		case FTS_NS:
@@ -203,7 +217,7 @@ static int watch_sink_root(struct policy *p, const char *path, uint32_t id, bool
 
 		if (stat(path, &st) || !S_ISDIR(st.st_mode))
 			return 0;
-		k = (struct xm_watch_key){ .ino = st.st_ino, .dev = mounts_kdev(st.st_dev) };
+		k = (struct xm_watch_key){ .ino = st.st_ino, .dev = kdev_of(p, path, &st) };
 		if (expect_find(&p->expect_watch, &k))
 			return 0;
 		log_info("policy: sync folder %s appeared: watched from now on", path);
@@ -459,6 +473,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 	int err;
 
 	p->ids.n = 0;
+	p->last_kdev = 0;   /* mounts may have changed since the last apply */
 	p->expect_watch.n = 0;
 	p->expect_sinks.n = 0;
 	memset(&p->stats, 0, sizeof(p->stats));
