@@ -224,9 +224,12 @@ int case_load(const struct case_opts *o, struct case_model *m)
 {
 	struct load_ctx c = { o, m };
 	struct ev_filter f = { .have_session = o->filter.have_session,
-			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS };
+			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS,
+			       .have_anchor = o->filter.have_anchor,
+			       .anchor_block = o->filter.anchor_block };
 	int err;
 
+	memcpy(f.anchor_hash, o->filter.anchor_hash, sizeof(f.anchor_hash));
 	memset(m, 0, sizeof(*m));
 	m->alerts = json_array();
 	m->records = json_array();
