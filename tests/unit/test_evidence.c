@@ -368,6 +368,33 @@ static void test_evidence_altered_index_is_reported(void **state)
 	free(data);
 }
 
+/* Issue 11 C16: an index edited to hide a session from a query does not: the block hash
+ * covers the session list, the lie fails it, and the block is read in full. */
+static void test_evidence_read_edited_index_hides_no_session(void **state)
+{
+	struct ev_filter f = { .have_session = true, .session_id = 1 };
+	char *idx = seg_path("seg-0000000000000000.idx");
+	unsigned char *data;
+	struct ev_report rep;
+	char got[1024] = "";
+	char *p;
+	off_t len;
+
+	fill(6, 1, 1 << 20);
+	data = slurp(idx, &len);
+	data[len] = '\0';
+	/* Block 1 holds session 1: the index now claims session 2. */
+	p = strchr(strchr((char *)data, '\n') + 1, '\n') - 1;
+	assert_int_equal(*p, '1');
+	*p = '2';
+	spit(idx, data, len);
+	assert_int_equal(evidence_read(dir, &f, session_cb, got, &rep), 0);
+	assert_true(rep.intact);
+	assert_true(rep.index_altered);
+	assert_non_null(strstr(got, "config"));
+	free(data);
+}
+
 static void test_evidence_torn_index_line_is_rebuilt(void **state)
 {
 	char *idx = seg_path("seg-0000000000000000.idx");
@@ -813,6 +840,7 @@ int main(void)
 		T(test_evidence_time_filter),
 		T(test_evidence_missing_index_reads_blocks_in_full),
 		T(test_evidence_altered_index_is_reported),
+		T(test_evidence_read_edited_index_hides_no_session),
 		T(test_evidence_torn_index_line_is_rebuilt),
 		T(test_evidence_truncation_at_every_offset),
 		T(test_evidence_every_bit_flip_is_caught),

@@ -138,7 +138,7 @@ static bool index_agrees(const struct ev_index_entry *e, const struct ev_block_h
 }
 
 /* Whether a query must decompress this block. */
-static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64_t off)
+static bool block_may_match(struct walk *w, const struct ev_block_hdr *h)
 {
 	const struct ev_index_entry *e;
 
@@ -151,7 +151,6 @@ static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64
 		return true;
 	/* Never on an unproven line: an edited index would hide a session. */
 	e = w->proven;
-	(void)off;
 	return !e || ev_session_set_has(&e->sessions, w->f->session_id);
 }
 
@@ -409,7 +408,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	ev_hex(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
-	if (w->fn && !block_may_match(w, &h, off)) {
+	if (w->fn && !block_may_match(w, &h)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
 	}
