@@ -15,18 +15,10 @@
 static __always_inline struct xm_fill_val *fill_get(__u32 session, __u32 map)
 {
 	struct xm_fill_key k = { .session = session, .map = map };
-	struct xm_fill_val *v;
+	struct xm_fill_val init = {};
 
 	k.loginuid = task_loginuid(current_task());
-	v = bpf_map_lookup_elem(&fills, &k);
-
-	if (!v) {
-		struct xm_fill_val init = {};
-
-		bpf_map_update_elem(&fills, &k, &init, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&fills, &k);
-	}
-	return v;
+	return map_lookup_or_try_init(&fills, &k, &init);
 }
 
 static __always_inline void fill_note(__u32 session, __u32 map, int refused)
@@ -85,10 +77,34 @@ static __always_inline struct xm_fill_val *flow_quota(__u32 session)
 	return fv;
 }
 
-/* A new flow, or NULL (cause counted) when the session may not have one: the caller
- * puts the bytes into the session's totals. */
+/* Which way the bytes moved, for hooks shared by both directions. */
+enum io_dir {
+	IO_READ = 0,
+	IO_WRITE = 1,
+};
+
+/* What creating a flow does besides counting, chosen by the caller. */
+enum flow_opts {
+	FLOW_PLAIN = 0,
+	/* The first bytes of a source: the process becomes a collector, so its later writes
+	 * to ordinary files count as staging (fileio.bpf.h, staging_account). */
+	FLOW_COLLECTS = 1,
+};
+
+/* Marks pid a collector, once. A lookup first: a failing BPF_NOEXIST update still takes
+ * the bucket lock, and a collecting process creates a flow for every file it reads. */
+static __always_inline void collector_mark(__u32 pid, __u64 now)
+{
+	if (!bpf_map_lookup_elem(&collectors, &pid))
+		bpf_map_update_elem(&collectors, &pid, &now, BPF_NOEXIST);
+}
+
+/* Creates key's flow (called after a lookup missed), or returns NULL (cause counted)
+ * when the session may not have one: the caller puts the bytes into the session's
+ * totals. The collector mark comes first so it holds even then. */
 static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
-							struct task_struct *task, __u64 now)
+							struct task_struct *task, __u64 now,
+							enum flow_opts opts)
 {
 	struct xm_flow_val init = {
 		.first_ns = now,
@@ -96,16 +112,13 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 		.uid = (__u32)bpf_get_current_uid_gid(),
 		.start_ns = task_start_ns(task),
 	};
+
 	struct xm_fill_val *fv;
 	struct xm_flow_val *v;
 
 	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	/* A lookup first: a failing BPF_NOEXIST update still takes the bucket lock, and a
-	 * collecting process creates a flow for every file it reads. */
-	if ((key->kind == XM_FLOW_FILE_READ || key->kind == XM_FLOW_NET_SOURCE ||
-	     key->kind == XM_FLOW_URING_READ) &&
-	    !bpf_map_lookup_elem(&collectors, &key->pid))
-		bpf_map_update_elem(&collectors, &key->pid, &now, BPF_NOEXIST);
+	if (opts & FLOW_COLLECTS)
+		collector_mark(key->pid, now);
 	fv = flow_quota(key->session);
 	if (!fv)
 		return NULL;
@@ -121,14 +134,15 @@ static __always_inline struct xm_flow_val *flow_create(struct xm_flow_key *key,
 
 /* Adds to a flow whose key (pid and session included) is already complete: for
  * completions that may run in another task than the one that started the work. */
-static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
+static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes,
+					enum flow_opts opts)
 {
 	struct task_struct *task = current_task();
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct xm_flow_val *v = bpf_map_lookup_elem(&flows, key);
 
 	if (!v)
-		v = flow_create(key, task, now);
+		v = flow_create(key, task, now, opts);
 	if (!v) {
 		totals_add(key->session, key->kind, bytes);
 		return;
@@ -141,7 +155,7 @@ static __always_inline void flow_add_as(struct xm_flow_key *key, __u64 bytes)
 /* key must have kind and object fields set; pid and session are filled here.
  * Returns 1 when this call created the flow (first bytes of that object by that
  * process), so callers can name the object once. */
-static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes)
+static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes, enum flow_opts opts)
 {
 	struct task_struct *task = current_task();
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -152,7 +166,7 @@ static __always_inline int flow_add(struct xm_flow_key *key, __u64 bytes)
 	key->session = task_session(task);
 	v = bpf_map_lookup_elem(&flows, key);
 	if (!v) {
-		v = flow_create(key, task, now);
+		v = flow_create(key, task, now, opts);
 		if (!v) {
 			totals_add(key->session, key->kind, bytes);
 			return 0;

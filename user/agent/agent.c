@@ -12,22 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/array_size.h"
 #include "agent_int.h"
 #include "common/log.h"
-
-const char *event_kind_name(enum event_kind kind)
-{
-	static const char *const names[] = {
-		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
-		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
-		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
-		[EV_INTEGRITY] = "integrity",
-	};
-
-	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
-		return names[kind];
-	return "unknown";
-}
 
 /* A policy that did not fit is in force as far as it goes; the alert says what is not. */
 static void report_partial(struct agent *a)
@@ -230,6 +217,22 @@ static void read_drops(struct agent *a)
 		a->stats.drops[i] = sum;
 	}
 	free(vals);
+}
+
+const char *agent_drop_name(unsigned int i)
+{
+	static const char *const names[] = {
+		[XM_DROP_RING_EXEC] = "ring_exec", [XM_DROP_RING_FORK] = "ring_fork",
+		[XM_DROP_RING_EXIT] = "ring_exit", [XM_DROP_RING_OPEN] = "ring_open",
+		[XM_DROP_RING_MMAP] = "ring_mmap", [XM_DROP_RING_CONNECT] = "ring_connect",
+		[XM_DROP_RING_URING] = "ring_uring", [XM_DROP_FLOW_FULL] = "flow_full",
+		[XM_DROP_SOCK_FULL] = "sock_full", [XM_DROP_WATCH_FULL] = "watch_full",
+		[XM_DROP_FLOW_QUOTA] = "flow_quota", [XM_DROP_SINK_FULL] = "sink_full",
+		[XM_DROP_TOTALS_FULL] = "totals_full",
+	};
+	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
+
+	return i < ARRAY_SIZE(names) ? names[i] : NULL;
 }
 
 void agent_get_stats(struct agent *a, struct agent_stats *st)

@@ -85,8 +85,6 @@ void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
  * and, when s is not NULL, computes its session set. 0 or -EINVAL. */
 int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned char **raw,
 		     size_t *cap, size_t *raw_len, struct ev_session_set *s);
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void ev_hex(const uint8_t *bin, size_t n, char *out);
 /* True when h has our magic and version and lengths a reader may allocate. */
 bool ev_hdr_plausible(const struct ev_block_hdr *h);
 
