@@ -55,7 +55,9 @@ in_session 1101 "$T/alice.info" bash -c "
 	echo \$flood >$T/work/flood.pid
 	exit \$rc" || die "alice workload"
 echo "bob, another session, while the flood still holds its flows (and a forged SSH peer)"
-in_session 1102 "$T/bob.info" env SSH_CONNECTION="203.0.113.9 50022 127.0.0.1 22" \
+# The forged variable is in the session's environment from its first process on, as in a
+# cron job that sets it.
+SSH_CONNECTION="203.0.113.9 50022 127.0.0.1 22" in_session 1102 "$T/bob.info" \
 	bash -c "$(pull_and_upload "$T/work/bob.bin")" || die "bob workload"
 sleep 1.5
 kill "$(cat "$T/work/flood.pid")"
