@@ -144,8 +144,14 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 	if (sys_args_get(&args, 5) || ret <= 0)
 		return 0;
 	sk = fd_sock((int)args.a[0]);
-	if (!sk || sk_read_ends(sk, &e))
+	if (!sk)
 		return 0;
+	if (sk_read_ends(sk, &e)) {
+		/* Another family (AF_PACKET, ...): egress unless it stays on the machine. */
+		if (sock_via_syscalls)
+			sock_account(sk, ret, dir);
+		return 0;
+	}
 	/* The sock length tracepoint counts every send itself: a UDP destination from the
 	 * cgroup hooks, any other protocol without a peer as egress to an unknown place. */
 	if (dir == IO_WRITE && !sock_via_syscalls &&

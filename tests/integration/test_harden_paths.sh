@@ -49,6 +49,12 @@ wait_until 15 grep -q "$T/later appeared" "$T/ev.json.err" || echo "  (later fol
 run later cp "$SRC/customers.csv" "$T/later/"
 sleep 1
 trace_stop
+# Kernels before 6.3 have no sock length tracepoints: the same AF_PACKET send through the
+# syscall exits (forced here; 6.1 takes this path by itself).
+EXFILMON_FORCE_SOCK_SYSCALLS=1 trace_start "$T/exfilmon.yaml" "$T/ev-sys.json"
+run packet-sys python3 "$LIB/evasions.py" packet "$SRC/customers.csv"
+sleep 1
+trace_stop
 
 sid() { info_session "$T/$1.info"; }
 sum() { events sum "$T/ev.json" --session "$(sid "$1")" "${@:2}"; }
@@ -68,6 +74,9 @@ check "B11 a collector's child writing the data is staging" \
 check "B12 AF_PACKET frames are egress" \
 	"$(sum packet --kind egress_net --object 'AF_PACKET socket (family 17)')" \
 	"$(cat "$T/packet.out")"
+check "B12 AF_PACKET frames are egress on the syscall path" "$(events sum "$T/ev-sys.json" \
+	--session "$(sid packet-sys)" --kind egress_net --object 'AF_PACKET socket (family 17)')" \
+	"$(cat "$T/packet-sys.out")"
 check "B5 a 32-bit exec is an integrity event" "$(events count "$T/ev.json" \
 	--event integrity --reason compat_exec --session "$(sid compat)")" 1
 itest_finish

@@ -233,8 +233,11 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 {
 	unsigned n_fast;
 	struct exfilmon_bpf *skel = s->skel;
+	const char *no_sock_tp = getenv("EXFILMON_FORCE_SOCK_SYSCALLS");
+	/* EXFILMON_FORCE_SOCK_SYSCALLS=1: the pre-6.3 socket path on any kernel, for tests. */
 	bool sock_tp = btf_has_raw_tp(vmlinux, "sock_send_length") &&
-		       btf_has_raw_tp(vmlinux, "sock_recv_length");
+		       btf_has_raw_tp(vmlinux, "sock_recv_length") &&
+		       !(no_sock_tp && !strcmp(no_sock_tp, "1"));
 
 	if (sock_tp) {
 		s->hooks |= SENSORS_HOOK_SOCK_LEN_TP;
