@@ -5,7 +5,7 @@
 #    from timeline or export: the block hash covers the session list, so the lie is
 #    caught and the blocks are read in full (with a warning);
 #  - the store cut back at a block boundary verifies as a valid chain, but not against
-#    the last chain head syslog received (--anchor-log);
+#    the last chain head syslog received (verify --expect);
 #  - a heartbeat block is sealed every evidence.heartbeat, so a frozen agent shows as a
 #    silence in verify.
 . "$(dirname "$0")/../lib/itest.sh"
@@ -81,9 +81,12 @@ truncate -s "$off" "$last"
 sed -i '$d' "$idx"
 "$BUILD/exfilctl" verify --dir "$T/cut" >/dev/null 2>&1
 check "the cut store is a valid chain by itself" "$?" 0
-"$BUILD/exfilctl" verify --dir "$T/cut" --anchor-log "$T/syslog.txt" >"$T/cut.txt" 2>&1
+# The last chain head the syslog sink received, as SEGMENT:BLOCK:HASH.
+HEAD=$(grep -o 'evidence sealed segment=[^ ]* block=[0-9]* head=[0-9a-f]*' "$T/syslog.txt" |
+	tail -1 | sed -E 's/.*segment=([^ ]*) block=([0-9]*) head=([0-9a-f]*)/\1:\2:\3/')
+"$BUILD/exfilctl" verify --dir "$T/cut" --expect "$HEAD" >"$T/cut.txt" 2>&1
 check "verify against the last head sent off the box fails" "$?" 1
-check "and says it was cut" "$(grep -c 'cut back' "$T/cut.txt")" 1
-"$BUILD/exfilctl" verify --dir "$T/evidence" --anchor-log "$T/syslog.txt" >/dev/null 2>&1
+check "and says it was cut" "$(grep -c 'cut off' "$T/cut.txt")" 1
+"$BUILD/exfilctl" verify --dir "$T/evidence" --expect "$HEAD" >/dev/null 2>&1
 check "the whole store passes against the same head" "$?" 0
 itest_finish

@@ -219,6 +219,14 @@ static void read_drops(struct agent *a)
 	free(vals);
 }
 
+static uint64_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
 const char *agent_drop_name(unsigned int i)
 {
 	static const char *const names[] = {
@@ -238,6 +246,8 @@ const char *agent_drop_name(unsigned int i)
 void agent_get_stats(struct agent *a, struct agent_stats *st)
 {
 	read_drops(a);
+	if (!a->stats.flows_capacity)
+		a->stats.flows_capacity = map_capacity(sensors_maps(a->sensors)->flows);
 	*st = a->stats;
 }
 

@@ -167,6 +167,8 @@ void config_free(struct config *cfg)
 	free(cfg->alerts_path);
 	free(cfg->evidence_dir);
 	free(cfg->syslog_url);
+	free(cfg->metrics_path);
+	free(cfg->syslog_ca);
 	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -99,6 +99,8 @@ int cfg_value_factor(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_bool(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_path(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_facility(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_ca(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_ring(struct ctx *c, yaml_node_t *n, const struct key *k);
 void cfg_free_str_list(char **list, size_t n);
 int cfg_value_paths(struct ctx *c, yaml_node_t *n, const struct key *k);

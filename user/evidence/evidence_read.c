@@ -55,7 +55,6 @@ struct walk {
 	struct retained *retained;
 	size_t n_retained;
 	struct seg_index idx;
-	bool anchor_found;
 	uint64_t last_ts;            /* time of the last heartbeat record */
 	/* The current block's index line, when its session list was proven by the block
 	 * hash (version 2): only then may a query skip the block on its word. */
@@ -342,34 +341,6 @@ static bool hash_ok(struct walk *w, const char *seg, const struct ev_block_hdr *
 	return true;
 }
 
-/* What a verified block adds to the report: the anchor. */
-static void note_block(struct walk *w, const struct ev_block_hdr *h)
-{
-	const struct ev_filter *f = w->f;
-
-	if (f && f->have_anchor && h->block_no == f->anchor_block) {
-		w->anchor_found = true;
-		w->rep->anchor_checked = true;
-		if (memcmp(h->hash, f->anchor_hash, 32))
-			problem(w, "anchor", h->block_no, 0, "the block's hash is not the chain head "
-				"sent off the box: the store was rewritten");
-	}
-}
-
-/* The anchor's block must be in the store; one removed by a recorded retention is not
- * a cut. */
-static void check_anchor(struct walk *w)
-{
-	char what[256];
-
-	if (!w->f || !w->f->have_anchor || w->anchor_found || w->rep->problem[0] ||
-	    (w->rep->retention_cut && w->f->anchor_block < w->rep->first_block))
-		return;
-	snprintf(what, sizeof(what), "block %llu, whose head was sent off the box, is not in "
-		 "the store (it ends at block %llu): the store was cut back",
-		 (unsigned long long)w->f->anchor_block, (unsigned long long)w->rep->head_block);
-	problem(w, "anchor", w->f->anchor_block, 0, what);
-}
 
 /* Checks one block at off; returns its length, or 0 after recording a problem. */
 static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
@@ -391,6 +362,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
 	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
 		problem(w, seg, block, off, "cannot read the block");
+		w->rep->unreadable = true;
 		return 0;
 	}
 	if (!hash_ok(w, seg, &h, off, &inflated)) {
@@ -402,13 +374,17 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		return 0;
 	}
 	w->started = true;
-	note_block(w, &h);
 	memcpy(w->prev_hash, h.hash, 32);
 	w->next_block = h.block_no + 1;
 	w->rep->blocks++;
 	hex_encode(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
+	if (w->f && w->f->probe && w->f->probe_block == h.block_no) {
+		w->rep->probe_found = true;
+		memcpy(w->rep->probe_hash, w->rep->head, sizeof(w->rep->probe_hash));
+		snprintf(w->rep->probe_segment, sizeof(w->rep->probe_segment), "%s", seg);
+	}
 	if (w->fn && !block_may_match(w, &h)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
@@ -462,6 +438,7 @@ static int walk_segment(struct walk *w, const char *seg, bool last_segment)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		problem(w, seg, w->next_block, 0, strerror(errno));
+		w->rep->unreadable = true;
 		return -1;
 	}
 	load_index(w, seg);
@@ -554,10 +531,8 @@ int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, v
 		if (walk_segment(&w, names[i], i + 1 == n))
 			break;
 	}
-	if (!w.stop) {
+	if (!w.stop)
 		check_retention_cut(&w);
-		check_anchor(&w);
-	}
 	if (!rep->blocks && rep->intact) {
 		rep->intact = false;
 		snprintf(rep->problem, sizeof(rep->problem),

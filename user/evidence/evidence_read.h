@@ -31,12 +31,10 @@ struct ev_filter {
 	/* A short block at the end of the newest segment may be a seal in progress on a
 	 * live store: wait up to this long for it to complete before calling it torn. */
 	unsigned settle_ms;
-	/* A chain head known from off the box (the last CHAIN message syslog received): the
-	 * store must hold block anchor_block with exactly this hash, else it was cut back
-	 * or rewritten. */
-	bool have_anchor;
-	uint64_t anchor_block;
-	uint8_t anchor_hash[32];
+	/* Report the hash and segment of this block when the chain reaches it (verify
+	 * --expect: a chain head received off the box). */
+	bool probe;
+	uint64_t probe_block;
 };
 
 struct ev_report {
@@ -56,7 +54,10 @@ struct ev_report {
 	char index_problem[256];
 	uint64_t index_missing;      /* blocks without an index line (queries read them fully) */
 	unsigned torn_files;         /* torn tails the writer set aside (see "recovery") */
-	bool anchor_checked;         /* the anchor's block was found and compared */
+	bool unreadable;             /* the problem is an I/O error, not the content */
+	bool probe_found;            /* f->probe: the block verified, with this hash */
+	char probe_hash[65];
+	char probe_segment[32];
 	/* Longest time between two heartbeat records (sealed every evidence.heartbeat while
 	 * the agent runs): much longer than the interval is a stopped or frozen agent. Only
 	 * blocks that were read count (all of them for verify). */
