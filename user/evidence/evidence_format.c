@@ -90,6 +90,26 @@ int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned ch
 	return 0;
 }
 
+bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp)
+{
+	struct ev_session_set s;
+	unsigned char *raw = NULL;
+	size_t cap = 0, raw_len;
+	uint8_t hash[32];
+	bool ok = false;
+
+	if (!(h->flags & EV_FLAG_SESSIONS)) {
+		ev_block_hash(h, comp, NULL, hash);
+		return !memcmp(hash, h->hash, 32);
+	}
+	if (ev_block_inflate(h, comp, &raw, &cap, &raw_len, &s) == 0) {
+		ev_block_hash(h, comp, &s, hash);
+		ok = !memcmp(hash, h->hash, 32);
+	}
+	free(raw);
+	return ok;
+}
+
 bool ev_hdr_plausible(const struct ev_block_hdr *h)
 {
 	/* zlib never expands more than about 1032:1, so a larger raw_len is a lie that

@@ -81,6 +81,9 @@ struct ev_index_entry {
  * hash that matches nothing). */
 void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
 		   const struct ev_session_set *s, uint8_t out[32]);
+/* Whether the block's stored hash is right for its header and compressed payload (for a
+ * version 2 block, with the sessions of its own records: it is decompressed). */
+bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp);
 /* Decompresses a block's payload into *raw (grown as needed; *raw_len gets its length)
  * and, when s is not NULL, computes its session set. 0 or -EINVAL. */
 int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned char **raw,

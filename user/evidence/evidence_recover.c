@@ -30,7 +30,6 @@
 static int read_block(int fd, uint64_t off, uint64_t size, struct ev_block_hdr *h,
 		      unsigned char **payload, bool *ok)
 {
-	uint8_t hash[32];
 	unsigned char *p;
 
 	if (size - off < EV_HDR_LEN || pread(fd, h, sizeof(*h), off) != sizeof(*h) ||
@@ -42,22 +41,7 @@ static int read_block(int fd, uint64_t off, uint64_t size, struct ev_block_hdr *
 	*payload = p;
 	if (pread(fd, p, h->comp_len, off + EV_HDR_LEN) != h->comp_len)
 		return 0;
-	*ok = false;
-	if (h->flags & EV_FLAG_SESSIONS) {
-		struct ev_session_set s;
-		unsigned char *raw = NULL;
-		size_t cap = 0, raw_len;
-
-		/* The hash covers the block's sessions: they come from its own records. */
-		if (ev_block_inflate(h, p, &raw, &cap, &raw_len, &s) == 0) {
-			ev_block_hash(h, p, &s, hash);
-			*ok = !memcmp(hash, h->hash, 32);
-		}
-		free(raw);
-		return 1;
-	}
-	ev_block_hash(h, p, NULL, hash);
-	*ok = !memcmp(hash, h->hash, 32);
+	*ok = ev_block_hash_ok(h, p);
 	return 1;
 }
 
