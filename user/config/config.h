@@ -55,6 +55,7 @@ struct config {
 	uint64_t evidence_retention_ns;
 	uint64_t evidence_retention_bytes;
 	uint64_t evidence_seal_interval_ns; /* a block is sealed at least this often */
+	uint64_t evidence_heartbeat_ns;     /* a heartbeat block is sealed this often */
 	char *state_dir;            /* baselines and agent state */
 	uint32_t ring_bytes;        /* BPF ring buffer size, power of two */
 	uint32_t poll_interval_ms;  /* how often kernel counters are drained */
