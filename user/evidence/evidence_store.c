@@ -278,7 +278,8 @@ int evidence_seal(struct evidence *ev)
 		return comp ? -EIO : -ENOMEM;
 	}
 	block_header(ev, &h, comp_len);
-	ev_block_hash(&h, comp, h.hash);
+	h.flags = EV_FLAG_SESSIONS;
+	ev_block_hash(&h, comp, &ev->sessions, h.hash);
 	err = write_block(ev, &h, comp);
 	free(comp);
 	if (!err)
