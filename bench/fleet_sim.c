@@ -284,8 +284,15 @@ static int publish_one(void *ctx, struct blk *b)
 		 * chain: a different predecessor hash, its own hash recomputed. */
 		struct ev_block_hdr *h = (struct ev_block_hdr *)b->data;
 
+		struct ev_session_set ss;
+		unsigned char *raw = NULL;
+		size_t cap = 0, raw_len;
+
+		if (ev_block_inflate(h, b->data + sizeof(*h), &raw, &cap, &raw_len, &ss))
+			die("tamper: block does not inflate");
+		free(raw);
 		h->prev_hash[0] ^= 0xff;
-		ev_block_hash(h, b->data + sizeof(*h), h->hash);
+		ev_block_hash(h, b->data + sizeof(*h), &ss, h->hash);
 	}
 	snprintf(subject, sizeof(subject), "exfilmon.evidence.%s", o->host);
 	/* A forger republishing a block needs its own message id: the stream's duplicate
