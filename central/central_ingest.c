@@ -212,12 +212,13 @@ static char *doc_text(json_t *d, const char *json, size_t len)
 		if (!hex)
 			return NULL;
 		hex_encode((const uint8_t *)json, len, hex);
-		w = json_string(hex);
+		w = json_pack("{s:s}", "unparsed_hex", hex);
 		free(hex);
-		s = json_dumps(json_pack("{s:o}", "unparsed_hex", w), JSON_COMPACT);
-		return s;
+	} else {
+		w = json_pack("{s:o}", "unparsed", w);
 	}
-	s = json_dumps(json_pack("{s:o}", "unparsed", w), JSON_COMPACT);
+	s = w ? json_dumps(w, JSON_COMPACT) : NULL;
+	json_decref(w);
 	return s;
 }
 
@@ -349,6 +350,13 @@ static int flush(struct ingest *in, PGconn *db)
 	return err;
 }
 
+/* Adds fields (stolen) under the alert's "exfilmon" object. */
+static void add_fields(json_t *doc, json_t *fields)
+{
+	json_object_update(json_object_get(doc, "exfilmon"), fields);
+	json_decref(fields);
+}
+
 static int tampered(struct ingest *in, PGconn *db, const char *host, const char *what,
 		    const char *detail, uint64_t block_no, const char *hash_hex, uint64_t ts_ns)
 {
@@ -358,9 +366,8 @@ static int tampered(struct ingest *in, PGconn *db, const char *host, const char 
 	snprintf(key, sizeof(key), "evidence_tampered:%s:%s:%llu:%.16s", host, what,
 		 (unsigned long long)block_no, hash_hex);
 	doc = alert_doc("evidence_tampered", key, host, NULL, ts_ns, ts_ns);
-	json_object_update(json_object_get(doc, "exfilmon"),
-			   json_pack("{s:s, s:s, s:I}", "problem", what, "detail", detail,
-				     "block", (json_int_t)block_no));
+	add_fields(doc, json_pack("{s:s, s:s, s:I}", "problem", what, "detail", detail,
+				  "block", (json_int_t)block_no));
 	log_warn("ingest: %s: evidence tampered: %s", host, detail);
 	return alert_raise(in->sink, db, key, host, NULL, doc) < 0 ? -EIO : 0;
 }
@@ -858,7 +865,7 @@ static void int_text(json_t *v, long long min, long long max, char *out)
 static int hb_text(json_t *hb, uint64_t ts_ns, struct hb_text *t)
 {
 	json_t *ch = json_object_get(hb, "chain"), *du = json_object_get(hb, "deleted_unshipped");
-	json_t *g = json_object_get(hb, "groups");
+	json_t *g = json_object_get(hb, "groups"), *d;
 
 	pg_time(ts_ns, t->ts, sizeof(t->ts));
 	int_text(json_object_get(hb, "seq"), 0, INT64_MAX, t->seq);
@@ -867,13 +874,15 @@ static int hb_text(json_t *hb, uint64_t ts_ns, struct hb_text *t)
 	int_text(json_object_get(hb, "records_written"), 0, INT64_MAX, t->rw);
 	int_text(json_object_get(hb, "blocks_written"), 0, INT64_MAX, t->bw);
 	int_text(json_object_get(hb, "backlog_blocks"), 0, INT64_MAX, t->bl);
-	t->groups = json_dumps(json_is_array(g) ? g : json_array(), JSON_COMPACT | JSON_ENCODE_ANY);
-	t->dus = json_dumps(json_pack("{s:I, s:I, s:I, s:I}",
+	d = json_pack("{s:I, s:I, s:I, s:I}",
 		"blocks", (json_int_t)json_integer_value(json_object_get(du, "blocks")),
 		"records", (json_int_t)json_integer_value(json_object_get(du, "records")),
 		"first_block", (json_int_t)json_integer_value(json_object_get(du, "first_block")),
-		"last_block", (json_int_t)json_integer_value(json_object_get(du, "last_block"))),
-		JSON_COMPACT);
+		"last_block", (json_int_t)json_integer_value(json_object_get(du, "last_block")));
+
+	t->groups = json_is_array(g) ? json_dumps(g, JSON_COMPACT) : strdup("[]");
+	t->dus = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	json_decref(d);
 	t->doc = json_dumps(hb, JSON_COMPACT);
 	return t->groups && t->dus && t->doc ? 0 : -ENOMEM;
 }
@@ -1025,9 +1034,8 @@ static int gap_alert(struct ingest *in, PGconn *db, struct chain *c, uint64_t fr
 	snprintf(detail, sizeof(detail), "blocks %llu to %llu never arrived",
 		 (unsigned long long)from, (unsigned long long)to);
 	doc = alert_doc("evidence_gap", key, c->host, NULL, now_ns(), now_ns());
-	json_object_update(json_object_get(doc, "exfilmon"),
-			   json_pack("{s:s, s:I, s:I}", "detail", detail, "first_block",
-				     (json_int_t)from, "last_block", (json_int_t)to));
+	add_fields(doc, json_pack("{s:s, s:I, s:I}", "detail", detail, "first_block",
+				  (json_int_t)from, "last_block", (json_int_t)to));
 	log_warn("ingest: %s: evidence gap: %s", c->host, detail);
 	c->gaps++;
 	return alert_raise(in->sink, db, key, c->host, NULL, doc) < 0 ? -EIO : 0;
