@@ -264,8 +264,6 @@ $(MAN_PAGES) &: scripts/gen-man.py docs/config.md $(OUT)/exfilmond $(OUT)/exfilc
 install: all man
 	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilmond
 	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)$(PREFIX)/sbin/exfilctl
-	install -D -m 0755 $(OUT)/exfilmon-central $(DESTDIR)$(PREFIX)/sbin/exfilmon-central
-	install -D -m 0600 examples/central.yaml $(DESTDIR)/etc/exfilmon/central.yaml.dist
 	install -D -m 0644 scripts/exfilmond.service $(DESTDIR)/lib/systemd/system/exfilmond.service
 	install -D -m 0644 $(OUT)/man/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8
 	install -D -m 0644 $(OUT)/man/exfilctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
@@ -283,7 +281,6 @@ install: all man
 # the site's and may be under legal hold).
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilctl
-	rm -f $(DESTDIR)$(PREFIX)/sbin/exfilmon-central $(DESTDIR)/etc/exfilmon/central.yaml.dist
 	rm -f $(DESTDIR)/lib/systemd/system/exfilmond.service
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man5/exfilmon.yaml.5
