@@ -75,8 +75,12 @@ mkfs.vfat -C "$T/stick.img" 16384 >/dev/null || die "mkfs.vfat"
 mkdir -p /media/exfilmon-test-stick
 fusefat -o rw+ "$T/stick.img" /media/exfilmon-test-stick >/dev/null || die "fusefat mount"
 itest_on_exit "fusermount -u /media/exfilmon-test-stick; rmdir /media/exfilmon-test-stick"
-# The mount reaches the agent through a mountinfo change event; give it a moment.
-sleep 1
+# The mount reaches the agent through a mountinfo change event: wait until the agent
+# says it treats it as a media sink (a fixed pause lost that race on a loaded machine).
+stick_dev=$(awk '$5 == "/media/exfilmon-test-stick" { split($3, d, ":"); print d[1] * 1048576 + d[2] }' \
+	/proc/self/mountinfo)
+sink_known() { bpftool -j map dump name sinkdevs 2>/dev/null | grep -Eq "\"key\": ?$stick_dev[,}]"; }
+wait_until 30 sink_known || echo "  (the agent did not put the stick's device $stick_dev in sinkdevs within 30 s)"
 in_session --keep-root 1001 "$T/media.info" sh -c \
 	"head -c 1048576 $SRC/customers.csv > /media/exfilmon-test-stick/dump.csv; sync" ||
 	die "media workload failed"
