@@ -176,6 +176,7 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	len = args.a[1];
 	file_flow_add(&wk, XM_FLOW_MMAP, len);
+	lineage_source(len);
 	task = current_task();
 	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
 	if (!r)

@@ -65,6 +65,15 @@ static __always_inline void staging_account(struct file *f, __u16 mode,
 		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
 }
 
+/* Derived egress into a sink file (lineage.bpf.h): named by its inode, as the sink flow. */
+static __always_inline void sink_lineage_egress(struct file *f, struct xm_watch_key *wk,
+						__u64 bytes)
+{
+	struct lineage_obj o = { .key = *wk, .file = f, .kind = XM_LO_FILE };
+
+	lineage_egress(&o, bytes);
+}
+
 /*
  * The one body behind every read/write accounting hook, tracepoint or fexit. btf: f is
  * a BTF-typed argument (fexit), so its fields are plain loads (vfs.bpf.h). The cheapest
@@ -89,12 +98,16 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 	if (!v) {
 		if (writing)
 			staging_account(f, mode, &wk, ret);
+		lineage_file_io(f, mode, &wk, ret, writing);
 		return;
 	}
-	if (!writing && (v->flags & XM_W_SOURCE))
+	if (!writing && (v->flags & XM_W_SOURCE)) {
 		file_flow_add(&wk, XM_FLOW_FILE_READ, ret);
-	else if (writing && (v->flags & XM_W_SINK))
+		lineage_source(ret);
+	} else if (writing && (v->flags & XM_W_SINK)) {
 		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret);
+		sink_lineage_egress(f, &wk, ret);
+	}
 }
 
 static __always_inline void fd_io(int fd, long ret, int writing)

@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.bpf.h"
+#include "lineage.bpf.h"
 
 watch_map_t watch SEC(".maps");
 flows_map_t flows SEC(".maps");
@@ -19,6 +20,13 @@ ring_map_t events SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
+
+/* Lineage (lineage.bpf.h). */
+labels_map_t labels SEC(".maps");
+ilabels_map_t ilabels SEC(".maps");
+lsess_map_t lsess SEC(".maps");
+lseen_map_t lseen SEC(".maps");
+__u32 label_overflow = 0;
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;

@@ -154,10 +154,13 @@ static __always_inline int dgram_exit(long ret, int sending)
 	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
 	cls = net_classify(addr, port);
-	if (cls == XM_SOCK_SOURCE && !sending)
+	if (cls == XM_SOCK_SOURCE && !sending) {
 		net_flow_add(addr, port, XM_FLOW_NET_SOURCE, ret);
-	else if (cls == XM_SOCK_EGRESS && sending)
+		lineage_source(ret);
+	} else if (cls == XM_SOCK_EGRESS && sending) {
 		net_flow_add(addr, port, XM_FLOW_NET_EGRESS, ret);
+		peer_lineage_egress(addr, port, ret);
+	}
 	return 0;
 }
 

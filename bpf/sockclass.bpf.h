@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "flow.bpf.h"
+#include "lineage.bpf.h"
 
 #define XM_AF_INET 2
 #define XM_AF_INET6 10
@@ -126,16 +127,30 @@ static __always_inline void net_flow_add(const __u8 addr[16], __u16 port, __u8 k
 	flow_add(&key, bytes);
 }
 
-/* Bytes moved on a socket: received from a source, or sent to an egress peer. */
+/* Derived egress to a peer (lineage.bpf.h). */
+static __always_inline void peer_lineage_egress(const __u8 addr[16], __u16 port, __u64 bytes)
+{
+	struct lineage_obj o = { .addr = addr, .port = port, .kind = XM_LO_PEER };
+
+	lineage_egress(&o, bytes);
+}
+
+/* Bytes moved on a socket: received from a source, or sent to an egress peer; anything
+ * else may carry a lineage label (unix sockets, loopback). */
 static __always_inline void sock_account(struct sock *sk, __u64 bytes, int sending)
 {
-	struct sk_ends e;
+	struct sk_ends e = {};
 	__u16 cls = sock_class(sk, &e);
 
-	if (cls == XM_SOCK_SOURCE && !sending)
+	if (cls == XM_SOCK_SOURCE && !sending) {
 		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_SOURCE, bytes);
-	else if (cls == XM_SOCK_EGRESS && sending)
+		lineage_source(bytes);
+	} else if (cls == XM_SOCK_EGRESS && sending) {
 		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_EGRESS, bytes);
+		peer_lineage_egress(e.raddr, e.rport, bytes);
+	} else if (sk && cls == XM_SOCK_OTHER) {
+		lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport, bytes, sending);
+	}
 }
 
 #endif

@@ -21,6 +21,7 @@ const char *event_kind_name(enum event_kind kind)
 		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
 		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
 		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
+		[EV_LINEAGE] = "lineage",
 	};
 
 	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])

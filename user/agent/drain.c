@@ -98,6 +98,7 @@ static const enum activity_kind kind_map[] = {
 	[XM_FLOW_MMAP] = ACT_MMAP_SOURCE,
 	[XM_FLOW_URING_READ] = ACT_SOURCE_FILE,
 	[XM_FLOW_STAGING] = ACT_STAGING,
+	[XM_FLOW_DERIVED_EGRESS] = ACT_DERIVED_EGRESS,
 };
 
 struct obj_text {
@@ -112,7 +113,8 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 {
 	const char *name;
 
-	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS) {
+	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS ||
+	    (k->kind == XM_FLOW_DERIVED_EGRESS && !k->ino)) {
 		uint64_t h = 1469598103934665603ULL;
 
 		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
@@ -122,8 +124,8 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 		for (unsigned i = 0; i < 16; i++)
 			h = (h ^ k->addr[i]) * 1099511628211ULL;
 		act->object_id = h ^ k->port;
-		act->dst_ip = k->kind == XM_FLOW_NET_EGRESS ? t->ip : NULL;
-		act->dst_port = k->kind == XM_FLOW_NET_EGRESS ? k->port : 0;
+		act->dst_ip = k->kind != XM_FLOW_NET_SOURCE ? t->ip : NULL;
+		act->dst_port = k->kind != XM_FLOW_NET_SOURCE ? k->port : 0;
 		act->object = t->name;
 		return;
 	}
@@ -142,12 +144,13 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 		snprintf(t->name, sizeof(t->name), "(flow table full: session total)");
 	act->object = t->name;
 	act->object_id = (uint64_t)k->dev << 40 ^ k->ino;
-	if (k->kind == XM_FLOW_SINK_WRITE) {
+	if (k->kind == XM_FLOW_SINK_WRITE || k->kind == XM_FLOW_DERIVED_EGRESS) {
 		const char *mnt = media_mount(a, k->dev);
 		char *slash;
 
 		if (mnt) {
-			act->kind = ACT_EGRESS_MEDIA;
+			if (k->kind == XM_FLOW_SINK_WRITE)
+				act->kind = ACT_EGRESS_MEDIA;
 			act->mount = mnt;
 		} else {
 			snprintf(t->dir, sizeof(t->dir), "%s", t->name);
@@ -211,7 +214,8 @@ static int drain_totals(struct agent *a);
 /* Bytes going out, as opposed to bytes collected. */
 static bool outbound(uint8_t kind)
 {
-	return kind == XM_FLOW_NET_EGRESS || kind == XM_FLOW_SINK_WRITE || kind == XM_FLOW_STAGING;
+	return kind == XM_FLOW_NET_EGRESS || kind == XM_FLOW_SINK_WRITE || kind == XM_FLOW_STAGING ||
+	       kind == XM_FLOW_DERIVED_EGRESS;
 }
 
 struct deferred {

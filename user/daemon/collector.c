@@ -375,7 +375,7 @@ static json_t *stats_json(struct collector *c)
 	struct agent_stats st = { 0 };
 	static const char *const drop_names[XM_DROP_MAX] = {
 		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
-		"ring_uring", "flow_full", "sock_full", "watch_full",
+		"ring_uring", "flow_full", "sock_full", "watch_full", "ring_lineage", "label_full",
 	};
 	json_t *o = json_object(), *drops = json_object();
 

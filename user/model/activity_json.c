@@ -11,7 +11,7 @@ static const char *const kind_names[] = {
 	[ACT_SOURCE_FILE] = "source_file", [ACT_SOURCE_NET] = "source_net",
 	[ACT_EGRESS_NET] = "egress_net", [ACT_EGRESS_MEDIA] = "egress_media",
 	[ACT_EGRESS_SYNC] = "egress_sync", [ACT_STAGING] = "staging",
-	[ACT_MMAP_SOURCE] = "mmap_source",
+	[ACT_MMAP_SOURCE] = "mmap_source", [ACT_DERIVED_EGRESS] = "derived_egress",
 };
 
 const char *activity_kind_name(enum activity_kind kind)

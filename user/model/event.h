@@ -21,6 +21,26 @@ enum event_kind {
 	EV_URING,       /* io_uring read submitted on a watched file */
 	EV_ACTIVITY,    /* bytes moved since the last drain (act) */
 	EV_GAP,         /* detail lost (gap) */
+	EV_LINEAGE,     /* a data label moved between a process and an object (lin) */
+};
+
+#define LINEAGE_ORIGINS 4
+
+/* One step of customer data: a labelled process wrote an object, a process read a
+ * labelled object and took its label, or a labelled process sent to an egress peer. */
+struct event_lineage {
+	const char *step;         /* "write", "read", "send" */
+	const char *object_kind;  /* "file", "pipe", "unix", "loopback", "peer" */
+	const char *object;       /* path, "pipe:[ino]", "unix:[sock]", "ip:port" */
+	uint64_t object_id;       /* identity of the object, the same for writer and reader */
+	uint64_t bytes;           /* label bytes this process moved on this object so far */
+	uint64_t credit;          /* the process's source-byte credit after the step */
+	uint64_t start_ns;        /* the process's start (boot clock): tells a reused pid apart */
+	uint32_t origin_session[LINEAGE_ORIGINS];
+	uint32_t origin_loginuid[LINEAGE_ORIGINS];
+	unsigned n_origins;
+	int unknown;              /* an origin was lost (map full, more origins than kept) */
+	int forked;               /* the label came across a fork */
 };
 
 struct event_conn {
@@ -60,6 +80,7 @@ struct event {
 	struct event_conn conn;
 	struct activity act;
 	struct event_gap gap;
+	struct event_lineage lin;
 };
 
 const char *event_kind_name(enum event_kind kind);
