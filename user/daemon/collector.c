@@ -225,6 +225,8 @@ void collector_on_event(void *ctx, const struct event *ev)
 	if (ev->kind == EV_GAP)
 		log_warn("collector: lost %llu %s records for session %d (ring buffer full)",
 			 (unsigned long long)ev->gap.count, ev->gap.what, (int)ev->session_id);
+	if (ev->kind == EV_LINEAGE && c->detect)
+		detect_lineage(c->detect, ev);
 	if (ev->kind == EV_ACTIVITY && c->detect) {
 		detect_set_evidence_seq(c->detect, seq);
 		detect_feed(c->detect, &ev->act);

@@ -11,9 +11,10 @@ const char *alert_rule_name(enum alert_rule rule)
 		[RULE_STAGING] = "staging",
 		[RULE_DRIP] = "slow_drip",
 		[RULE_BASELINE] = "baseline_deviation",
+		[RULE_DERIVED_EXFIL] = "derived_exfiltration",
 	};
 
-	if (rule >= RULE_BULK_READ && rule <= RULE_BASELINE)
+	if (rule >= RULE_BULK_READ && rule <= RULE_DERIVED_EXFIL)
 		return names[rule];
 	return "unknown";
 }
