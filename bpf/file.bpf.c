@@ -20,8 +20,9 @@ static __always_inline int io_exit(long ret, int writing)
 	struct xm_sys_args args;
 
 	/* Nothing moved: leave before any read (the saved arguments, where they are kept
-	 * in sysargs, must still be consumed). */
-	if (ret <= 0 && !args_from_enter)
+	 * in sysargs, must still be consumed). End of file on a read goes on: lineage takes
+	 * what is left of a stream's label there. */
+	if ((ret < 0 || (!ret && writing)) && !args_from_enter)
 		return 0;
 	if (sys_args_get(&args, 1))
 		return 0;

@@ -86,12 +86,16 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 	struct xm_watch_val *v;
 	__u16 mode;
 
-	if (ret <= 0 || !f)
+	if (ret < 0 || !f || (!ret && writing))
 		return;
 	mode = inode_id(file_inode_of(f, btf), &wk, btf);
 	if (mode == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
 			sock_account(file_sock(f), ret, writing);
+		return;
+	}
+	if (!ret) {
+		lineage_eof(f, mode, &wk);
 		return;
 	}
 	v = bpf_map_lookup_elem(&watch, &wk);
@@ -112,7 +116,7 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 
 static __always_inline void fd_io(int fd, long ret, int writing)
 {
-	if (ret > 0)
+	if (ret > 0 || (!ret && !writing))
 		file_io(fd_file(fd), ret, writing, 0);
 }
 

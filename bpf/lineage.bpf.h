@@ -30,6 +30,7 @@
 #define XM_AF_UNIX 1
 #define XM_LABEL_ENTRIES 65536
 #define XM_ILABEL_ENTRIES 262144
+#define XM_LABEL_ALL (~0ULL)        /* a read at end of stream: take the whole label */
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -319,6 +320,20 @@ static __always_inline void lineage_file_io(struct file *f, __u16 mode, struct x
 		label_object(&o, stream, bytes);
 	else
 		take_label(&o, stream, bytes);
+}
+
+/*
+ * End of file on a pipe or FIFO. A label is set when the writer's syscall returns, after
+ * a concurrent reader may already have consumed those bytes, so a stream's label can lag
+ * its data by one write; the writer's last write returns before it closes, so at end of
+ * file whatever label is left belongs to the reader.
+ */
+static __always_inline void lineage_eof(struct file *f, __u16 mode, struct xm_watch_key *wk)
+{
+	struct lineage_obj o = { .key = *wk, .file = f, .kind = XM_LO_PIPE };
+
+	if (mode == XM_S_IFIFO)
+		take_label(&o, 1, XM_LABEL_ALL);
 }
 
 /* Egress by the current process: the part its credit covers is derived egress, counted

@@ -103,7 +103,8 @@ int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	if (ret > 0 && !(flags & XM_MSG_PEEK))
+	/* 0 is the end of the stream: lineage hands over the rest of its label there. */
+	if (ret >= 0 && !(flags & XM_MSG_PEEK))
 		sock_account(sk, ret, 0);
 	return 0;
 }

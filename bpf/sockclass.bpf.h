@@ -142,6 +142,13 @@ static __always_inline void sock_account(struct sock *sk, __u64 bytes, int sendi
 	struct sk_ends e = {};
 	__u16 cls = sock_class(sk, &e);
 
+	if (!bytes) {
+		/* End of stream: the label of what is left in flight goes to the reader. */
+		if (sk && cls == XM_SOCK_OTHER && !sending)
+			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport,
+				     XM_LABEL_ALL, 0);
+		return;
+	}
 	if (cls == XM_SOCK_SOURCE && !sending) {
 		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_SOURCE, bytes);
 		lineage_source(bytes);

@@ -5,6 +5,9 @@ Revisions of one episode count once: the episode is exfilmon.alert_id.
 
 usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
                             [--destination D] [--destination-prefix P] [--config-sha H]
+                            [--origin-session S] [--origin-user U] [--hand-off true|false]
+                            [--chain-contains TEXT]
+       alerts.py FILE max-egress [filters]: the largest egress_bytes of the matching alerts
 """
 import argparse
 import json
@@ -37,18 +40,31 @@ def matches(al, a):
         return False
     if a.destination_prefix and not any(d.startswith(a.destination_prefix) for d in dests):
         return False
+    origins = x.get("origins", [])
+    if a.origin_session and not any(str(o.get("session_id")) == a.origin_session
+                                     for o in origins):
+        return False
+    if a.origin_user and not any(o.get("user") == a.origin_user for o in origins):
+        return False
+    if a.hand_off and str(x.get("hand_off")).lower() != a.hand_off:
+        return False
+    chain = " | ".join(c.get("name", "") for c in x.get("chain", []))
+    if a.chain_contains and a.chain_contains not in chain:
+        return False
     return True
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
-    ap.add_argument("op", choices=["count"])
-    for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha"):
+    ap.add_argument("op", choices=["count", "max-egress"])
+    for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha",
+              "origin-session", "origin-user", "hand-off", "chain-contains"):
         ap.add_argument("--" + o)
     ap.add_argument("--session-none", action="store_true")
     a = ap.parse_args()
     episodes = set()
+    egress = 0
     try:
         with open(a.file) as f:
             for line in f:
@@ -56,9 +72,10 @@ def main():
                     al = json.loads(line)
                     if matches(al, a):
                         episodes.add(dig(al, "exfilmon.alert_id"))
+                        egress = max(egress, dig(al, "exfilmon.egress_bytes") or 0)
     except FileNotFoundError:
         pass
-    print(len(episodes))
+    print(egress if a.op == "max-egress" else len(episodes))
 
 
 if __name__ == "__main__":

