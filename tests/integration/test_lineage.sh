@@ -54,11 +54,18 @@ agent:
   state_dir: $T/state
   poll_interval: 200ms
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+# Our own pin directory: a daemon of another test may be running beside this one.
+export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-test-lineage-$$
+itest_on_exit "rm -rf $EXFILMON_PIN_DIR"
+start_daemon() {
+	rm -f "$T/status.json"
+	"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
+		--log-level info 2>>"$T/daemon.log" &
+	DAEMON=$!
+	itest_on_exit "kill $DAEMON; wait $DAEMON"
+	wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+}
+start_daemon
 
 alerts() { python3 "$LIB/alerts.py" "$T/alerts.jsonl" "$@"; }
 derived() { alerts count --rule derived_exfiltration "$@"; }
@@ -78,6 +85,19 @@ check "bob: derived exfiltration naming alice's session" \
 		--hand-off true --destination $DROP)" 1
 check "bob: the chain names the shared file" \
 	"$(derived --session "$B" --chain-contains "$SHARE/for-bob.csv")" 1
+
+echo "restart: alice drops another export, the daemon restarts, bob uploads it"
+in_session 1101 "$T/alice2.info" cp "$SRC/customers-part2.csv" "$SHARE/after-restart.csv" ||
+	die "alice workload"
+kill -TERM $DAEMON
+wait $DAEMON
+start_daemon
+in_session 1102 "$T/bob2.info" bash -c "$(upload "$SHARE/after-restart.csv")" || die "bob workload"
+A2=$(info_session "$T/alice2.info"); B2=$(info_session "$T/bob2.info")
+wait_alert --session "$B2"
+check "labels outlive the daemon: bob's upload names alice's session" \
+	"$(derived --user bob --session "$B2" --origin-session "$A2" --origin-user alice \
+		--hand-off true)" 1
 
 echo "pipeline: carol runs cat | gzip | curl"
 in_session 1103 "$T/carol.info" bash -c \
@@ -158,7 +178,7 @@ check "grace: no alert" "$(alerts count --session "$G")" 0
 check "build: no alert" "$(alerts count --session "$(info_session "$T/build.info")")" 0
 check "backup outside a session: no alert" "$(alerts count --session-none)" 0
 check "no volume rule fired for anyone (all under the per-person thresholds)" \
-	"$(alerts count) $(derived)" "4 4"
+	"$(alerts count) $(derived)" "5 5"
 check "lineage records in the evidence" \
 	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
 		awk '{print ($1 > 0)}')" 1

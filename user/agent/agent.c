@@ -81,6 +81,7 @@ struct agent *agent_start(const struct agent_opts *opts)
 	if (err)
 		goto out_free;
 	so.ring_bytes = opts->cfg->ring_bytes;
+	so.pin_dir = opts->label_pin_dir;
 	so.ctx = a;
 	a->sensors = sensors_start(&so);
 	if (!a->sensors) {

@@ -18,6 +18,10 @@ struct sensors_opts {
 	uint32_t ring_bytes;         /* power of two, >= page size */
 	sensors_record_fn on_record;
 	void *ctx;
+	/* Directory on a bpf filesystem where the lineage label maps are pinned and found
+	 * again by the next start, so a restart does not launder derived data. NULL: the
+	 * labels live and die with these sensors (exfilctl trace, beside a daemon). */
+	const char *pin_dir;
 };
 
 /* Map fds userspace reads and writes. */

@@ -205,6 +205,8 @@ static int start(struct daemon *d)
 	if (!d->collector)
 		return -1;
 	ao.sink.ctx = d->collector;
+	ao.label_pin_dir = getenv("EXFILMON_PIN_DIR") ? getenv("EXFILMON_PIN_DIR")
+						       : XM_LABEL_PIN_DIR;
 	d->agent = agent_start(&ao);
 	if (!d->agent)
 		return -1;
