@@ -182,6 +182,27 @@ check "no volume rule fired for anyone (all under the per-person thresholds)" \
 check "lineage records in the evidence" \
 	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
 		awk '{print ($1 > 0)}')" 1
+echo "investigation: exfilctl lineage and timeline"
+"$BUILD/exfilctl" lineage --dir "$T/evidence" --file "$SHARE/for-bob.csv" >"$T/lin-file.txt"
+check "lineage --file: alice's cp wrote it, bob's curl read it and sent it to the drop site" \
+	"$(grep -c "cp([0-9]*) session $A wrote file $SHARE/for-bob.csv" "$T/lin-file.txt") \
+$(grep -c "curl([0-9]*) session $B read file $SHARE/for-bob.csv" "$T/lin-file.txt") \
+$(grep -c "curl([0-9]*) session $B sent to peer $DROP" "$T/lin-file.txt")" "1 1 1"
+check "lineage --file: the sources alice's cp read" \
+	"$(grep -c "cp([0-9]*) read source $SRC/customers-part1.csv" "$T/lin-file.txt")" 1
+ID=$(python3 -c "
+import json
+for l in open('$T/alerts.jsonl'):
+    a = json.loads(l)
+    if a['rule']['name'] == 'derived_exfiltration' and a['exfilmon']['session_id'] == $B:
+        print(a['exfilmon']['alert_id']); break")
+"$BUILD/exfilctl" lineage --dir "$T/evidence" --alert "$ID" >"$T/lin-alert.txt"
+check "lineage --alert: hand-off, alice's session, the shared file, the drop site" \
+	"$(grep -c "^hand-off: yes" "$T/lin-alert.txt") $(grep -c "alice session $A" "$T/lin-alert.txt") \
+$(grep -c "file $SHARE/for-bob.csv" "$T/lin-alert.txt") $(grep -c "sent to $DROP" "$T/lin-alert.txt")" \
+	"1 1 1 1"
+"$BUILD/exfilctl" timeline --dir "$T/evidence" --session "$B" >"$T/timeline.txt"
+check_ge "timeline shows bob's lineage steps" "$(grep -c " lineage " "$T/timeline.txt")" 2
 check "drop site received every upload" "$(test -s "$T/drop.count" && echo yes)" yes
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
