@@ -32,8 +32,11 @@
 #define XM_ILABEL_ENTRIES 262144
 #define XM_LABEL_ALL (~0ULL)        /* a read at end of stream: take the whole label */
 
+/* Not preallocated: labels are created rarely (a labelling step), looked up often, and a
+ * preallocated table of this size would pin tens of MiB of kernel memory at load. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_LABEL_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct xm_label);
@@ -41,6 +44,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_ILABEL_ENTRIES);
 	__type(key, struct xm_watch_key);
 	__type(value, struct xm_label);
@@ -49,6 +53,7 @@ typedef struct {
 /* Per-session labels for processes whose own label could not be created. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct xm_label);
