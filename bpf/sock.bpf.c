@@ -142,16 +142,20 @@ static __always_inline int dgram_exit(long ret, int sending)
 	__u8 addr[16];
 	__u16 port, cls;
 
-	if (sys_args_get(&args, 5) || ret <= 0)
+	/* 0 received is the end of a stream, which lineage needs (sock_account). */
+	if (sys_args_get(&args, 5) || ret < 0 || (!ret && sending))
 		return 0;
 	sk = fd_sock((int)args.a[0]);
-	if (!sk || sk_read_ends(sk, &e))
+	if (!sk)
 		return 0;
-	if (!addr_unset(e.raddr)) {
+	/* Connected inet sockets, and unix sockets (lineage), are the socket's own. */
+	if (sk_read_ends(sk, &e) || !addr_unset(e.raddr)) {
 		if (sock_via_syscalls)
 			sock_account(sk, ret, sending);
 		return 0;
 	}
+	if (!ret)
+		return 0;
 	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
 	cls = net_classify(addr, port);
@@ -184,7 +188,7 @@ static __always_inline int msg_exit(long ret, int sending)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args, 1) == 0 && ret > 0)
+	if (sys_args_get(&args, 1) == 0 && (ret > 0 || (!ret && !sending)))
 		sock_account(fd_sock((int)args.a[0]), ret, sending);
 	return 0;
 }
