@@ -130,7 +130,7 @@ static __always_inline struct xm_label *label_of_current(int create)
 
 	if (l || !create)
 		return l;
-	init.first_ns = bpf_ktime_get_boot_ns();
+	init.last_ns = bpf_ktime_get_boot_ns();
 	bpf_map_update_elem(&labels, &pid, &init, BPF_NOEXIST);
 	l = bpf_map_lookup_elem(&labels, &pid);
 	if (l)
@@ -156,6 +156,12 @@ static __always_inline struct xm_label *label_for_egress(void)
 		return l;
 	session = task_session(current_task());
 	return bpf_map_lookup_elem(&lsess, &session);
+}
+
+/* The inode generation of a file: tells a reused inode number from the labelled file. */
+static __always_inline __u32 file_gen(struct file *f)
+{
+	return f ? BPF_CORE_READ(f, f_inode, i_generation) : 0;
 }
 
 /* Where the ring record names the object: a file path, a peer, or nothing. */
@@ -253,6 +259,7 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 {
 	struct xm_label *l = label_of_current(0), *obj, init = {};
 	__u64 take, cap;
+	__u32 gen;
 
 	if (!l)
 		return;
@@ -266,9 +273,15 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 		if (!take)
 			return;
 	}
+	gen = stream ? 0 : file_gen(o->file);
 	obj = bpf_map_lookup_elem(&ilabels, &o->key);
+	if (obj && obj->gen != gen) {
+		/* The inode number was freed and reused: the old label is not this file's. */
+		__builtin_memset(obj, 0, sizeof(*obj));
+		obj->gen = gen;
+	}
 	if (!obj) {
-		init.first_ns = bpf_ktime_get_boot_ns();
+		init.gen = gen;
 		bpf_map_update_elem(&ilabels, &o->key, &init, BPF_NOEXIST);
 		obj = bpf_map_lookup_elem(&ilabels, &o->key);
 		if (!obj) {
@@ -276,6 +289,7 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 			return;
 		}
 	}
+	obj->last_ns = bpf_ktime_get_boot_ns();
 	if (stream) {
 		__sync_fetch_and_add(&obj->credit, take);
 	} else {
@@ -295,13 +309,21 @@ static __always_inline void take_label(const struct lineage_obj *o, int stream, 
 
 	if (!obj)
 		return;
-	take = min_u64(bytes, obj->credit);
-	if (!take)
+	if (!stream && obj->gen != file_gen(o->file)) {
+		bpf_map_delete_elem(&ilabels, &o->key);
 		return;
+	}
+	take = min_u64(bytes, obj->credit);
 	if (stream) {
 		left = obj->credit;
 		obj->credit = left > take ? left - take : 0;
+		/* A drained stream's entry goes: pipes and sockets come and go by the
+		 * thousand. A write racing this delete loses at most its own label. */
+		if (left <= take)
+			bpf_map_delete_elem(&ilabels, &o->key);
 	}
+	if (!take)
+		return;
 	l = label_of_current(1);
 	if (!l)
 		return;

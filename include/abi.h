@@ -339,12 +339,14 @@ struct xm_label {
 	__u64 credit;        /* source bytes carried; for a stream object, bytes not yet read */
 	__u64 passed;        /* bytes handed on into streams, at most credit (processes) */
 	__u64 egressed;      /* egress already counted as derived, at most credit (processes) */
-	__u64 first_ns;      /* boot clock of the first labelling */
+	__u64 last_ns;       /* boot clock of the last labelling step */
 	struct xm_origin origins[XM_LABEL_ORIGINS];
 	__u32 n_origins;
 	__u32 flags;         /* xm_label_flag */
+	__u32 gen;           /* files: the inode's i_generation, so a reused inode is not derived */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct xm_label) == 72, "xm_label layout changed");
+_Static_assert(sizeof(struct xm_label) == 80, "xm_label layout changed");
 
 /* Map: lseen (LRU), when each (process, object, step) was last reported. */
 struct xm_lseen_key {

@@ -24,7 +24,7 @@ shift
 # The guest suite: the tests that depend on the kernel. The PostgreSQL and Chromium tests
 # are CPU-bound under emulation and prove nothing kernel-specific, so they run on the
 # host only; so does test_sensors_fallback (the pre-5.15 paths, which any kernel takes).
-DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh test_sensors test_gaps test_restart"
+DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh test_sensors test_gaps test_restart test_lineage"
 case $# in
 0) CMD=$DEFAULT ;;
 1) CMD=$1 ;;

@@ -203,6 +203,9 @@ $(grep -c "file $SHARE/for-bob.csv" "$T/lin-alert.txt") $(grep -c "sent to $DROP
 	"1 1 1 1"
 "$BUILD/exfilctl" timeline --dir "$T/evidence" --session "$B" >"$T/timeline.txt"
 check_ge "timeline shows bob's lineage steps" "$(grep -c " lineage " "$T/timeline.txt")" 2
+"$BUILD/exfilctl" report --dir "$T/evidence" --session "$B" -o "$T/report.html"
+check "report shows the hand-off chain" \
+	"$(grep -c "hand-off: yes; origins: alice (session $A)" "$T/report.html")" 1
 check "drop site received every upload" "$(test -s "$T/drop.count" && echo yes)" yes
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
