@@ -81,6 +81,7 @@ struct agent *agent_start(const struct agent_opts *opts)
 	if (err)
 		goto out_free;
 	so.ring_bytes = opts->cfg->ring_bytes;
+	a->label_ttl_ns = opts->cfg->detect.lookback_ns;
 	so.pin_dir = opts->label_pin_dir;
 	so.ctx = a;
 	a->sensors = sensors_start(&so);
@@ -139,6 +140,7 @@ void agent_stop(struct agent *a)
 
 int agent_reconfigure(struct agent *a, const struct config *cfg)
 {
+	a->label_ttl_ns = cfg->detect.lookback_ns;
 	return policy_apply(a->policy, cfg);
 }
 
@@ -161,6 +163,7 @@ int agent_drain(struct agent *a)
 	err = drain_flows(a);
 	if (!err)
 		err = drain_gaps(a);
+	drain_prune_labels(a);
 	return err;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -357,6 +358,37 @@ static int drain_totals(struct agent *a)
 		drain_take(a, &fk, &fv);
 	}
 	return 0;
+}
+
+#define PRUNE_EVERY_NS (600ULL * 1000000000ULL)
+
+/*
+ * A derived file keeps its label for detect.lookback after it was last written; past
+ * that its data is as old as the rule looks back, and the entry goes, so deleted files
+ * and never-drained streams do not fill the map over weeks. Entries are only deleted,
+ * never rewritten, so the walk races nothing the kernel does that matters.
+ */
+void drain_prune_labels(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	struct xm_watch_key key, next, *prev = NULL;
+	struct timespec ts;
+	struct xm_label v;
+	uint64_t now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!a->label_ttl_ns || now < a->pruned_ns + PRUNE_EVERY_NS)
+		return;
+	a->pruned_ns = now;
+	while (bpf_map_get_next_key(m->ilabels, prev, &next) == 0) {
+		key = next;
+		if (!bpf_map_lookup_elem(m->ilabels, &key, &v) && v.last_ns + a->label_ttl_ns < now) {
+			bpf_map_delete_elem(m->ilabels, &key);
+			continue;
+		}
+		prev = &key;
+	}
 }
 
 static const char *const gap_what[] = {

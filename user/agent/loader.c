@@ -297,6 +297,7 @@ static void fill_maps(struct sensors *s)
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
 		.settings = bpf_map__fd(k->maps.settings),
+		.ilabels = bpf_map__fd(k->maps.ilabels),
 	};
 }
 

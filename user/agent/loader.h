@@ -27,6 +27,7 @@ struct sensors_opts {
 /* Map fds userspace reads and writes. */
 struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, settings;
+	int ilabels;                 /* lineage object labels, pruned by age (drain.c) */
 };
 
 /* Loads and attaches everything the kernel supports. NULL with errno set; the reason
