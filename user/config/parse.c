@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,5 +232,65 @@ int parse_net_match(const char *s, struct net_match *out)
 		m.addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
 	snprintf(m.text, sizeof(m.text), "%s", s);
 	*out = m;
+	return 0;
+}
+
+/* A DNS name as RFC 1123 allows it: dot-separated labels of 1-63 letters, digits and
+ * hyphens, not starting or ending with a hyphen, at most 253 characters. */
+static bool host_name_ok(const char *h, size_t len)
+{
+	size_t label = 0;
+
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = i < len ? h[i] : '.';
+
+		if (ch == '.') {
+			if (!label || h[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)ch) || (ch == '-' && label)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	/* All digits and dots is an IPv4 address or nothing ("300.1.1.1"). */
+	return strspn(h, "0123456789.") != len;
+}
+
+int parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL, *h = s;
+	unsigned char addr[16];
+	char buf[256];
+	size_t hl;
+	uint64_t p;
+	int err;
+
+	if (!colon || colon == s)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		/* "[v6]:port": the bracket must close right before the port's colon. */
+		if (hl < 3 || colon[-1] != ']')
+			return -EINVAL;
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(buf) || hl >= host_len)
+		return -EINVAL;
+	memcpy(buf, h, hl);
+	buf[hl] = '\0';
+	if (s[0] == '[' ? inet_pton(AF_INET6, buf, addr) != 1
+			: !(inet_pton(AF_INET, buf, addr) == 1 || host_name_ok(buf, hl)))
+		return -EINVAL;
+	err = parse_u64(colon + 1, 1, 65535, &p);
+	if (err)
+		return err;
+	memcpy(host, buf, hl + 1);
+	*port = (uint16_t)p;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef EXFILMON_PARSE_H
 #define EXFILMON_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -27,6 +28,10 @@ int parse_rate(const char *s, uint64_t *bytes, uint64_t *per_ns);
  * prefix n becomes 96 + n), host bits cleared, text copied. Forms: "a.b.c.d[/n][:port]",
  * "[v6[/n]][:port]" and a bare "v6[/n]"; a port is 1-65535, none means any (0). */
 int parse_net_match(const char *s, struct net_match *out);
+/* "HOST:PORT" into host (without brackets) and port: HOST is a DNS name, an IPv4 address
+ * or "[IPv6]"; an unbracketed IPv6 address, a bracket left open ("[::1:514") or a port
+ * outside 1-65535 is refused. */
+int parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port);
 /* A decimal such as "10" or "2.5" starting with a digit, finite, min <= value <= max. */
 int parse_double(const char *s, double min, double max, double *out);
 

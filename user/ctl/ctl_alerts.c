@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* exfilctl alerts: every alert episode in the evidence at its latest revision. */
+/*
+ * exfilctl alerts: every alert episode in the evidence at its latest revision. A per-user
+ * alert (session_id null) is listed under every session it covers.
+ */
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -17,6 +21,37 @@ static const char *first_name(json_t *x, const char *list)
 	return json_array_size(a) ? case_str(json_array_get(a, 0), "name") : "-";
 }
 
+/* The SESSION column: the alert's session, or the sessions a per-user alert covers
+ * ("21,22"; "user" when none of them is in the store), never a made-up 0. */
+static const char *session_column(const struct case_model *m, json_t *al, char *buf, size_t len)
+{
+	json_t *sid = json_object_get(json_object_get(al, "exfilmon"), "session_id");
+	size_t used = 0;
+
+	if (json_is_integer(sid)) {
+		snprintf(buf, len, "%lld", (long long)json_integer_value(sid));
+		return buf;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < m->n_sessions && used < len; i++)
+		if (case_alert_covers(al, &m->sessions[i]))
+			used += snprintf(buf + used, len - used, "%s%u", used ? "," : "",
+					 m->sessions[i].session_id);
+	if (!buf[0])
+		snprintf(buf, len, "user");
+	return buf;
+}
+
+static bool selected(const struct case_model *m, json_t *al, const struct ctl_args *a)
+{
+	const struct case_session *s;
+
+	if (!a->have_session)
+		return true;
+	s = case_find(m, a->o.filter.session_id);
+	return s && case_alert_covers(al, s);
+}
+
 int ctl_alerts(int argc, char **argv)
 {
 	struct case_model m;
@@ -31,13 +66,9 @@ int ctl_alerts(int argc, char **argv)
 	if ((err = case_load(&a.o, &m)))
 		return err;
 	sel = json_array();
-	json_array_foreach(m.alerts, i, al) {
-		json_t *x = json_object_get(al, "exfilmon");
-
-		if (a.have_session && case_int(x, "session_id") != a.o.filter.session_id)
-			continue;
-		json_array_append(sel, al);
-	}
+	json_array_foreach(m.alerts, i, al)
+		if (selected(&m, al, &a))
+			json_array_append(sel, al);
 	if (a.json) {
 		json_dumpf(sel, stdout, JSON_INDENT(2));
 		printf("\n");
@@ -47,14 +78,15 @@ int ctl_alerts(int argc, char **argv)
 		json_array_foreach(sel, i, al) {
 			json_t *x = json_object_get(al, "exfilmon");
 
-			char user[128], src[1024], dst[1024];
+			char user[128], src[1024], dst[1024], sessions[256];
 
-			printf("%-24s %-24s %-10s %7lld %12lld %12lld  %s -> %s\n",
+			printf("%-24s %-24s %-10s %7s %12lld %12lld  %s -> %s\n",
 			       case_str(al, "@timestamp"),
 			       case_str(json_object_get(al, "rule"), "name"),
 			       ctl_safe(case_str(json_object_get(al, "user"), "name"), user,
 					sizeof(user)),
-			       case_int(x, "session_id"), case_int(x, "source_bytes"),
+			       session_column(&m, al, sessions, sizeof(sessions)),
+			       case_int(x, "source_bytes"),
 			       case_int(x, "egress_bytes"),
 			       ctl_safe(first_name(x, "sources"), src, sizeof(src)),
 			       ctl_safe(first_name(x, "destinations"), dst, sizeof(dst)));

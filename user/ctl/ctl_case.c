@@ -96,6 +96,7 @@ const struct case_session *case_find(const struct case_model *m, uint32_t sessio
 struct load_ctx {
 	const struct case_opts *o;
 	struct case_model *m;
+	json_t *user_alerts;         /* per-user alert records, kept where they cover */
 };
 
 static void add_alert(struct case_model *m, json_t *a)
@@ -122,6 +123,10 @@ static void account(struct case_session *s, json_t *d, const char *type, uint64_
 	const char *kind = case_str(d, "kind");
 	uint64_t bytes = (uint64_t)case_int(d, "bytes");
 
+	/* Who the session is, when its login record is gone (retention, a --since query
+	 * that skipped it): per-user alerts are matched by login uid. */
+	if (s->loginuid == LOGINUID_NONE && json_is_integer(json_object_get(d, "loginuid")))
+		s->loginuid = (uint32_t)case_int(d, "loginuid");
 	if (!s->first_ns || ts < s->first_ns)
 		s->first_ns = ts;
 	if (ts > s->last_ns)
@@ -166,16 +171,24 @@ static bool wanted_record(struct load_ctx *c, const struct ev_record *r, json_t 
 	if (s)
 		return (!f->have_session || s->session_id == f->session_id) &&
 		       (!c->o->user || !strcmp(s->user, c->o->user));
+	/* A per-user alert waits in c->user_alerts until the sessions' spans are known. */
 	return !strcmp(r->type, "agent") ||
 	       (!strcmp(r->type, "gap") && json_is_null(json_object_get(d, "session_id")));
+}
+
+static json_t *record_json(const struct ev_record *r, json_t *d)
+{
+	return json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
+			 (json_int_t)r->ts_ns, "type", r->type, "data", d);
 }
 
 static int on_record(void *ctx, const struct ev_record *r)
 {
 	struct load_ctx *c = ctx;
-	json_t *d = json_loadb(r->json, r->json_len, 0, NULL), *sid, *rec;
+	json_t *d = json_loadb(r->json, r->json_len, 0, NULL), *sid;
 	struct case_session *s = NULL;
 
+	c->m->last_seq = r->seq;
 	if (!d)
 		return 0;
 	sid = json_object_get(!strcmp(r->type, "alert") ? json_object_get(d, "exfilmon") : d,
@@ -193,27 +206,196 @@ static int on_record(void *ctx, const struct ev_record *r)
 			s->alerts++;
 	}
 	if (wanted_record(c, r, d, s)) {
-		rec = json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
-				(json_int_t)r->ts_ns, "type", r->type, "data", d);
-		json_array_append_new(c->m->records, rec);
+		json_array_append_new(c->m->records, record_json(r, d));
+	} else if (c->user_alerts && !c->o->filter.have_session && !s &&
+		   !strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
+		json_array_append_new(c->user_alerts, record_json(r, d));
 	}
 	json_decref(d);
 	return 0;
 }
 
-/* Gaps for every session stay in one session's list only if they overlap its span. */
-static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+/* Second pass of a session query: per-user alerts carry no session id, so the index
+ * cannot point at their blocks. One covering the session was raised after the session
+ * began (an alert follows the activity it counts), so blocks before that are skipped. */
+static int on_user_alert(void *ctx, const struct ev_record *r)
+{
+	struct load_ctx *c = ctx;
+	json_t *d, *x;
+
+	if (strcmp(r->type, "alert") || !in_window(&c->o->filter, r->ts_ns))
+		return 0;
+	d = json_loadb(r->json, r->json_len, 0, NULL);
+	x = json_object_get(d, "exfilmon");
+	if (d && json_is_null(json_object_get(x, "session_id"))) {
+		add_alert(c->m, d);
+		if (c->user_alerts)
+			json_array_append_new(c->user_alerts, record_json(r, d));
+	}
+	json_decref(d);
+	return 0;
+}
+
+static int load_user_alerts(struct load_ctx *c)
+{
+	const struct case_session *s = case_find(c->m, c->o->filter.session_id);
+	struct ev_filter f = { .since_ns = c->o->filter.since_ns,
+			       .until_ns = c->o->filter.until_ns, .settle_ms = CTL_SETTLE_MS };
+	struct ev_report rep;
+
+	if (!s)
+		return 0;
+	if (s->first_ns > f.since_ns)
+		f.since_ns = s->first_ns;
+	return evidence_read(c->o->dir, &f, on_user_alert, c, &rep);
+}
+
+/* RFC 3339 as the alerts carry it ("2026-11-28T07:31:54.481Z") to nanoseconds. */
+static int rfc3339_ns(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	uint64_t frac = 0, scale = 1000000000ULL;
+
+	if (!end)
+		return -EINVAL;
+	if (*end == '.')
+		for (end++; *end >= '0' && *end <= '9'; end++)
+			if (scale > 1)
+				frac += (uint64_t)(*end - '0') * (scale /= 10);
+	if (strcmp(end, "Z"))
+		return -EINVAL;
+	*ns = (uint64_t)timegm(&tm) * 1000000000ULL + frac;
+	return 0;
+}
+
+/* Alerts carry milliseconds; a session's records are compared with that much slack. */
+#define EPISODE_SLACK_NS 1000000ULL
+
+bool case_alert_covers(json_t *alert, const struct case_session *s)
+{
+	json_t *x = json_object_get(alert, "exfilmon"), *sid = json_object_get(x, "session_id");
+	uint64_t start, end;
+
+	if (json_is_integer(sid))
+		return (uint32_t)json_integer_value(sid) == s->session_id;
+	if (!json_is_null(sid))
+		return false;
+	if (s->loginuid != LOGINUID_NONE ? (uint32_t)case_int(x, "loginuid") != s->loginuid
+					 : !*s->user || strcmp(s->user, case_str(json_object_get(
+							  alert, "user"), "name")))
+		return false;
+	/* Without readable episode bounds, show it in every session of the user rather
+	 * than in none. */
+	if (rfc3339_ns(case_str(x, "episode_start"), &start) ||
+	    rfc3339_ns(case_str(x, "episode_end"), &end))
+		return true;
+	return s->first_ns <= end + EPISODE_SLACK_NS && s->last_ns + EPISODE_SLACK_NS >= start;
+}
+
+/* The latest revision of the episode record r belongs to. */
+static json_t *latest_revision(const struct case_model *m, json_t *r)
+{
+	json_t *d = json_object_get(r, "data"), *al;
+	long long id = case_int(json_object_get(d, "exfilmon"), "alert_id");
+	const char *host = case_str(json_object_get(d, "host"), "name");
+	size_t i;
+
+	json_array_foreach(m->alerts, i, al)
+		if (case_int(json_object_get(al, "exfilmon"), "alert_id") == id &&
+		    !strcmp(case_str(json_object_get(al, "host"), "name"), host))
+			return al;
+	return d;
+}
+
+/* Whether the episode covers a session the query is about. */
+static bool covers_query(const struct case_opts *o, const struct case_model *m, json_t *alert)
+{
+	for (size_t i = 0; i < m->n_sessions; i++) {
+		const struct case_session *s = &m->sessions[i];
+
+		if ((o->filter.have_session && s->session_id != o->filter.session_id) ||
+		    (o->user && strcmp(s->user, o->user)))
+			continue;
+		if (case_alert_covers(alert, s))
+			return true;
+	}
+	return false;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	long long x = case_int(*(json_t *const *)a, "seq");
+	long long y = case_int(*(json_t *const *)b, "seq");
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every revision of an episode that covers the query joins the records, in seq order. */
+static int merge_user_alerts(const struct case_opts *o, struct case_model *m, json_t *cand)
+{
+	size_t i, n = 0, total;
+	json_t *r, **v, *sorted;
+
+	json_array_foreach(cand, i, r)
+		if (covers_query(o, m, latest_revision(m, r)))
+			json_array_append(m->records, r), n++;
+	if (!n)
+		return 0;
+	total = json_array_size(m->records);
+	v = malloc(total * sizeof(*v));
+	sorted = json_array();
+	if (!v || !sorted) {
+		free(v);
+		json_decref(sorted);
+		return -ENOMEM;
+	}
+	json_array_foreach(m->records, i, r)
+		v[i] = r;
+	qsort(v, total, sizeof(*v), by_seq);
+	for (i = 0; i < total; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(m->records);
+	m->records = sorted;
+	return 0;
+}
+
+/* A per-user episode counts once in each session it covers. */
+static void count_user_alerts(struct case_model *m)
+{
+	json_t *al;
+	size_t i;
+
+	json_array_foreach(m->alerts, i, al) {
+		if (!json_is_null(json_object_get(json_object_get(al, "exfilmon"), "session_id")))
+			continue;
+		for (size_t k = 0; k < m->n_sessions; k++)
+			if (case_alert_covers(al, &m->sessions[k]))
+				m->sessions[k].alerts++;
+	}
+}
+
+/* A gap for every session belongs in one session's list only if it overlaps its span. */
+static bool gap_in_span(const struct case_model *m, uint32_t session_id, const char *type,
+			json_t *d)
 {
 	const struct case_session *s = case_find(m, session_id);
+	uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
+
+	if (strcmp(type, "gap") || !json_is_null(json_object_get(d, "session_id")))
+		return true;
+	return s && (!last || last >= s->first_ns) && first <= s->last_ns;
+}
+
+static void trim_global_gaps(struct case_model *m, uint32_t session_id)
+{
 	size_t i = 0;
 
 	while (i < json_array_size(m->records)) {
-		json_t *r = json_array_get(m->records, i), *d = json_object_get(r, "data");
-		uint64_t first = (uint64_t)case_int(d, "first_ns"), last = (uint64_t)case_int(d, "last_ns");
-		bool global = !strcmp(case_str(r, "type"), "gap") &&
-			      json_is_null(json_object_get(d, "session_id"));
+		json_t *r = json_array_get(m->records, i);
 
-		if (!global || (s && (!last || last >= s->first_ns) && first <= s->last_ns))
+		if (gap_in_span(m, session_id, case_str(r, "type"), json_object_get(r, "data")))
 			i++;
 		else
 			json_array_remove(m->records, i);
@@ -222,7 +404,9 @@ static void trim_global_gaps(struct case_model *m, uint32_t session_id)
 
 int case_load(const struct case_opts *o, struct case_model *m)
 {
-	struct load_ctx c = { o, m };
+	bool narrowed = o->filter.have_session || o->user;
+	bool want_alerts = narrowed && (o->keep_records || o->stream);
+	struct load_ctx c = { o, m, NULL };
 	struct ev_filter f = { .have_session = o->filter.have_session,
 			       .session_id = o->filter.session_id, .settle_ms = CTL_SETTLE_MS };
 	int err;
@@ -230,13 +414,21 @@ int case_load(const struct case_opts *o, struct case_model *m)
 	memset(m, 0, sizeof(*m));
 	m->alerts = json_array();
 	m->records = json_array();
-	if (!m->alerts || !m->records) {
+	if (want_alerts)
+		c.user_alerts = json_array();
+	if (!m->alerts || !m->records || (want_alerts && !c.user_alerts)) {
 		fprintf(stderr, "exfilctl: out of memory\n");
+		json_decref(c.user_alerts);
 		return 1;
 	}
 	/* The index lets a session query skip other sessions' blocks. Time is applied per
 	 * record, so logins before --since still name their users. */
 	err = evidence_read(o->dir, &f, on_record, &c, &m->rep);
+	if (!err && o->filter.have_session)
+		err = load_user_alerts(&c);
+	if (!err && c.user_alerts)
+		err = merge_user_alerts(o, m, c.user_alerts);
+	json_decref(c.user_alerts);
 	if (err == -EINVAL) {
 		fprintf(stderr, "exfilctl: %s\n", m->rep.problem);
 		return 1;
@@ -245,11 +437,86 @@ int case_load(const struct case_opts *o, struct case_model *m)
 		fprintf(stderr, "exfilctl: %s: %s\n", o->dir, strerror(-err));
 		return 1;
 	}
+	count_user_alerts(m);
 	if (!m->rep.intact)
 		fprintf(stderr, "exfilctl: WARNING: evidence not intact; nothing after the "
 				"problem is shown: %s\n", m->rep.problem);
 	if (o->filter.have_session && o->keep_records)
 		trim_global_gaps(m, o->filter.session_id);
+	return 0;
+}
+
+struct stream_ctx {
+	struct load_ctx c;           /* with keep_records set, for wanted_record */
+	struct case_opts o;
+	case_record_fn fn;
+	void *arg;
+	size_t next_alert;           /* next of m->records (per-user alerts) to emit */
+};
+
+/* Emits the per-user alert records that come before seq (UINT64_MAX: all). */
+static void emit_alerts_before(struct stream_ctx *sc, uint64_t seq)
+{
+	json_t *pending = sc->c.m->records, *r;
+
+	while (sc->next_alert < json_array_size(pending) &&
+	       (uint64_t)case_int(r = json_array_get(pending, sc->next_alert), "seq") < seq) {
+		sc->fn(sc->arg, r);
+		sc->next_alert++;
+	}
+}
+
+static int on_stream(void *ctx, const struct ev_record *r)
+{
+	struct stream_ctx *sc = ctx;
+	const struct case_session *s = NULL;
+	json_t *d, *sid, *rec;
+
+	/* What the first pass saw, and no more: a live store may have grown since. */
+	if (r->seq > sc->c.m->last_seq)
+		return 1;
+	emit_alerts_before(sc, r->seq);
+	d = json_loadb(r->json, r->json_len, 0, NULL);
+	if (!d)
+		return 0;
+	sid = json_object_get(!strcmp(r->type, "alert") ? json_object_get(d, "exfilmon") : d,
+			      "session_id");
+	if (json_is_integer(sid))
+		s = case_find(sc->c.m, (uint32_t)json_integer_value(sid));
+	if (wanted_record(&sc->c, r, d, s) &&
+	    (!sc->o.filter.have_session ||
+	     gap_in_span(sc->c.m, sc->o.filter.session_id, r->type, d))) {
+		rec = record_json(r, d);
+		if (rec)
+			sc->fn(sc->arg, rec);
+		json_decref(rec);
+	}
+	json_decref(d);
+	return 0;
+}
+
+int case_stream(const struct case_opts *o, struct case_model *m, case_record_fn fn, void *arg)
+{
+	struct stream_ctx sc = { .o = *o, .fn = fn, .arg = arg };
+	struct ev_filter f = o->filter;
+	struct ev_report rep;
+	int err;
+
+	sc.o.keep_records = false;
+	sc.o.stream = true;
+	if ((err = case_load(&sc.o, m)))
+		return err;
+	/* Second pass: who every session is, their spans and the per-user alerts are known
+	 * now, so each record is decided as it goes by and nothing is kept. */
+	sc.o.keep_records = true;
+	sc.c = (struct load_ctx){ &sc.o, m, NULL };
+	f.settle_ms = CTL_SETTLE_MS;
+	if (!m->rep.empty && evidence_read(o->dir, &f, on_stream, &sc, &rep) < 0) {
+		fprintf(stderr, "exfilctl: %s: cannot read it again\n", o->dir);
+		case_free(m);
+		return 1;
+	}
+	emit_alerts_before(&sc, UINT64_MAX);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct case_model {
 	size_t n_sessions;
 	json_t *alerts;              /* array of alert objects, latest revision each */
 	json_t *records;             /* with keep_records: [{seq, ts_ns, type, data}] */
+	uint64_t last_seq;           /* of the last record read */
 	struct ev_report rep;
 };
 
@@ -41,6 +42,7 @@ struct case_opts {
 	struct ev_filter filter;
 	const char *user;            /* keep records of this user's sessions only */
 	bool keep_records;
+	bool stream;                 /* case_stream's first pass: per-user alerts only */
 };
 
 /* Parses ISO-8601 ("2026-11-28T07:51:54Z", date only, or with a space) or unix seconds. */
@@ -50,7 +52,23 @@ void ctl_fmt_time(uint64_t ns, char *buf, size_t len);
 /* Reads the store into m. Prints a clear error and returns an exit status (0, 1). */
 int case_load(const struct case_opts *o, struct case_model *m);
 void case_free(struct case_model *m);
+
+/* One record as {seq, ts_ns, type, data}; borrowed for the call. */
+typedef void (*case_record_fn)(void *arg, json_t *rec);
+/*
+ * The records case_load with keep_records would keep, in store order, handed to fn one
+ * at a time and never kept: memory stays that of the sessions and alerts however large
+ * the store. Two walks of the store (the index skips other sessions' blocks in both);
+ * the second stops at the last record the first saw. m is filled as by case_load, with
+ * m->records holding only the per-user alert records. Returns an exit status (0, 1).
+ */
+int case_stream(const struct case_opts *o, struct case_model *m, case_record_fn fn, void *arg);
 const struct case_session *case_find(const struct case_model *m, uint32_t session_id);
+/* Whether alert (an alert object) concerns session s: its own session's, or a per-user
+ * alert (session_id null) of the same login uid whose episode overlaps the session's
+ * activity. A per-user alert without readable episode bounds covers all the user's
+ * sessions. */
+bool case_alert_covers(json_t *alert, const struct case_session *s);
 /* JSON data of a record ("data" member of m->records entries). */
 const char *case_str(json_t *o, const char *key);
 long long case_int(json_t *o, const char *key);

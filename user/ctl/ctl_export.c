@@ -9,23 +9,18 @@
 
 #include <jansson.h>
 
+#include "common/csv.h"
 #include "ctl.h"
 #include "ctl_case.h"
 
 static const char usage[] = "usage: exfilctl export [--format json|csv] [--dir DIR] [--session N] "
 			    "[--user NAME] [--since T] [--until T]\n";
 
-/* CSV field quoting (RFC 4180): quotes doubled, the field quoted. */
+/* Every cell through common/csv: quoted, and a formula the watched user planted (a comm
+ * of "=cmd|..." set with prctl) is shown as text in a spreadsheet. */
 static void csv_field(const char *s, bool last)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s == '\n' || *s == '\r' ? ' ' : *s);
-	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
+	csv_write_field(stdout, s, last);
 }
 
 static void csv_row(json_t *r)
@@ -52,14 +47,27 @@ static void csv_row(json_t *r)
 	csv_field(line, true);
 }
 
+static void export_record(void *arg, json_t *r)
+{
+	const bool *csv = arg;
+	char *s;
+
+	if (*csv) {
+		csv_row(r);
+		return;
+	}
+	s = json_dumps(r, JSON_COMPACT);
+	if (s)
+		puts(s);
+	free(s);
+}
+
 int ctl_export(int argc, char **argv)
 {
 	struct case_model m;
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
 	bool csv;
-	json_t *r;
-	size_t i;
 
 	if (err)
 		return err;
@@ -68,21 +76,11 @@ int ctl_export(int argc, char **argv)
 		return 2;
 	}
 	csv = a.format && !strcmp(a.format, "csv");
-	a.o.keep_records = true;
-	if ((err = case_load(&a.o, &m)))
-		return err;
 	if (csv)
 		printf("seq,time,type,session_id,pid,comm,kind,object,bytes,description\n");
-	json_array_foreach(m.records, i, r) {
-		if (csv) {
-			csv_row(r);
-		} else {
-			char *s = json_dumps(r, JSON_COMPACT);
-
-			puts(s);
-			free(s);
-		}
-	}
+	/* Streamed: a store of any size exports in the memory of its sessions and alerts. */
+	if ((err = case_stream(&a.o, &m, export_record, &csv)))
+		return err;
 	case_free(&m);
 	return 0;
 }

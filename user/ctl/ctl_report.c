@@ -6,7 +6,10 @@
  * files and services, destinations, the process tree, gaps and the timeline. Every
  * value from the evidence is HTML-escaped: paths, commands and host names are hostile.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +17,17 @@
 
 #include <jansson.h>
 
+#include "common/outfile.h"
+#include "common/tally.h"
 #include "ctl.h"
 #include "ctl_case.h"
 
-#define MAX_TALLY 512
-#define MAX_PROCS 1024
+/* Rows of each summary table; the rest is one summed row. */
+#define TOP_ROWS 25
+/* A larger tree shows the processes that moved bytes, with their ancestors. */
+#define TREE_ROWS 200
+/* Beyond this many events the timeline keeps alerts, gaps, logins and the largest
+ * transfers, and counts the rest. */
 #define MAX_TIMELINE_ROWS 5000
 
 static const char usage[] = "usage: exfilctl report --session N -o report.html [--dir DIR] "
@@ -63,51 +72,31 @@ static const char *record_type(json_t *r)
 	return case_str(r, "type");
 }
 
-struct tally {
-	char name[512];
-	char kind[24];
-	unsigned long long bytes;
-};
-
-static void tally_add(struct tally *t, size_t *n, const char *name, const char *kind,
-		      long long bytes)
+/* Sums below the top rows go into one row, so a table always adds up to the total. */
+static void tally_table(FILE *f, const char *title, const char *id, const struct tally *t)
 {
-	for (size_t i = 0; i < *n; i++) {
-		if (!strcmp(t[i].name, name)) {
-			t[i].bytes += bytes;
-			return;
-		}
-	}
-	if (*n < MAX_TALLY) {
-		snprintf(t[*n].name, sizeof(t[*n].name), "%s", name);
-		snprintf(t[*n].kind, sizeof(t[*n].kind), "%s", kind);
-		t[(*n)++].bytes = bytes;
-	}
-}
+	struct tally_row rows[TOP_ROWS];
+	struct tally_rest rest;
+	size_t n = t ? tally_top(t, rows, TOP_ROWS, &rest) : 0;
 
-static int by_bytes(const void *a, const void *b)
-{
-	const struct tally *x = a, *y = b;
-
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
-}
-
-static void tally_table(FILE *f, const char *title, const char *id, struct tally *t, size_t n)
-{
-	qsort(t, n, sizeof(*t), by_bytes);
 	fprintf(f, "<h2>%s</h2><table id=\"%s\"><tr><th>name</th><th>kind</th><th>bytes</th></tr>",
 		title, id);
-	for (size_t i = 0; i < n && i < 25; i++) {
+	for (size_t i = 0; i < n; i++) {
 		fputs("<tr><td>", f);
-		esc(f, t[i].name);
+		esc(f, rows[i].name);
 		fputs("</td><td>", f);
-		esc(f, t[i].kind);
-		fprintf(f, "</td><td class=\"n\">%llu</td></tr>", t[i].bytes);
+		esc(f, rows[i].group);
+		fprintf(f, "</td><td class=\"n\">%llu</td></tr>",
+			(unsigned long long)rows[i].bytes);
 	}
-	if (!n)
+	if (!t)
+		fputs("<tr><td colspan=\"3\" class=\"bad\">out of memory: not tallied</td></tr>", f);
+	else if (!n)
 		fputs("<tr><td colspan=\"3\">none</td></tr>", f);
-	if (n > 25)
-		fprintf(f, "<tr><td colspan=\"3\" class=\"muted\">%zu more</td></tr>", n - 25);
+	else if (rest.names)
+		fprintf(f, "<tr class=\"rest\"><td class=\"muted\">everything else: %zu more</td>"
+			   "<td></td><td class=\"n\">%llu</td></tr>", rest.names,
+			(unsigned long long)rest.bytes);
 	fputs("</table>", f);
 }
 
@@ -121,28 +110,27 @@ static const char *destination(json_t *d)
 
 static void sources_and_destinations(FILE *f, json_t *records)
 {
-	struct tally *src = calloc(MAX_TALLY, sizeof(*src)), *dst = calloc(MAX_TALLY, sizeof(*dst));
-	size_t n_src = 0, n_dst = 0, i;
+	struct tally *src = tally_new(), *dst = tally_new();
+	int err = src && dst ? 0 : -ENOMEM;
+	size_t i;
 	json_t *r;
 
-	if (!src || !dst)
-		goto out;
 	json_array_foreach(records, i, r) {
 		json_t *d = json_object_get(r, "data");
 		const char *kind = case_str(d, "kind");
+		uint64_t bytes = (uint64_t)case_int(d, "bytes");
 
-		if (strcmp(record_type(r), "activity"))
+		if (err || strcmp(record_type(r), "activity"))
 			continue;
 		if (is_source(kind))
-			tally_add(src, &n_src, case_str(d, "object"), kind, case_int(d, "bytes"));
+			err = tally_add(src, kind, case_str(d, "object"), bytes);
 		else if (is_egress(kind))
-			tally_add(dst, &n_dst, destination(d), kind, case_int(d, "bytes"));
+			err = tally_add(dst, kind, destination(d), bytes);
 	}
-	tally_table(f, "Top files and services read", "sources", src, n_src);
-	tally_table(f, "Where data went", "destinations", dst, n_dst);
-out:
-	free(src);
-	free(dst);
+	tally_table(f, "Top files and services read", "sources", err ? NULL : src);
+	tally_table(f, "Where data went", "destinations", err ? NULL : dst);
+	tally_free(src);
+	tally_free(dst);
 }
 
 #define CHART_SAMPLES 240
@@ -257,54 +245,245 @@ static void chart(FILE *f, json_t *records, const struct case_session *s)
 	free(out);
 }
 
+/*
+ * The session's processes, every one kept (a pid index, not a fixed array, so a flood
+ * of decoy execs cannot push the process that sent the data out). Pointers into the
+ * records, which outlive the table.
+ */
 struct proc {
 	long long pid, ppid;
 	const char *comm, *exe, *args;
 	unsigned long long in, out;
-	bool shown;
+	unsigned long long subtree;  /* in + out of the process and its descendants */
+	long parent, first_child, next_sibling;
+	bool selected;
 };
 
-static struct proc *proc_slot(struct proc *p, size_t *n, long long pid)
+struct procs {
+	struct proc *v;
+	size_t n, cap;
+	size_t *slots;               /* open addressing over pids: index + 1, 0 is free */
+	size_t n_slots;              /* a power of two, at most half full */
+};
+
+static unsigned long long sat_add(unsigned long long a, unsigned long long b)
 {
-	for (size_t i = *n; i-- > 0;)
-		if (p[i].pid == pid)
-			return &p[i];
-	if (*n == MAX_PROCS)
-		return NULL;
-	p[*n] = (struct proc){ .pid = pid, .ppid = -1, .comm = "", .exe = "", .args = "" };
-	return &p[(*n)++];
+	return b > ULLONG_MAX - a ? ULLONG_MAX : a + b;
 }
 
-static void proc_learn(struct proc *p, size_t *n, json_t *r)
+static size_t pid_slot(const struct procs *ps, long long pid)
+{
+	size_t i = ((unsigned long long)pid * 0x9e3779b97f4a7c15ULL) & (ps->n_slots - 1);
+
+	while (ps->slots[i] && ps->v[ps->slots[i] - 1].pid != pid)
+		i = (i + 1) & (ps->n_slots - 1);
+	return i;
+}
+
+static long proc_find(const struct procs *ps, long long pid)
+{
+	size_t i;
+
+	if (!ps->n_slots)
+		return -1;
+	i = pid_slot(ps, pid);
+	return ps->slots[i] ? (long)ps->slots[i] - 1 : -1;
+}
+
+static int grow_index(struct procs *ps)
+{
+	size_t n_slots = ps->n_slots ? 2 * ps->n_slots : 256, *old = ps->slots;
+
+	ps->slots = calloc(n_slots, sizeof(*ps->slots));
+	if (!ps->slots) {
+		ps->slots = old;
+		return -ENOMEM;
+	}
+	ps->n_slots = n_slots;
+	for (size_t i = 0; i < ps->n; i++)
+		ps->slots[pid_slot(ps, ps->v[i].pid)] = i + 1;
+	free(old);
+	return 0;
+}
+
+static struct proc *proc_slot(struct procs *ps, long long pid)
+{
+	long at = proc_find(ps, pid);
+	struct proc *v;
+
+	if (at >= 0)
+		return &ps->v[at];
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? 2 * ps->cap : 64;
+
+		v = realloc(ps->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		ps->v = v;
+		ps->cap = cap;
+	}
+	if (2 * (ps->n + 1) > ps->n_slots && grow_index(ps))
+		return NULL;
+	ps->v[ps->n] = (struct proc){ .pid = pid, .ppid = -1, .comm = "", .exe = "", .args = "" };
+	ps->slots[pid_slot(ps, pid)] = ps->n + 1;
+	return &ps->v[ps->n++];
+}
+
+static int proc_learn(struct procs *ps, json_t *r)
 {
 	json_t *d = json_object_get(r, "data");
 	const char *type = record_type(r), *kind = case_str(d, "kind");
 	struct proc *x;
 
 	if (strcmp(type, "process") && strcmp(type, "activity"))
-		return;
-	x = proc_slot(p, n, case_int(d, "pid"));
+		return 0;
+	x = proc_slot(ps, case_int(d, "pid"));
 	if (!x)
-		return;
+		return -ENOMEM;
 	if (*case_str(d, "comm"))
 		x->comm = case_str(d, "comm");
 	if (*case_str(d, "exe"))
 		x->exe = case_str(d, "exe");
 	if (!strcmp(type, "activity")) {
-		x->in += is_source(kind) ? case_int(d, "bytes") : 0;
-		x->out += is_egress(kind) ? case_int(d, "bytes") : 0;
-		return;
+		x->in = sat_add(x->in, is_source(kind) ? (uint64_t)case_int(d, "bytes") : 0);
+		x->out = sat_add(x->out, is_egress(kind) ? (uint64_t)case_int(d, "bytes") : 0);
+		return 0;
 	}
 	if (json_is_integer(json_object_get(d, "ppid")))
 		x->ppid = case_int(d, "ppid");
 	if (*case_str(d, "args"))
 		x->args = case_str(d, "args");
+	return 0;
 }
 
-/* Depth-first, each process once, so a pid loop in hostile data cannot recurse forever. */
-static void proc_print(FILE *f, struct proc *p, size_t n, struct proc *x)
+/* Parent links by pid; a pid loop in hostile data is cut where the walk meets itself. */
+static void link_parents(struct procs *ps, unsigned char *state)
 {
-	x->shown = true;
+	struct proc *v = ps->v;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		long p = proc_find(ps, v[i].ppid);
+
+		v[i].parent = p == (long)i ? -1 : p;
+	}
+	memset(state, 0, ps->n);
+	for (size_t i = 0; i < ps->n; i++) {
+		long x = (long)i, prev = -1;
+
+		for (; x >= 0 && !state[x]; prev = x, x = v[x].parent)
+			state[x] = 1;
+		if (x >= 0 && state[x] == 1)
+			v[prev].parent = -1;
+		for (x = (long)i; x >= 0 && state[x] == 1; x = v[x].parent)
+			state[x] = 2;
+	}
+}
+
+/* Bytes of each subtree, leaves first, so no recursion over a deep chain. */
+static int sum_subtrees(struct procs *ps)
+{
+	size_t n = ps->n, *pending = calloc(n, sizeof(*pending)), *queue = malloc(n * sizeof(*queue));
+	size_t head = 0, tail = 0;
+	struct proc *v = ps->v;
+
+	if (!pending || !queue) {
+		free(pending);
+		free(queue);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].subtree = sat_add(v[i].in, v[i].out);
+		if (v[i].parent >= 0)
+			pending[v[i].parent]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!pending[i])
+			queue[tail++] = i;
+	while (head < tail) {
+		long p = v[queue[head++]].parent;
+
+		if (p < 0)
+			continue;
+		v[p].subtree = sat_add(v[p].subtree, v[queue[head - 1]].subtree);
+		if (!--pending[p])
+			queue[tail++] = (size_t)p;
+	}
+	free(pending);
+	free(queue);
+	return 0;
+}
+
+/* Most bytes first (by subtree, or by the process's own with own_bytes), then by pid. */
+static int rank(const struct proc *v, const void *a, const void *b, bool own_bytes)
+{
+	const struct proc *x = &v[*(const size_t *)a], *y = &v[*(const size_t *)b];
+	unsigned long long bx = own_bytes ? sat_add(x->in, x->out) : x->subtree;
+	unsigned long long by = own_bytes ? sat_add(y->in, y->out) : y->subtree;
+
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int by_subtree(const void *a, const void *b, void *v)
+{
+	return rank(v, a, b, false);
+}
+
+static int by_own_bytes(const void *a, const void *b, void *v)
+{
+	return rank(v, a, b, true);
+}
+
+/* Children lists in rank order: prepending in reverse rank order leaves them sorted. */
+static long link_children(struct procs *ps, size_t *ord)
+{
+	long roots = -1;
+
+	qsort_r(ord, ps->n, sizeof(*ord), by_subtree, ps->v);
+	for (size_t i = 0; i < ps->n; i++)
+		ps->v[i].first_child = -1;
+	for (size_t k = ps->n; k-- > 0;) {
+		struct proc *x = &ps->v[ord[k]];
+		long *head = x->parent >= 0 ? &ps->v[x->parent].first_child : &roots;
+
+		x->next_sibling = *head;
+		*head = (long)ord[k];
+	}
+	return roots;
+}
+
+/* Everything when it fits; else the processes that moved the most bytes, each with its
+ * ancestors, as long as they fit. Returns how many are selected. */
+static size_t select_procs(struct procs *ps, size_t *ord)
+{
+	size_t chosen = 0;
+
+	for (size_t i = 0; i < ps->n; i++)
+		ps->v[i].selected = ps->n <= TREE_ROWS;
+	if (ps->n <= TREE_ROWS)
+		return ps->n;
+	qsort_r(ord, ps->n, sizeof(*ord), by_own_bytes, ps->v);
+	for (size_t k = 0; k < ps->n; k++) {
+		struct proc *x = &ps->v[ord[k]];
+		size_t cost = 0;
+
+		if (!x->in && !x->out)
+			break;
+		for (long a = (long)ord[k]; a >= 0 && !ps->v[a].selected; a = ps->v[a].parent)
+			cost++;
+		if (chosen && chosen + cost > TREE_ROWS)
+			break;
+		for (long a = (long)ord[k]; a >= 0 && !ps->v[a].selected; a = ps->v[a].parent)
+			ps->v[a].selected = true;
+		chosen += cost;
+	}
+	return chosen;
+}
+
+/* At most TREE_ROWS levels deep, since only selected processes are printed. */
+static void proc_print(FILE *f, const struct procs *ps, const struct proc *x)
+{
 	fprintf(f, "<li>%lld <b>", x->pid);
 	esc(f, *x->comm ? x->comm : "?");
 	fputs("</b> ", f);
@@ -312,43 +491,67 @@ static void proc_print(FILE *f, struct proc *p, size_t n, struct proc *x)
 	if (x->in || x->out)
 		fprintf(f, " <span class=\"muted\">(read %llu, sent %llu bytes)</span>", x->in, x->out);
 	fputs("<ul>", f);
-	for (size_t i = 0; i < n; i++)
-		if (!p[i].shown && p[i].ppid == x->pid)
-			proc_print(f, p, n, &p[i]);
+	for (long c = x->first_child; c >= 0; c = ps->v[c].next_sibling)
+		if (ps->v[c].selected)
+			proc_print(f, ps, &ps->v[c]);
 	fputs("</ul></li>", f);
 }
 
-static bool has_parent(const struct proc *p, size_t n, const struct proc *x)
+static void procs_rest(FILE *f, const struct procs *ps, size_t shown)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i].pid == x->ppid && &p[i] != x)
-			return true;
-	return false;
+	unsigned long long in = 0, out = 0;
+
+	if (shown == ps->n)
+		return;
+	for (size_t i = 0; i < ps->n; i++) {
+		if (!ps->v[i].selected) {
+			in = sat_add(in, ps->v[i].in);
+			out = sat_add(out, ps->v[i].out);
+		}
+	}
+	fprintf(f, "<li class=\"rest muted\" id=\"processes-rest\">everything else: %zu more "
+		   "processes (read %llu, sent %llu bytes); exfilctl timeline lists them</li>",
+		ps->n - shown, in, out);
 }
 
 static void process_tree(FILE *f, json_t *records)
 {
-	struct proc *p = calloc(MAX_PROCS, sizeof(*p));
-	size_t n = 0, i;
+	struct procs ps = { 0 };
+	unsigned char *state = NULL;
+	size_t *ord = NULL, i, shown;
+	int err = 0;
 	json_t *r;
 
 	fputs("<h2>Processes</h2><ul class=\"tree\" id=\"processes\">", f);
-	if (!p) {
-		fputs("</ul>", f);
-		return;
-	}
 	json_array_foreach(records, i, r)
-		proc_learn(p, &n, r);
-	for (i = 0; i < n; i++)
-		if (!p[i].shown && !has_parent(p, n, &p[i]))
-			proc_print(f, p, n, &p[i]);
-	for (i = 0; i < n; i++)
-		if (!p[i].shown)
-			proc_print(f, p, n, &p[i]);
-	if (!n)
+		if (!err)
+			err = proc_learn(&ps, r);
+	if (!err && ps.n && (!(state = malloc(ps.n)) || !(ord = malloc(ps.n * sizeof(*ord)))))
+		err = -ENOMEM;
+	if (!err && ps.n) {
+		link_parents(&ps, state);
+		err = sum_subtrees(&ps);
+	}
+	if (err) {
+		fputs("<li class=\"bad\">out of memory: process tree not shown</li>", f);
+	} else if (ps.n) {
+		for (i = 0; i < ps.n; i++)
+			ord[i] = i;
+		shown = select_procs(&ps, ord);
+		for (i = 0; i < ps.n; i++)
+			ord[i] = i;
+		for (long x = link_children(&ps, ord); x >= 0; x = ps.v[x].next_sibling)
+			if (ps.v[x].selected)
+				proc_print(f, &ps, &ps.v[x]);
+		procs_rest(f, &ps, shown);
+	} else {
 		fputs("<li>none recorded</li>", f);
+	}
 	fputs("</ul>", f);
-	free(p);
+	free(state);
+	free(ord);
+	free(ps.slots);
+	free(ps.v);
 }
 
 static void names_list(FILE *f, json_t *list)
@@ -385,7 +588,7 @@ static void lineage_cell(FILE *f, json_t *x)
 	fputs("</div>", f);
 }
 
-static void alerts(FILE *f, json_t *all, uint32_t sid)
+static void alerts(FILE *f, json_t *all, const struct case_session *s)
 {
 	json_t *al;
 	size_t i, shown = 0;
@@ -396,14 +599,16 @@ static void alerts(FILE *f, json_t *all, uint32_t sid)
 	json_array_foreach(all, i, al) {
 		json_t *x = json_object_get(al, "exfilmon");
 
-		if (case_int(x, "session_id") != sid ||
-		    !json_is_integer(json_object_get(x, "session_id")))
+		if (!case_alert_covers(al, s))
 			continue;
 		shown++;
 		fputs("<tr class=\"alert\"><td>", f);
 		esc(f, case_str(al, "@timestamp"));
 		fputs("</td><td class=\"rule\">", f);
 		esc(f, case_str(json_object_get(al, "rule"), "name"));
+		if (json_is_null(json_object_get(x, "session_id")))
+			fputs(" <span class=\"muted per-user\">(per user: this and other sessions "
+			      "of the user)</span>", f);
 		fprintf(f, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">"
 			   "%lld</td><td>", case_int(x, "revision"), case_int(x, "source_bytes"),
 			case_int(x, "egress_bytes"));
@@ -449,18 +654,106 @@ static void gaps(FILE *f, json_t *records)
 		   "counters and stay exact across gaps; only individual events are missing.</p>", n);
 }
 
+/* Rows kept however many events there are: the alerts, gaps, logins and agent records. */
+static bool always_shown(const char *type)
+{
+	return !strcmp(type, "alert") || !strcmp(type, "gap") || !strcmp(type, "session") ||
+	       !strcmp(type, "agent");
+}
+
+/* Which activity rows fit when the events do not: the largest transfers, so a flood of
+ * decoy events cannot push the one that matters out of the report. */
+struct timeline_cut {
+	bool all;
+	uint64_t min_bytes;          /* transfers above this are shown ... */
+	size_t at_min;               /* ... and this many of those exactly at it */
+	size_t others;               /* room left for other events, first come */
+};
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static struct timeline_cut timeline_cut(json_t *records)
+{
+	struct timeline_cut cut = { .all = true };
+	size_t i, n = 0, n_act = 0, kept = 0, budget;
+	uint64_t *v;
+	char line[1024];
+	json_t *r;
+
+	json_array_foreach(records, i, r) {
+		ctl_describe(record_type(r), json_object_get(r, "data"), line, sizeof(line));
+		n += line[0] != '\0';
+		kept += line[0] && always_shown(record_type(r));
+		n_act += line[0] && !strcmp(record_type(r), "activity");
+	}
+	if (n <= MAX_TIMELINE_ROWS)
+		return cut;
+	cut = (struct timeline_cut){ .min_bytes = UINT64_MAX };
+	budget = kept < MAX_TIMELINE_ROWS ? MAX_TIMELINE_ROWS - kept : 0;
+	v = malloc((n_act + 1) * sizeof(*v));
+	if (!budget || !v) {
+		free(v);
+		return cut;
+	}
+	n_act = 0;
+	json_array_foreach(records, i, r)
+		if (!strcmp(record_type(r), "activity"))
+			v[n_act++] = (uint64_t)case_int(json_object_get(r, "data"), "bytes");
+	qsort(v, n_act, sizeof(*v), by_bytes_desc);
+	if (budget > n_act) {
+		cut.others = budget - n_act;
+		budget = n_act;
+	}
+	cut.min_bytes = budget ? v[budget - 1] : UINT64_MAX;
+	for (i = 0; i < budget; i++)
+		cut.at_min += v[i] == cut.min_bytes;
+	free(v);
+	return cut;
+}
+
+static bool timeline_keeps(struct timeline_cut *cut, const char *type, json_t *d)
+{
+	uint64_t bytes = (uint64_t)case_int(d, "bytes");
+
+	if (cut->all || always_shown(type))
+		return true;
+	if (strcmp(type, "activity"))
+		return cut->others ? cut->others-- > 0 : false;
+	if (bytes < cut->min_bytes)
+		return false;
+	if (bytes > cut->min_bytes)
+		return true;
+	return cut->at_min ? cut->at_min-- > 0 : false;
+}
+
 static void timeline(FILE *f, json_t *records)
 {
+	struct timeline_cut cut = timeline_cut(records);
+	unsigned long long left_bytes = 0;
 	char when[32], line[1024];
-	size_t i, n = 0;
+	size_t i, shown = 0, left = 0;
 	json_t *r;
 
 	fputs("<h2>Timeline</h2><table id=\"timeline\"><tr><th>time (UTC)</th><th>event</th></tr>",
 	      f);
 	json_array_foreach(records, i, r) {
-		ctl_describe(record_type(r), json_object_get(r, "data"), line, sizeof(line));
-		if (!line[0] || n++ >= MAX_TIMELINE_ROWS)
+		json_t *d = json_object_get(r, "data");
+
+		ctl_describe(record_type(r), d, line, sizeof(line));
+		if (!line[0])
 			continue;
+		if (shown >= MAX_TIMELINE_ROWS || !timeline_keeps(&cut, record_type(r), d)) {
+			left++;
+			if (!strcmp(record_type(r), "activity"))
+				left_bytes = sat_add(left_bytes, (uint64_t)case_int(d, "bytes"));
+			continue;
+		}
+		shown++;
 		ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
 		fputs("<tr class=\"", f);
 		esc(f, record_type(r));
@@ -468,9 +761,12 @@ static void timeline(FILE *f, json_t *records)
 		esc(f, line);
 		fputs("</code></td></tr>", f);
 	}
-	if (n > MAX_TIMELINE_ROWS)
-		fprintf(f, "<tr><td colspan=\"2\" class=\"muted\">%zu more events: see exfilctl "
-			   "timeline</td></tr>", n - MAX_TIMELINE_ROWS);
+	if (left)
+		fprintf(f, "<tr class=\"rest\" id=\"timeline-rest\"><td colspan=\"2\" class=\"muted\">"
+			   "everything else: %zu more events not shown (programs, opens, connects and "
+			   "the smallest transfers, %llu bytes of them): exfilctl timeline lists every "
+			   "one"
+			   "</td></tr>", left, left_bytes);
 	fputs("</table>", f);
 }
 
@@ -538,7 +834,7 @@ static void write_report(FILE *f, struct case_model *m, const struct case_sessio
 		s->session_id, style);
 	who(f, s);
 	verification(f, &m->rep, dir);
-	alerts(f, m->alerts, s->session_id);
+	alerts(f, m->alerts, s);
 	chart(f, m->records, s);
 	sources_and_destinations(f, m->records);
 	process_tree(f, m->records);
@@ -573,9 +869,10 @@ int ctl_report(int argc, char **argv)
 		case_free(&m);
 		return 1;
 	}
-	f = fopen(a.output, "w");
+	/* Root writes the report, often into a shared directory: never through a symlink. */
+	f = outfile_open(a.output);
 	if (!f) {
-		fprintf(stderr, "exfilctl report: %s: %s\n", a.output, strerror(errno));
+		fprintf(stderr, "exfilctl report: %s: %s\n", a.output, outfile_strerror(errno));
 		case_free(&m);
 		return 1;
 	}

@@ -53,11 +53,13 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 			 json_is_null(json_object_get(d, "session_id")) ? " of all sessions" : "",
 			 case_str(d, "reason"));
 	else if (!strcmp(type, "alert"))
-		snprintf(buf, sizeof(buf), "%-12s %s rev %lld: collected %lld, sent out %lld", "ALERT",
+		snprintf(buf, sizeof(buf), "%-12s %s rev %lld: collected %lld, sent out %lld%s", "ALERT",
 			 case_str(json_object_get(d, "rule"), "name"),
 			 case_int(json_object_get(d, "exfilmon"), "revision"),
 			 case_int(json_object_get(d, "exfilmon"), "source_bytes"),
-			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"));
+			 case_int(json_object_get(d, "exfilmon"), "egress_bytes"),
+			 json_is_null(json_object_get(json_object_get(d, "exfilmon"), "session_id"))
+				 ? " (per user, across sessions)" : "");
 	else if (!strcmp(type, "session"))
 		snprintf(buf, sizeof(buf), "%-12s user %s uid %lld tty %s from %s", "login",
 			 case_str(d, "user"), case_int(d, "loginuid"), case_str(d, "tty"),
@@ -67,14 +69,32 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 	ctl_escape(out, len, buf);
 }
 
+static void timeline_record(void *arg, json_t *r)
+{
+	const bool *json = arg;
+	const char *type = case_str(r, "type");
+	char when[32], line[1024];
+
+	if (*json) {
+		char *s = json_dumps(r, JSON_COMPACT);
+
+		if (s)
+			puts(s);
+		free(s);
+		return;
+	}
+	ctl_describe(type, json_object_get(r, "data"), line, sizeof(line));
+	if (!line[0])
+		return;
+	ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
+	printf("%s  %s\n", when, line);
+}
+
 int ctl_timeline(int argc, char **argv)
 {
 	struct case_model m;
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
-	char when[32], line[1024];
-	json_t *r;
-	size_t i;
 
 	if (err)
 		return err;
@@ -82,26 +102,9 @@ int ctl_timeline(int argc, char **argv)
 		fprintf(stderr, "exfilctl timeline: give --session N or --user NAME\n%s", usage);
 		return 2;
 	}
-	a.o.keep_records = true;
-	if ((err = case_load(&a.o, &m)))
+	/* Streamed: however long the session, the timeline needs no more memory. */
+	if ((err = case_stream(&a.o, &m, timeline_record, &a.json)))
 		return err;
-	json_array_foreach(m.records, i, r) {
-		json_t *d = json_object_get(r, "data");
-		const char *type = case_str(r, "type");
-
-		if (a.json) {
-			char *s = json_dumps(r, JSON_COMPACT);
-
-			puts(s);
-			free(s);
-			continue;
-		}
-		ctl_describe(type, d, line, sizeof(line));
-		if (!line[0])
-			continue;
-		ctl_fmt_time((uint64_t)case_int(r, "ts_ns"), when, sizeof(when));
-		printf("%s  %s\n", when, line);
-	}
 	case_free(&m);
 	return 0;
 }
