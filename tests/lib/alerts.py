@@ -6,7 +6,7 @@ Revisions of one episode count once: the episode is exfilmon.alert_id.
 usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
                             [--destination D] [--destination-prefix P] [--config-sha H]
                             [--origin-session S] [--origin-user U] [--hand-off true|false]
-                            [--chain-contains TEXT]
+                            [--chain-contains TEXT] [--source NAME]
        alerts.py FILE max-egress [filters]: the largest egress_bytes of the matching alerts
 """
 import argparse
@@ -35,6 +35,8 @@ def matches(al, a):
         return False
     if a.config_sha and x.get("config_sha256") != a.config_sha:
         return False
+    if a.source and a.source not in [s.get("name", "") for s in x.get("sources", [])]:
+        return False
     dests = [d.get("name", "") for d in x.get("destinations", [])]
     if a.destination and a.destination not in dests:
         return False
@@ -59,7 +61,7 @@ def main():
     ap.add_argument("file")
     ap.add_argument("op", choices=["count", "max-egress"])
     for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha",
-              "origin-session", "origin-user", "hand-off", "chain-contains"):
+              "origin-session", "origin-user", "hand-off", "chain-contains", "source"):
         ap.add_argument("--" + o)
     ap.add_argument("--session-none", action="store_true")
     a = ap.parse_args()
