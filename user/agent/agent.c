@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "agent_int.h"
+#include "labels_state.h"
 #include "common/log.h"
 
 const char *event_kind_name(enum event_kind kind)
@@ -61,6 +63,25 @@ static int start_sessions(struct agent *a)
 	return 0;
 }
 
+/* After a reboot the pinned label maps are gone; the saved file labels come back. */
+static void restore_labels(struct agent *a, const struct agent_opts *opts)
+{
+	struct timespec ts;
+	int n;
+
+	if (!opts->label_pin_dir || !opts->cfg->state_dir)
+		return;
+	snprintf(a->labels_path, sizeof(a->labels_path), "%s/labels.state", opts->cfg->state_dir);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	n = labels_state_load(sensors_maps(a->sensors)->ilabels, a->labels_path,
+			      (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	if (n < 0)
+		log_warn("agent: derived-file labels in %s unreadable: %s", a->labels_path,
+			 strerror(-n));
+	else if (n > 0)
+		log_info("agent: %d derived-file labels restored from %s", n, a->labels_path);
+}
+
 struct agent *agent_start(const struct agent_opts *opts)
 {
 	struct agent *a = calloc(1, sizeof(*a));
@@ -89,6 +110,7 @@ struct agent *agent_start(const struct agent_opts *opts)
 		err = -errno;
 		goto out_free;
 	}
+	restore_labels(a, opts);
 	err = start_policy(a, opts->cfg);
 	if (err)
 		goto out_stop;
@@ -122,8 +144,22 @@ void agent_quiesce(struct agent *a)
 	sensors_detach(a->sensors);
 	agent_poll_ring(a);
 	agent_drain(a);
+	agent_save_labels(a);
 	a->sink.emit = no_sink;
 }
+
+void agent_save_labels(struct agent *a)
+{
+	int n;
+
+	if (!a->labels_path[0])
+		return;
+	n = labels_state_save(sensors_maps(a->sensors)->ilabels, a->names, a->labels_path);
+	if (n < 0)
+		log_warn("agent: save derived-file labels to %s: %s", a->labels_path,
+			 strerror(-n));
+}
+
 
 void agent_stop(struct agent *a)
 {

@@ -389,6 +389,7 @@ void drain_prune_labels(struct agent *a)
 		}
 		prev = &key;
 	}
+	agent_save_labels(a);
 }
 
 static const char *const gap_what[] = {
