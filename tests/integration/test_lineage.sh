@@ -117,6 +117,9 @@ in_session --keep-root 4294967295 "$T/backup.info" tar czf "$T/backup.tgz" -C "$
 	die "backup"
 # Two poll intervals and the final drain at stop bring in whatever is still counted.
 sleep 1
+check "no label lost to a full map, no lineage record lost" "$(python3 -c "
+import json; d = json.load(open('$T/status.json'))['drops']
+print(d['label_full'], d['ring_lineage'])")" "0 0"
 kill -TERM $DAEMON
 wait $DAEMON
 check "daemon exit status" "$?" 0
