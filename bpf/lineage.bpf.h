@@ -378,7 +378,7 @@ static __always_inline void lineage_egress(const struct lineage_obj *o, __u64 by
 	__sync_fetch_and_add(&l->egressed, take);
 	if (o->addr)
 		__builtin_memcpy(key.addr, o->addr, 16);
-	flow_add(&key, take);
+	flow_add(&key, take, FLOW_PLAIN);
 	lineage_note(o, XM_LS_SEND, l, take);
 }
 

@@ -119,14 +119,6 @@ static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 	return v.cls;
 }
 
-static __always_inline void net_flow_add(const __u8 addr[16], __u16 port, __u8 kind, __u64 bytes)
-{
-	struct xm_flow_key key = { .port = port, .kind = kind };
-
-	__builtin_memcpy(key.addr, addr, 16);
-	flow_add(&key, bytes);
-}
-
 /* Derived egress to a peer (lineage.bpf.h). */
 static __always_inline void peer_lineage_egress(const __u8 addr[16], __u16 port, __u64 bytes)
 {
@@ -135,29 +127,52 @@ static __always_inline void peer_lineage_egress(const __u8 addr[16], __u16 port,
 	lineage_egress(&o, bytes);
 }
 
-/* Bytes moved on a socket: received from a source, or sent to an egress peer; anything
- * else may carry a lineage label (unix sockets, loopback). */
-static __always_inline void sock_account(struct sock *sk, __u64 bytes, int sending)
+/*
+ * Bytes exchanged with a classified peer: received from a source service (which makes
+ * the process a collector) or sent to an egress peer. Any other class or direction is
+ * not counted.
+ */
+static __always_inline void net_account(const __u8 addr[16], __u16 port, __u16 cls,
+					__u64 bytes, enum io_dir dir)
+{
+	struct xm_flow_key key = { .port = port };
+	enum flow_opts opts = FLOW_PLAIN;
+
+	if (cls == XM_SOCK_SOURCE && dir == IO_READ) {
+		key.kind = XM_FLOW_NET_SOURCE;
+		opts = FLOW_COLLECTS;
+	} else if (cls == XM_SOCK_EGRESS && dir == IO_WRITE) {
+		key.kind = XM_FLOW_NET_EGRESS;
+	} else {
+		return;
+	}
+	__builtin_memcpy(key.addr, addr, 16);
+	flow_add(&key, bytes, opts);
+	if (key.kind == XM_FLOW_NET_SOURCE)
+		lineage_source(bytes);
+	else
+		peer_lineage_egress(addr, port, bytes);
+}
+
+/* Bytes moved on a connected socket, counted against its (cached) peer class; a socket
+ * that is neither source nor egress may carry a lineage label (unix sockets, loopback). */
+static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
 {
 	struct sk_ends e = {};
 	__u16 cls = sock_class(sk, &e);
 
 	if (!bytes) {
 		/* End of stream: the label of what is left in flight goes to the reader. */
-		if (sk && cls == XM_SOCK_OTHER && !sending)
+		if (sk && cls == XM_SOCK_OTHER && dir == IO_READ)
 			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport,
 				     XM_LABEL_ALL, 0);
 		return;
 	}
-	if (cls == XM_SOCK_SOURCE && !sending) {
-		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_SOURCE, bytes);
-		lineage_source(bytes);
-	} else if (cls == XM_SOCK_EGRESS && sending) {
-		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_EGRESS, bytes);
-		peer_lineage_egress(e.raddr, e.rport, bytes);
-	} else if (sk && cls == XM_SOCK_OTHER) {
-		lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport, bytes, sending);
-	}
+	if (sk && cls == XM_SOCK_OTHER)
+		lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport, bytes,
+			     dir == IO_WRITE);
+	else
+		net_account(e.raddr, e.rport, cls, bytes, dir);
 }
 
 #endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the evidence-reader fuzz target with clang's libFuzzer, AddressSanitizer and
-# UndefinedBehaviorSanitizer, seeds a corpus from a real store written by
+# Builds the evidence-reader fuzz target (make fuzz: clang's libFuzzer, AddressSanitizer
+# and UndefinedBehaviorSanitizer), seeds a corpus from a real store written by
 # tests/lib/gen_evidence.c (one seed per input mode, see the target), and runs it for
 # SECONDS (default 30). Exits non-zero on any crash, leak or sanitizer report.
 # usage: fuzz/run.sh [SECONDS]
@@ -10,14 +10,10 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
-src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
-# shellcheck disable=SC2086
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"
+# The Makefile builds the target and the seed generator (make fuzz) from the same
+# sources as the agent, so nothing here lists them.
+make -s fuzz OUT=build
 if [ -z "$(ls "$out/corpus")" ]; then
-	# shellcheck disable=SC2086
-	clang -g -O1 -Iinclude -Iuser tests/lib/gen_evidence.c $src $libs -o "$out/gen_evidence"
 	store=$(mktemp -d)
 	"$out/gen_evidence" "$store/ev" 20
 	python3 - "$store/ev" "$out/corpus" <<'PY'

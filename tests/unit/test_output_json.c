@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "output/output_json.h"
 #include "model/activity_json.h"
@@ -407,7 +408,7 @@ static void test_output_writer_strings_match_jansson(void **state)
 	char s[2];
 	unsigned seed = 7;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		assert_str_like_jansson(cases[i]);
 	for (int c = 1; c < 256; c++) {
 		s[0] = (char)c;
@@ -450,7 +451,7 @@ static void test_output_writer_integers_and_members(void **state)
 	struct json_buf b = { 0 };
 	char want[64];
 
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		json_buf_reset(&b);
 		json_obj_begin(&b);
 		json_key_int(&b, "n", v[i]);

@@ -13,23 +13,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/array_size.h"
 #include "agent_int.h"
 #include "labels_state.h"
 #include "common/log.h"
-
-const char *event_kind_name(enum event_kind kind)
-{
-	static const char *const names[] = {
-		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
-		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
-		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
-		[EV_LINEAGE] = "lineage",
-	};
-
-	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
-		return names[kind];
-	return "unknown";
-}
 
 static int start_policy(struct agent *a, const struct config *cfg)
 {
@@ -227,6 +214,21 @@ static void read_drops(struct agent *a)
 		a->stats.drops[i] = sum;
 	}
 	free(vals);
+}
+
+const char *agent_drop_name(unsigned int i)
+{
+	static const char *const names[] = {
+		[XM_DROP_RING_EXEC] = "ring_exec", [XM_DROP_RING_FORK] = "ring_fork",
+		[XM_DROP_RING_EXIT] = "ring_exit", [XM_DROP_RING_OPEN] = "ring_open",
+		[XM_DROP_RING_MMAP] = "ring_mmap", [XM_DROP_RING_CONNECT] = "ring_connect",
+		[XM_DROP_RING_URING] = "ring_uring", [XM_DROP_FLOW_FULL] = "flow_full",
+		[XM_DROP_SOCK_FULL] = "sock_full", [XM_DROP_WATCH_FULL] = "watch_full",
+		[XM_DROP_RING_LINEAGE] = "ring_lineage", [XM_DROP_LABEL_FULL] = "label_full",
+	};
+	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
+
+	return i < ARRAY_SIZE(names) ? names[i] : NULL;
 }
 
 void agent_get_stats(struct agent *a, struct agent_stats *st)

@@ -61,6 +61,8 @@ int agent_drain(struct agent *a);
 int agent_mounts_changed(struct agent *a);
 
 void agent_get_stats(struct agent *a, struct agent_stats *st);
+/* The status-file name of drops[i] ("ring_exec", ..., "watch_full"), NULL past the end. */
+const char *agent_drop_name(unsigned int i);
 const char *agent_hooks_text(const struct agent *a);
 struct session_table *agent_sessions(struct agent *a);
 

@@ -13,9 +13,9 @@
 
 #include <yaml.h>
 
+#include "common/array_size.h"
 #include "config.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ULL
 #define DAY (86400 * SEC)
 /* A config is a few KiB; anything this big is the wrong file. */

@@ -135,12 +135,19 @@ static void account(struct case_session *s, json_t *d, const char *type, uint64_
 		s->gaps++;
 	if (strcmp(type, "activity"))
 		return;
-	if (!strncmp(kind, "source", 6) || !strcmp(kind, "mmap_source"))
+	switch (activity_class(activity_kind_from_name(kind))) {
+	case ACT_CLASS_SOURCE:
 		s->source_bytes += bytes;
-	else if (!strncmp(kind, "egress", 6))
+		break;
+	case ACT_CLASS_EGRESS:
 		s->egress_bytes += bytes;
-	else if (!strcmp(kind, "staging"))
+		break;
+	case ACT_CLASS_STAGING:
 		s->staging_bytes += bytes;
+		break;
+	case ACT_CLASS_NONE:
+		break;
+	}
 }
 
 static void identify(struct case_session *s, json_t *d)

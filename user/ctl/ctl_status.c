@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/timeutil.h"
 #include "ctl.h"
 
 static long long num(json_t *o, const char *key)
@@ -69,7 +70,6 @@ int ctl_status(int argc, char **argv)
 	const char *path = XM_STATUS_PATH;
 	int json = 0, c, running;
 	json_error_t jerr;
-	struct timespec now;
 	double age_s;
 	json_t *o;
 
@@ -89,8 +89,7 @@ int ctl_status(int argc, char **argv)
 			jerr.text);
 		return 1;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	age_s = ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)num(o, "updated_ns")) / 1e9;
+	age_s = ((double)realtime_ns() - (double)num(o, "updated_ns")) / 1e9;
 	running = kill((pid_t)num(o, "pid"), 0) == 0 || errno == EPERM;
 	if (json) {
 		json_object_set_new(o, "running", json_boolean(running));

@@ -23,6 +23,7 @@
 #include "model/event_json.h"
 #include "evidence/evidence.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "output/output_json.h"
 #include "agent/session.h"
 #include "output/syslog_out.h"
@@ -43,14 +44,6 @@ struct collector {
 	uint64_t last_status_ns;
 	struct json_buf buf;          /* one event's record, reused */
 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Creates path and its missing parents (mkdir -p), each with mode. */
 static int make_dirs(const char *path, mode_t mode)
@@ -198,7 +191,7 @@ static bool keep(const struct event *ev)
 		return true;
 	if (ev->kind == EV_FORK || ev->kind == EV_EXIT)
 		return false;
-	if (ev->kind == EV_CONNECT && !strcmp(ev->conn.cls, "allowed"))
+	if (ev->kind == EV_CONNECT && ev->conn.cls == CONN_ALLOWED)
 		return false;
 	return true;
 }
@@ -375,10 +368,6 @@ void collector_agent_record(struct collector *c, const char *what, const char *h
 static json_t *stats_json(struct collector *c)
 {
 	struct agent_stats st = { 0 };
-	static const char *const drop_names[XM_DROP_MAX] = {
-		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
-		"ring_uring", "flow_full", "sock_full", "watch_full", "ring_lineage", "label_full",
-	};
 	json_t *o = json_object(), *drops = json_object();
 
 	if (c->agent) {
@@ -400,7 +389,8 @@ static json_t *stats_json(struct collector *c)
 	json_object_set_new(o, "lost_records", json_integer((json_int_t)st.lost_records));
 	json_object_set_new(o, "flows", json_integer((json_int_t)st.flows));
 	for (int i = 0; i < XM_DROP_MAX; i++)
-		json_object_set_new(drops, drop_names[i], json_integer((json_int_t)st.drops[i]));
+		json_object_set_new(drops, agent_drop_name(i),
+				    json_integer((json_int_t)st.drops[i]));
 	json_object_set_new(o, "drops", drops);
 	return o;
 }

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "model/paths.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/loop.h"
 
 struct daemon {
@@ -29,14 +30,6 @@ struct daemon {
 	struct agent *agent;
 	struct loop *loop;
 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Prints each "FILE:LINE:COL: message" line through the log. */
 static void log_config_errors(const char *errors)

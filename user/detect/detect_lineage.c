@@ -76,7 +76,7 @@ struct lsubject {
 	struct lsubject *next;
 	uint32_t session_id, loginuid;
 	uint64_t last_ns;
-	struct slide_sum egress;    /* derived egress over detect.lookback */
+	struct window_sum egress;    /* derived egress over detect.lookback */
 	bool open;
 	uint64_t id;
 	uint32_t revision;
@@ -85,7 +85,7 @@ struct lsubject {
 	unsigned emitted_dests;
 	uint64_t senders[LIN_SENDERS];
 	unsigned n_senders;
-	struct top_list dests, procs;
+	struct window_top dests, procs;
 };
 
 struct lineage {
@@ -423,11 +423,11 @@ static void fill_lineage(struct lineage *l, struct lsubject *s, struct alert *a)
 		main_chain(l, first, a);
 }
 
-static void copy_top(const struct top_list *t, struct alert_item *out, unsigned *n)
+static void copy_top(const struct window_top *t, struct alert_item *out, unsigned *n)
 {
-	struct top_entry tmp[ALERT_MAX_ITEMS];
+	struct window_top_entry tmp[ALERT_MAX_ITEMS];
 
-	*n = top_sorted(t, tmp, ALERT_MAX_ITEMS);
+	*n = window_top_sorted(t, tmp, ALERT_MAX_ITEMS);
 	for (unsigned i = 0; i < *n; i++) {
 		memcpy(out[i].name, tmp[i].name, sizeof(out[i].name));
 		out[i].bytes = tmp[i].bytes;
@@ -515,7 +515,7 @@ static struct lsubject *subject_get(struct lineage *l, uint32_t sid, uint32_t lu
 		return NULL;
 	s->session_id = sid;
 	s->loginuid = luid;
-	slide_init(&s->egress, detect_cfg(l->d)->lookback_ns);
+	window_sum_init(&s->egress, detect_cfg(l->d)->lookback_ns);
 	s->next = l->subjects;
 	l->subjects = s;
 	l->n_subjects++;
@@ -559,8 +559,8 @@ void lineage_egress(struct lineage *l, const struct activity *act)
 		return;
 	l->now_ns = now;
 	s->last_ns = now;
-	slide_add(&s->egress, now, act->bytes, seq);
-	total = slide_total(&s->egress, now);
+	window_sum_add(&s->egress, now, act->bytes, seq);
+	total = window_sum_total(&s->egress, now);
 	if (s->open && now > s->end_ns + cfg->window_ns)
 		s->open = false;
 	dest_name(act, dest, sizeof(dest));
@@ -574,9 +574,9 @@ void lineage_egress(struct lineage *l, const struct activity *act)
 		s->bytes = 0;
 		s->n_senders = 0;
 		s->emitted = 0;
-		top_reset(&s->dests);
-		top_reset(&s->procs);
-		slide_first(&s->egress, &s->start_ns, &s->first_seq);
+		window_top_reset(&s->dests);
+		window_top_reset(&s->procs);
+		window_sum_first(&s->egress, &s->start_ns, &s->first_seq);
 		/* The episode counts what the window held when it crossed. */
 		s->bytes = total - act->bytes;
 	}
@@ -584,8 +584,8 @@ void lineage_egress(struct lineage *l, const struct activity *act)
 	s->end_ns = now;
 	s->last_seq = seq;
 	note_sender(s, act->pid);
-	top_add(&s->dests, top_key_of(dest, 0), dest, 0, act->bytes);
-	top_add(&s->procs, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
+	window_top_add(&s->dests, window_top_key(dest, 0), dest, 0, act->bytes);
+	window_top_add(&s->procs, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
 	if (s->revision == 1 && !s->emitted) {
 		emit(l, s, now);
 		return;
@@ -624,7 +624,7 @@ void lineage_tick(struct lineage *l, uint64_t now_ns)
 void lineage_reconfigure(struct lineage *l)
 {
 	for (struct lsubject *s = l->subjects; s; s = s->next)
-		slide_resize(&s->egress, detect_cfg(l->d)->lookback_ns);
+		window_sum_resize(&s->egress, detect_cfg(l->d)->lookback_ns);
 }
 
 void lineage_counts(const struct lineage *l, uint64_t *nodes, uint64_t *alerts)

@@ -21,6 +21,7 @@
 
 #include <zlib.h>
 
+#include "common/hash.h"
 #include "evidence_format.h"
 #include "evidence_read.h"
 
@@ -239,7 +240,7 @@ static bool chain_start_ok(struct walk *w, const char *seg, const struct ev_bloc
 		return !memcmp(h->prev_hash, zero, 32);
 	w->rep->first_block = h->block_no;
 	w->rep->retention_cut = true;
-	ev_hex(h->prev_hash, 32, w->first_prev);
+	hex_encode(h->prev_hash, 32, w->first_prev);
 	snprintf(w->first_segment, sizeof(w->first_segment), "%s", seg);
 	return true;
 }
@@ -317,7 +318,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	memcpy(w->prev_hash, h.hash, 32);
 	w->next_block = h.block_no + 1;
 	w->rep->blocks++;
-	ev_hex(h.hash, 32, w->rep->head);
+	hex_encode(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
 	if (w->fn && !block_may_match(w, &h, off)) {

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "common/endpoint.h"
+#include "common/array_size.h"
 #include "output_json.h"
 
 
@@ -139,7 +141,7 @@ static json_t *ecs_event(const struct alert *a)
 static json_t *ecs_rule(const struct alert *a)
 {
 	json_t *r = json_object();
-	size_t n = sizeof(rule_descriptions) / sizeof(rule_descriptions[0]);
+	size_t n = ARRAY_SIZE(rule_descriptions);
 
 	json_object_set_new(r, "name", json_string(alert_rule_name(a->rule)));
 	json_object_set_new(r, "description",
@@ -188,26 +190,20 @@ static void ecs_file(json_t *root, const struct alert *a)
 /* destination.ip/port from the top "ip:port" or "[v6]:port" destination, when it is one. */
 static void ecs_destination(json_t *root, const struct alert *a)
 {
-	const char *name, *colon;
+	const char *port_text;
 	char ip[64], *end;
 	unsigned long port;
 	json_t *d;
 
 	if (!a->n_destinations || is_path(a->destinations[0].name))
 		return;
-	name = a->destinations[0].name;
-	colon = strrchr(name, ':');
-	if (!colon || colon == name || (size_t)(colon - name) >= sizeof(ip))
+	if (endpoint_split(a->destinations[0].name, ip, sizeof(ip), &port_text))
 		return;
-	if (name[0] == '[' && colon[-1] == ']')
-		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name - 2), name + 1);
-	else
-		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name), name);
 	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
+	port = strtoul(port_text, &end, 10);
 	d = json_object();
 	json_object_set_new(d, "ip", str(ip));
-	if (!errno && end != colon + 1 && !*end && port <= 65535)
+	if (!errno && end != port_text && !*end && port <= 65535)
 		json_object_set_new(d, "port", json_integer((json_int_t)port));
 	json_object_set_new(root, "destination", d);
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/endpoint.h"
 #include "syslog_out.h"
 
 #define FACILITY_AUTHPRIV 10
@@ -85,20 +86,12 @@ static int parse_unix(struct syslog_out *s, const char *path)
 static int parse_tcp(struct syslog_out *s, const char *hp)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	const char *colon = strrchr(hp, ':');
+	const char *port;
 	char host[256];
-	size_t hlen;
 
-	if (!colon || colon == hp || !colon[1])
+	if (endpoint_split(hp, host, sizeof(host), &port) || !*port)
 		return -EINVAL;
-	hlen = colon - hp;
-	if (hp[0] == '[' && hlen > 2 && hp[hlen - 1] == ']')
-		hp++, hlen -= 2;
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, hp, hlen);
-	host[hlen] = '\0';
-	if (getaddrinfo(host, colon + 1, &hints, &res))
+	if (getaddrinfo(host, port, &hints, &res))
 		return -EINVAL;
 	memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
 	s->addr_len = res->ai_addrlen;
