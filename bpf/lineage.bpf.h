@@ -131,16 +131,14 @@ static __always_inline struct xm_label *label_of_current(int create)
 	if (l || !create)
 		return l;
 	init.last_ns = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&labels, &pid, &init, BPF_NOEXIST);
-	l = bpf_map_lookup_elem(&labels, &pid);
+	l = map_try_init(&labels, &pid, &init);
 	if (l)
 		return l;
 	drop_count(XM_DROP_LABEL_FULL);
 	label_overflow = 1;
 	session = task_session(current_task());
 	init.flags = XM_L_UNKNOWN;
-	bpf_map_update_elem(&lsess, &session, &init, BPF_NOEXIST);
-	l = bpf_map_lookup_elem(&lsess, &session);
+	l = map_lookup_or_try_init(&lsess, &session, &init);
 	if (l)
 		l->flags |= XM_L_UNKNOWN;
 	return l;
@@ -282,8 +280,7 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 	}
 	if (!obj) {
 		init.gen = gen;
-		bpf_map_update_elem(&ilabels, &o->key, &init, BPF_NOEXIST);
-		obj = bpf_map_lookup_elem(&ilabels, &o->key);
+		obj = map_try_init(&ilabels, &o->key, &init);
 		if (!obj) {
 			drop_count(XM_DROP_LABEL_FULL);
 			return;
