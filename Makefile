@@ -24,7 +24,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto
+PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto libssl libsystemd libnats
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -77,7 +77,7 @@ BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all test bpf-test check integration clean install bench fuzz FORCE
+.PHONY: all test bpf-test check integration clean install uninstall man deb bench fuzz FORCE
 
 all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a
 
@@ -141,6 +141,11 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
+# The fleet tests' JetStream helper (stream creation, read-back), built against libnats.
+$(OUT)/tests/nats_tool: tests/lib/nats_tool.c $(LAYER_LIBS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
+
 # Unit tests, one cmocka binary per tests/unit/test_*.c. They run without root except
 # test_policy, which creates BPF maps (no programs) and so needs CAP_BPF: root in CI.
 test: $(UNIT_BINS)
@@ -166,7 +171,7 @@ bpf-test: $(BPF_TEST_BINS)
 	done; exit $$fail
 
 # Root integration tests against the real BPF programs.
-integration: all
+integration: all $(OUT)/tests/nats_tool
 	$(Q)tests/integration/run.sh
 
 check: test bpf-test integration
@@ -192,11 +197,47 @@ fuzz: $(OUT)/fuzz/evidence_reader_fuzz $(OUT)/fuzz/gen_evidence
 bench: all
 	$(Q)bench/run.sh
 
-install: all
-	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)/usr/sbin/exfilmond
-	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)/usr/sbin/exfilctl
+# Installs under DESTDIR (packaging) or the root. A config that is already there is the
+# site's: it is never overwritten; the example goes beside it as exfilmon.yaml.dist.
+PREFIX   ?= /usr
+MAN_PAGES := $(OUT)/man/exfilmond.8 $(OUT)/man/exfilctl.8 $(OUT)/man/exfilmon.yaml.5
+CONFIG   := $(DESTDIR)/etc/exfilmon/exfilmon.yaml
+
+man: $(MAN_PAGES)
+
+$(MAN_PAGES) &: scripts/gen-man.py docs/config.md $(OUT)/exfilmond $(OUT)/exfilctl
+	$(call msg,MAN,$(OUT)/man)python3 scripts/gen-man.py $(OUT) $(OUT)/man $(VERSION)
+
+install: all man
+	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilmond
+	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)$(PREFIX)/sbin/exfilctl
 	install -D -m 0644 scripts/exfilmond.service $(DESTDIR)/lib/systemd/system/exfilmond.service
-	install -D -m 0600 examples/exfilmon.yaml $(DESTDIR)/etc/exfilmon/exfilmon.yaml
+	install -D -m 0644 $(OUT)/man/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8
+	install -D -m 0644 $(OUT)/man/exfilctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
+	install -D -m 0644 $(OUT)/man/exfilmon.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/exfilmon.yaml.5
+	install -D -m 0644 scripts/completion/exfilctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/exfilctl
+	@if [ -e $(CONFIG) ]; then \
+		install -D -m 0600 examples/exfilmon.yaml $(CONFIG).dist; \
+		echo "install: kept $(CONFIG); the example is $(CONFIG).dist"; \
+	else \
+		install -D -m 0600 examples/exfilmon.yaml $(CONFIG); \
+	fi
+
+# Removes what install put there; the config, the evidence and the logs stay (they are
+# the site's and may be under legal hold).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilctl
+	rm -f $(DESTDIR)/lib/systemd/system/exfilmond.service
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man5/exfilmon.yaml.5
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/exfilctl $(CONFIG).dist
+	@echo "uninstall: kept $(CONFIG), /var/lib/exfilmon and /var/log/exfilmon"
+
+# The Debian package, built from a copy of the tracked files (the working tree's build/
+# is left alone) into $(OUT)/deb/.
+deb:
+	$(Q)scripts/build-deb.sh $(OUT)/deb
 
 clean:
 	rm -rf $(OUT)

@@ -27,7 +27,9 @@
 #include "vfs.bpf.h"
 
 #define XM_S_IFIFO 0010000
+#ifndef XM_AF_UNIX
 #define XM_AF_UNIX 1
+#endif
 #define XM_LABEL_ENTRIES 65536
 #define XM_ILABEL_ENTRIES 262144
 #define XM_LABEL_ALL (~0ULL)        /* a read at end of stream: take the whole label */

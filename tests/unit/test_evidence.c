@@ -369,6 +369,33 @@ static void test_evidence_altered_index_is_reported(void **state)
 	free(data);
 }
 
+/* Issue 11 C16: an index edited to hide a session from a query does not: the block hash
+ * covers the session list, the lie fails it, and the block is read in full. */
+static void test_evidence_read_edited_index_hides_no_session(void **state)
+{
+	struct ev_filter f = { .have_session = true, .session_id = 1 };
+	char *idx = seg_path("seg-0000000000000000.idx");
+	unsigned char *data;
+	struct ev_report rep;
+	char got[1024] = "";
+	char *p;
+	off_t len;
+
+	fill(6, 1, 1 << 20);
+	data = slurp(idx, &len);
+	data[len] = '\0';
+	/* Block 1 holds session 1: the index now claims session 2. */
+	p = strchr(strchr((char *)data, '\n') + 1, '\n') - 1;
+	assert_int_equal(*p, '1');
+	*p = '2';
+	spit(idx, data, len);
+	assert_int_equal(evidence_read(dir, &f, session_cb, got, &rep), 0);
+	assert_true(rep.intact);
+	assert_true(rep.index_altered);
+	assert_non_null(strstr(got, "config"));
+	free(data);
+}
+
 static void test_evidence_torn_index_line_is_rebuilt(void **state)
 {
 	char *idx = seg_path("seg-0000000000000000.idx");
@@ -804,6 +831,87 @@ static void test_evidence_read_bad_directories(void **state)
 	assert_non_null(strstr(rep.problem, "block 0 at offset 0: not an evidence block"));
 }
 
+
+struct unshipped_seen {
+	uint64_t first, last, records;
+	unsigned calls;
+};
+
+static void on_unshipped(void *ctx, uint64_t first, uint64_t last, uint64_t records)
+{
+	struct unshipped_seen *u = ctx;
+
+	if (!u->calls++)
+		u->first = first;
+	u->last = last;
+	u->records += records;
+}
+
+static int unshipped_cb(void *ctx, const struct ev_record *r)
+{
+	char *out = ctx;
+
+	if (!strcmp(r->type, "retention") && strstr(r->json, "\"unshipped\""))
+		snprintf(out, 512, "%s", r->json);
+	return 0;
+}
+
+/* Retention of blocks a shipper has not acknowledged says so, in the store and to the
+ * callback; blocks below the shipped mark are not counted. */
+static void test_evidence_retention_records_unshipped_blocks(void **state)
+{
+	struct evidence_opts o = { .dir = dir, .segment_bytes = 400, .block_bytes = 1 << 20,
+				   .seal_interval_ns = SEC, .retention_bytes = 2000,
+				   .on_unshipped_deleted = on_unshipped };
+	struct unshipped_seen u = { 0 };
+	char last[512] = "";
+	struct ev_report rep;
+	struct evidence *ev;
+
+	fill(60, 5, 400);   /* 12 blocks of 5 records, two per segment */
+	o.ctx = &u;
+	ev = evidence_open(&o);
+	assert_non_null(ev);
+	evidence_set_unshipped(ev, 1);   /* block 0 shipped, the rest not */
+	assert_int_equal(evidence_maintain(ev, 5000), 0);
+	evidence_close(ev);
+	assert_true(u.calls >= 1);
+	assert_int_equal(u.first, 1);
+	assert_int_equal(u.records, 5 * (u.last - u.first + 1));
+	assert_int_equal(evidence_read(dir, NULL, unshipped_cb, last, &rep), 0);
+	assert_true(rep.intact);
+	/* the last deletion's record names its own two unshipped blocks */
+	assert_non_null(strstr(last, "\"unshipped\":{\"blocks\":2,\"records\":10"));
+}
+
+static void test_evidence_block_read_by_number(void **state)
+{
+	struct ev_block b = { 0 };
+	struct ev_block_hdr h;
+	uint64_t first = 99, bytes, ts;
+
+	fill(60, 5, 400);   /* blocks 0..11 over six segments */
+	for (uint64_t n = 0; n < 12; n++) {
+		assert_int_equal(evidence_block_read(dir, n, &b), 0);
+		memcpy(&h, b.bytes, sizeof(h));
+		assert_int_equal(h.block_no, n);
+		assert_int_equal(b.len, EV_HDR_LEN + h.comp_len);
+		assert_true(ev_block_hash_ok(&h, b.bytes + EV_HDR_LEN));
+		assert_memory_equal(h.hash, b.hash, 32);
+		assert_int_equal(strtoull(b.segment + 4, NULL, 16), n - n % 2);
+	}
+	assert_int_equal(evidence_block_read(dir, 12, &b), -EAGAIN);
+	assert_int_equal(evidence_range_size(dir, 10, 12, &bytes, &ts), 0);
+	assert_true(bytes > 2 * EV_HDR_LEN);
+	assert_int_equal(ts, 1000 + 54);   /* block 10 holds records 50..54 */
+	/* Retention removed the first segment: its blocks are gone, not pending. */
+	assert_int_equal(unlink(seg_path("seg-0000000000000000.xev")), 0);
+	assert_int_equal(evidence_block_read(dir, 1, &b), -ENOENT);
+	assert_int_equal(evidence_first_block(dir, &first), 0);
+	assert_int_equal(first, 2);
+	ev_block_free(&b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -817,6 +925,7 @@ int main(void)
 		T(test_evidence_time_filter),
 		T(test_evidence_missing_index_reads_blocks_in_full),
 		T(test_evidence_altered_index_is_reported),
+		T(test_evidence_read_edited_index_hides_no_session),
 		T(test_evidence_torn_index_line_is_rebuilt),
 		T(test_evidence_truncation_at_every_offset),
 		T(test_evidence_every_bit_flip_is_caught),
@@ -827,6 +936,8 @@ int main(void)
 		T(test_evidence_retention_by_size_is_recorded),
 		T(test_evidence_retention_by_age_uses_given_time),
 		T(test_evidence_retention_then_removed_segment_fails),
+		T(test_evidence_retention_records_unshipped_blocks),
+		T(test_evidence_block_read_by_number),
 		T(test_evidence_empty_last_segment_resumes_chain),
 		T(test_evidence_read_waits_for_seal_in_progress),
 		T(test_evidence_read_json_with_nul_keeps_length),

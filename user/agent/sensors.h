@@ -28,6 +28,8 @@ struct sensors_opts {
 /* Map fds userspace reads and writes (collectors: read only, by the BPF tests). */
 struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, collectors;
+	int sinks, fills, flowfree;
+	uint32_t watch_max, sinks_max, flows_max, totals_max;   /* max_entries */
 	int ilabels;                 /* lineage object labels, pruned by age (drain.c) */
 };
 

@@ -8,5 +8,7 @@
 /* CLOCK_REALTIME in nanoseconds since the epoch. Callers that must be testable take the
  * time as a parameter instead; this is for the edges (mains, stamps on records). */
 uint64_t realtime_ns(void);
+/* CLOCK_MONOTONIC in nanoseconds: intervals, timeouts, backoff. */
+uint64_t monotonic_ns(void);
 
 #endif

@@ -63,7 +63,17 @@ const struct key cfg_keys[] = {
 	{ "output.evidence", cfg_value_path, OFF(evidence_dir), 0, 0, 0, 0, "/var/lib/exfilmon/evidence",
 	  "an absolute path", NULL, "evidence store directory" },
 	{ "output.syslog", cfg_value_syslog, OFF(syslog_url), 0, 0, 0, F_OFF, "unix:/dev/log",
-	  "unix:/PATH, tcp://HOST:PORT or off", NULL, "RFC 5424 syslog destination" },
+	  "unix:/PATH, tcp://HOST:PORT, tls://HOST:PORT or off", NULL,
+	  "syslog destination: local socket (RFC 3164), or a collector (RFC 5424 over TCP or TLS)" },
+	{ "output.syslog_facility", cfg_value_facility, OFF(syslog_facility), 0, 0, 0, 0, "local5",
+	  "local0..local7, user, daemon, auth, authpriv or syslog", NULL,
+	  "syslog facility of every message" },
+	{ "output.syslog_ca", cfg_value_ca, OFF(syslog_ca), 0, 0, 0, 0, "system",
+	  "system, or the absolute path of a PEM file", NULL,
+	  "tls://: the CA(s) the collector's certificate must chain to" },
+	{ "output.metrics", cfg_value_path, OFF(metrics_path), 0, 0, 0, F_OFF, "off",
+	  "an absolute path, or off", NULL,
+	  "Prometheus metrics for node_exporter's textfile collector, rewritten every tick" },
 	{ "evidence.segment_size", cfg_value_size, OFF(evidence_segment_bytes), 0, 64 * 1024, 1ULL << 40,
 	  0, "16MiB", "e.g. 16MiB", "64KiB to 1TiB", "segment file size before rotation" },
 	{ "evidence.retention", cfg_value_duration, OFF(evidence_retention_ns), 0, 3600 * SEC,
@@ -75,16 +85,33 @@ const struct key cfg_keys[] = {
 	{ "evidence.seal_interval", cfg_value_duration, OFF(evidence_seal_interval_ns), 0, SEC / 10,
 	  3600 * SEC, 0, "5s", "e.g. 5s, 500ms", "100ms to 1h",
 	  "a block is sealed at least this often" },
+	{ "evidence.heartbeat", cfg_value_duration, OFF(evidence_heartbeat_ns), 0, SEC, 3600 * SEC,
+	  0, "60s", "e.g. 60s", "1s to 1h",
+	  "a heartbeat block is sealed this often, so a stopped agent shows as a silence" },
 	{ "agent.state_dir", cfg_value_path, OFF(state_dir), 0, 0, 0, 0, "/var/lib/exfilmon/state",
 	  "an absolute path", NULL, "learned baselines and agent state" },
 	{ "agent.ring_buffer", cfg_value_ring, OFF(ring_bytes), 0, 4096, 1ULL << 30, 0, "4MiB",
 	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
 	{ "agent.poll_interval", cfg_value_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
 	  0, "250ms", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
+	{ "fleet.servers", cfg_value_words, OFF(fleet_servers), OFF(n_fleet_servers), 0, 32, F_URL,
+	  "[]", "a list of nats://HOST:PORT or tls://HOST:PORT", NULL,
+	  "NATS JetStream servers to ship evidence, alerts and heartbeats to; empty: standalone" },
+	{ "fleet.tls", cfg_value_tls, 0, 0, 0, 0, 0, "{}", "{ca: PATH, cert: PATH, key: PATH}", NULL,
+	  "CA that the server certificate must chain to, and this host's client certificate" },
+	{ "fleet.credentials", cfg_value_path, OFF(fleet_credentials), 0, 0, 0, F_OFF, "off",
+	  "an absolute path or off", NULL, "NATS user credentials (.creds) file" },
+	{ "fleet.host_id", cfg_value_host_id, OFF(fleet_host_id), 0, 0, 0, 0, "/etc/machine-id",
+	  "1-64 of A-Z a-z 0-9 _ -, or an absolute path of a file holding it", NULL,
+	  "this host's name in subjects and message ids" },
+	{ "fleet.heartbeat", cfg_value_duration, OFF(fleet_heartbeat_ns), 0, SEC, 3600 * SEC, 0,
+	  "15s", "e.g. 15s, 1m", "1s to 1h", "how often a heartbeat is published" },
+	{ "fleet.groups", cfg_value_words, OFF(fleet_groups), OFF(n_fleet_groups), 0, 64, 0, "[]",
+	  "a list of names (A-Z a-z 0-9 _ -)", NULL, "policy groups this host belongs to" },
 };
 const size_t cfg_n_keys = ARRAY_SIZE(cfg_keys);
 
-_Static_assert(ARRAY_SIZE(cfg_keys) <= 32, "grow ctx.seen and ctx.section");
+_Static_assert(ARRAY_SIZE(cfg_keys) <= 48, "grow ctx.seen and ctx.section");
 
 /* Length of the section part of a key name ("detect" in "detect.window"). */
 size_t cfg_section_len(const struct key *k)

@@ -70,7 +70,7 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 			 *case_str(d, "remote_host") ? case_str(d, "remote_host") : "local");
 	else if (!strcmp(type, "agent"))
 		snprintf(buf, sizeof(buf), "%-12s agent %s", "agent", ev);
-	ctl_escape(out, len, buf);
+	ctl_escape_stored(out, len, buf);
 }
 
 static void timeline_record(void *arg, json_t *r)

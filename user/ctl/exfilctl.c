@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: exfilctl COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nexfilctl COMMAND --help shows a command's options.\n");
+	fprintf(f, "\nexfilctl COMMAND --help shows a command's options; exfilctl --version the "
+		   "version.\n");
 }
 
 int main(int argc, char **argv)
@@ -45,6 +46,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("exfilctl %s\n", EXFILMON_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)

@@ -55,6 +55,10 @@ struct walk {
 	struct retained *retained;
 	size_t n_retained;
 	struct seg_index idx;
+	uint64_t last_ts;            /* time of the last heartbeat record */
+	/* The current block's index line, when its session list was proven by the block
+	 * hash (version 2): only then may a query skip the block on its word. */
+	const struct ev_index_entry *proven;
 	/* buffers reused across blocks */
 	unsigned char *comp, *raw;
 	size_t comp_cap, raw_cap;
@@ -134,7 +138,7 @@ static bool index_agrees(const struct ev_index_entry *e, const struct ev_block_h
 }
 
 /* Whether a query must decompress this block. */
-static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64_t off)
+static bool block_may_match(struct walk *w, const struct ev_block_hdr *h)
 {
 	const struct ev_index_entry *e;
 
@@ -145,8 +149,9 @@ static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64
 		return false;
 	if (!w->f->have_session)
 		return true;
-	e = index_for(w, h, off);
-	return !e || !index_agrees(e, h) || ev_session_set_has(&e->sessions, w->f->session_id);
+	/* Never on an unproven line: an edited index would hide a session. */
+	e = w->proven;
+	return !e || ev_session_set_has(&e->sessions, w->f->session_id);
 }
 
 /* Verify: the index line must describe the block exactly, sessions included. */
@@ -198,6 +203,19 @@ static bool in_time(const struct ev_filter *f, uint64_t ts)
 	return !f || ((!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns));
 }
 
+/* Heartbeats carry the time they were written (kernel records written late carry the
+ * time of the event), so the time between two is how long the agent wrote nothing. */
+static void note_heartbeat(struct walk *w, uint64_t ts)
+{
+	if (w->last_ts && ts > w->last_ts && ts - w->last_ts > w->rep->silence_ns) {
+		w->rep->silence_ns = ts - w->last_ts;
+		w->rep->silence_from_ns = w->last_ts;
+		w->rep->silence_to_ns = ts;
+	}
+	if (ts > w->last_ts)
+		w->last_ts = ts;
+}
+
 static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *h,
 		    const unsigned char *raw, size_t raw_len, uint64_t off)
 {
@@ -223,6 +241,8 @@ static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *
 		w->rep->records++;
 		if (json && !strcmp(type, "retention"))
 			note_retention(w, json);
+		if (!strcmp(type, "heartbeat"))
+			note_heartbeat(w, r.ts_ns);
 		if (json && w->fn && in_time(w->f, r.ts_ns))
 			w->stop = w->fn(w->ctx, &r) != 0;
 		free(json);
@@ -283,12 +303,51 @@ static uint64_t expected_block(const struct walk *w, const char *seg)
 	return w->started ? w->next_block : strtoull(seg + 4, NULL, 16);
 }
 
+/*
+ * The block's hash. A version 2 hash covers the block's session set: tried first with
+ * the set its index line claims (when the line agrees with the header), which proves the
+ * line and lets a query skip the block; else with the set of its own records (the block
+ * is decompressed, *inflated set), and a line that failed is reported as altered.
+ */
+static bool hash_ok(struct walk *w, const char *seg, const struct ev_block_hdr *h, uint64_t off,
+		    bool *inflated)
+{
+	const struct ev_index_entry *e = index_for(w, h, off);
+	struct ev_session_set s;
+	uint8_t hash[32];
+	size_t raw_len;
+
+	w->proven = NULL;
+	*inflated = false;
+	if (!(h->flags & EV_FLAG_SESSIONS)) {
+		ev_block_hash(h, w->comp, NULL, hash);
+		return !memcmp(hash, h->hash, 32);
+	}
+	if (e && index_agrees(e, h)) {
+		ev_block_hash(h, w->comp, &e->sessions, hash);
+		if (!memcmp(hash, h->hash, 32)) {
+			w->proven = e;
+			return true;
+		}
+	}
+	if (ev_block_inflate(h, w->comp, &w->raw, &w->raw_cap, &raw_len, &s))
+		return false;
+	*inflated = true;
+	ev_block_hash(h, w->comp, &s, hash);
+	if (memcmp(hash, h->hash, 32))
+		return false;
+	if (e)
+		index_problem(w, seg, h->block_no, "session list does not match the block");
+	return true;
+}
+
+
 /* Checks one block at off; returns its length, or 0 after recording a problem. */
 static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
 {
 	struct ev_block_hdr h;
-	uint8_t hash[32];
 	uLongf raw_len;
+	bool inflated;
 	uint64_t block = expected_block(w, seg);
 
 	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
@@ -303,10 +362,10 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
 	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
 		problem(w, seg, block, off, "cannot read the block");
+		w->rep->unreadable = true;
 		return 0;
 	}
-	ev_block_hash(&h, w->comp, hash);
-	if (memcmp(hash, h.hash, 32)) {
+	if (!hash_ok(w, seg, &h, off, &inflated)) {
 		problem(w, seg, block, off, "hash mismatch: the block was altered");
 		return 0;
 	}
@@ -321,12 +380,18 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	hex_encode(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
-	if (w->fn && !block_may_match(w, &h, off)) {
+	if (w->f && w->f->probe && w->f->probe_block == h.block_no) {
+		w->rep->probe_found = true;
+		memcpy(w->rep->probe_hash, w->rep->head, sizeof(w->rep->probe_hash));
+		snprintf(w->rep->probe_segment, sizeof(w->rep->probe_segment), "%s", seg);
+	}
+	if (w->fn && !block_may_match(w, &h)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
 	}
 	raw_len = h.raw_len;
-	if (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len) {
+	if (!inflated &&
+	    (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len)) {
 		problem(w, seg, h.block_no, off, "payload does not decompress");
 		return 0;
 	}
@@ -373,6 +438,7 @@ static int walk_segment(struct walk *w, const char *seg, bool last_segment)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		problem(w, seg, w->next_block, 0, strerror(errno));
+		w->rep->unreadable = true;
 		return -1;
 	}
 	load_index(w, seg);

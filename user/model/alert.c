@@ -11,6 +11,7 @@ const char *alert_rule_name(enum alert_rule rule)
 		[RULE_STAGING] = "staging",
 		[RULE_DRIP] = "slow_drip",
 		[RULE_BASELINE] = "baseline_deviation",
+		[RULE_INTEGRITY] = "sensor_integrity",
 		[RULE_DERIVED_EXFIL] = "derived_exfiltration",
 	};
 

@@ -89,6 +89,7 @@ static const char *const rule_descriptions[] = {
 	[RULE_STAGING] = "Staging: collected data written to files outside the sources",
 	[RULE_DRIP] = "Slow drip: cumulative source volume over a long window above the threshold",
 	[RULE_BASELINE] = "Deviation from the user's own daily baseline",
+	[RULE_INTEGRITY] = "Sensor integrity: the agent was blinded, tampered with or evaded",
 	[RULE_DERIVED_EXFIL] = "Derived exfiltration: customer data followed from its sources "
 			       "through files, pipes and sockets to a process that sent it out",
 };
@@ -130,6 +131,9 @@ static json_t *ecs_event(const struct alert *a)
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)a->id);
 	json_object_set_new(e, "kind", json_string("alert"));
 	json_object_set_new(e, "category", categories(a));
+	/* "access" is an allowed type of both the file and the network category. */
+	json_object_set_new(e, "type", json_pack("[s]", "access"));
+	json_object_set_new(e, "severity", json_integer(output_rule_severity(a->rule)));
 	json_object_set_new(e, "action", json_string(alert_rule_name(a->rule)));
 	json_object_set_new(e, "id", json_string(id));
 	json_object_set_new(e, "sequence", json_integer(a->revision));
@@ -257,6 +261,10 @@ static json_t *exfilmon_obj(const struct alert *a)
 	json_object_set_new(x, "evidence_first_seq", u64(a->evidence_first_seq));
 	json_object_set_new(x, "evidence_last_seq", u64(a->evidence_last_seq));
 	json_object_set_new(x, "config_sha256", str(a->config_sha256));
+	if (a->rule == RULE_INTEGRITY) {
+		json_object_set_new(x, "reason", str(a->reason));
+		json_object_set_new(x, "detail", str(a->detail));
+	}
 	return x;
 }
 
@@ -275,13 +283,42 @@ static char *dump(json_t *o)
 	return s;
 }
 
-char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe)
+int output_rule_severity(enum alert_rule rule)
 {
-	json_t *o = json_object(), *host = json_object();
+	switch (rule) {
+	case RULE_EXFIL: return 73;
+	case RULE_BASELINE: return 21;
+	default: return 47;
+	}
+}
 
-	if (!o || !host) {
-		json_decref(o);
-		json_decref(host);
+static void set_nonempty(json_t *o, const char *key, const char *v)
+{
+	if (v && *v)
+		json_object_set_new(o, key, str(v));
+}
+
+void output_ecs_identity(json_t *o, const struct output_identity *id)
+{
+	json_t *host = json_object(), *agent = json_object();
+
+	json_object_set_new(host, "name", str(id->host_name));
+	set_nonempty(host, "id", id->host_id);
+	json_object_set_new(agent, "type", json_string("exfilmon"));
+	json_object_set_new(agent, "name", str(id->host_name));
+	set_nonempty(agent, "id", id->agent_id);
+	set_nonempty(agent, "version", id->agent_version);
+	json_object_set_new(o, "host", host);
+	json_object_set_new(o, "agent", agent);
+	json_object_set_new(o, "ecs", json_pack("{s:s}", "version", OUTPUT_ECS_VERSION));
+}
+
+char *output_alert_json_ecs(const struct alert *a, const struct output_identity *id,
+			    const char *exe)
+{
+	json_t *o = json_object();
+
+	if (!o) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -289,13 +326,20 @@ char *output_alert_json_exe(const struct alert *a, const char *host_name, const 
 	json_object_set_new(o, "event", ecs_event(a));
 	json_object_set_new(o, "rule", ecs_rule(a));
 	json_object_set_new(o, "user", ecs_user(a));
-	json_object_set_new(host, "name", str(host_name));
-	json_object_set_new(o, "host", host);
+	output_ecs_identity(o, id);
 	ecs_process(o, a, exe);
 	ecs_file(o, a);
 	ecs_destination(o, a);
 	json_object_set_new(o, "exfilmon", exfilmon_obj(a));
 	return dump(o);
+}
+
+char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe)
+{
+	const struct output_identity id = { .host_name = host_name,
+					    .agent_version = EXFILMON_VERSION };
+
+	return output_alert_json_ecs(a, &id, exe);
 }
 
 char *output_alert_json(const struct alert *a, const char *host_name)
