@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Lineage end to end: the real daemon, real login sessions, a drop site on 127.0.10.77.
+# Lineage end to end: the real daemon, real login sessions, a drop site on 127.200.10.77.
 # Every insider below stays under every per-person volume threshold (bulk_read 50 MiB,
 # staging 50 MiB, no collection episode at all), so only following the data can catch
 # them: a hand-off through a shared folder between two users, a cat | gzip | curl

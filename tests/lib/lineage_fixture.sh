@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # What the lineage tests share: people, customer exports under a watched tree, a shared
-# folder, a drop site on 127.0.10.77:18080 (egress), a config whose thresholds every
-# scenario stays under except detect.exfil, the daemon with its own label pin directory,
-# and alert queries. Source after itest.sh; LINEAGE_SERVICE names a source service.
+# folder, a drop site on 127.200.10.77:18080 (egress; the allowlist keeps 127.0.0.0/9, so
+# other tests' loopback traffic on the same machine is not egress here), a config whose
+# thresholds every scenario stays under except detect.exfil, the daemon with its own
+# label pin directory, and alert queries. Source after itest.sh; LINEAGE_SERVICE names a
+# source service.
 
-DROP=127.0.10.77:18080
+DROP=127.200.10.77:18080
 SRC=$T/src
 SHARE=$T/share
 mkdir -p "$SRC" "$SHARE"
@@ -32,7 +34,7 @@ sources:
   paths: ["$SRC"]
   services: [${LINEAGE_SERVICE:+"$LINEAGE_SERVICE"}]
 egress:
-  allow: ["127.0.0.1/32"]
+  allow: ["127.0.0.0/9"]
 detect:
   window: 10m
   bulk_read: 50MiB
