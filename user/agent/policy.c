@@ -413,6 +413,8 @@ static void expect_seal(struct entry_set *s)
 {
 	size_t out = 0;
 
+	if (!s->n)
+		return; /* v may be NULL, and qsort's pointer must not be */
 	qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
 	for (size_t i = 0; i < s->n; i++) {
 		if (out && !cmp_entry(&s->v[out - 1], &s->v[i]))

@@ -70,6 +70,7 @@ struct config {
 	uint64_t fleet_heartbeat_ns;
 	char **fleet_groups;        /* policy groups this host belongs to */
 	size_t n_fleet_groups;
+	bool require_signed;        /* policy.require_signed: only signed bundles replace this */
 	char sha256[65];            /* hex SHA-256 of the file's bytes ("builtin" hashes the default text) */
 };
 
@@ -98,6 +99,10 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 		       char **errors);
 
 void config_free(struct config *cfg);
+
+/* Reads a whole file (at most 1 MiB, the most a config or bundle can be) into a
+ * malloc'd *text of *len bytes. Returns 0, -EFBIG, -ENOMEM or -errno. */
+int config_read_file(const char *path, char **text, size_t *len);
 
 /* True when addr (16 bytes, IPv4-mapped form) and port (host order) fall in one of the
  * rules; a rule with port 0 matches every port. */

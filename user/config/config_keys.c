@@ -108,6 +108,8 @@ const struct key cfg_keys[] = {
 	  "15s", "e.g. 15s, 1m", "1s to 1h", "how often a heartbeat is published" },
 	{ "fleet.groups", cfg_value_words, OFF(fleet_groups), OFF(n_fleet_groups), 0, 64, 0, "[]",
 	  "a list of names (A-Z a-z 0-9 _ -)", NULL, "policy groups this host belongs to" },
+	{ "policy.require_signed", cfg_value_bool, OFF(require_signed), 0, 0, 0, 0, "false",
+	  "true or false", NULL, "only signed policy bundles may replace this config" },
 };
 const size_t cfg_n_keys = ARRAY_SIZE(cfg_keys);
 

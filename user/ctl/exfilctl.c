@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exfilctl: the command-line tool for IT (trace, status) and for investigators
+ * exfilctl: the command-line tool for IT (trace, status, policy) and for investigators
  * (verify, sessions, alerts, timeline, export, report). This file only dispatches.
  */
 #include <stdio.h>
@@ -26,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{ "export", ctl_export, "export evidence records as JSON lines or CSV" },
 	{ "lineage", ctl_lineage, "where customer data came from and went (--file PATH | --alert ID)" },
 	{ "report", ctl_report, "self-contained HTML incident report for a session" },
+	{ "policy", ctl_policy, "signed policy bundles: keygen, sign, verify, show, push" },
 };
 
 static void usage(FILE *f)
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		printf("exfilctl %s\n", EXFILMON_VERSION);
 		return 0;
 	}
+	if (ctl_wants_db(argc - 1, argv + 1))
+		return ctl_db_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].run(argc - 1, argv + 1);

@@ -69,6 +69,7 @@ struct collector {
 	uint64_t heartbeat_ns;        /* evidence.heartbeat */
 	uint64_t last_heartbeat_ns;
 	struct json_buf buf;          /* one event's record, reused */
+	const struct policy_status *policy;
 };
 
 /* Creates path and its missing parents (mkdir -p), each with mode. */
@@ -560,6 +561,24 @@ static json_t *stats_json(struct collector *c)
 	return o;
 }
 
+static json_t *policy_json(const struct policy_status *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "serial", json_integer((json_int_t)st->info.serial));
+	json_object_set_new(o, "sha256", json_string(st->info.sha256));
+	json_object_set_new(o, "signed", json_boolean(st->info.is_signed));
+	json_object_set_new(o, "key_id", json_string(st->info.key_id));
+	json_object_set_new(o, "groups", json_string(st->info.groups));
+	json_object_set_new(o, "expiry", json_integer((json_int_t)st->info.expiry));
+	json_object_set_new(o, "source", json_string(policy_source_name(st->source)));
+	json_object_set_new(o, "require_signed", json_boolean(st->require_signed));
+	json_object_set_new(o, "refusals", json_integer((json_int_t)st->refusals));
+	json_object_set_new(o, "last_refusal", json_string(st->last_refusal));
+	json_object_set_new(o, "note", json_string(st->note));
+	return o;
+}
+
 /* Over the daemon's life: a reopen or a new config replaces the sender, not the count. */
 static uint64_t syslog_dropped(const struct collector *c)
 {
@@ -622,6 +641,11 @@ static void push_fleet_counters(struct collector *c)
 	fc.syslog_drops = syslog_dropped(c);
 	fc.sensors_attached = st.programs;
 	snprintf(fc.config_sha256, sizeof(fc.config_sha256), "%s", c->config_sha256);
+	if (c->policy) {
+		fc.have_policy = true;
+		fc.policy_serial = c->policy->info.serial;
+		snprintf(fc.policy_sha256, sizeof(fc.policy_sha256), "%s", c->policy->info.sha256);
+	}
 	fleet_set_counters(c->fleet, &fc);
 }
 
@@ -650,6 +674,8 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "metrics_path", c->metrics_path ? json_string(c->metrics_path)
 							       : json_null());
 	json_object_set_new(o, "fleet", fleet_json(c, now_ns));
+	if (c->policy)
+		json_object_set_new(o, "policy", policy_json(c->policy));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
@@ -775,6 +801,39 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 	push_fleet_counters(c);
 	write_metrics(c, now_ns);
 	write_status(c, now_ns);
+}
+
+void collector_set_policy(struct collector *c, const struct policy_status *st)
+{
+	c->policy = st;
+}
+
+void collector_policy_event(struct collector *c, const char *event, const char *name,
+			    const struct policy_info *info, const char *reason)
+{
+	json_t *o = json_object();
+	char msg[2048];
+	bool bad = strcmp(event, "applied") != 0;
+
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "name", json_string(name ? name : ""));
+	json_object_set_new(o, "serial", json_integer((json_int_t)info->serial));
+	json_object_set_new(o, "sha256", json_string(info->sha256));
+	json_object_set_new(o, "signed", json_boolean(info->is_signed));
+	json_object_set_new(o, "key_id", json_string(info->key_id));
+	json_object_set_new(o, "groups", json_string(info->groups));
+	json_object_set_new(o, "reason", json_string(reason ? reason : ""));
+	if (c->policy)
+		json_object_set_new(o, "source",
+				    json_string(policy_source_name(c->policy->source)));
+	record_obj(c, "policy", realtime_ns(), o);
+	snprintf(msg, sizeof(msg), "policy %s %s serial=%llu sha256=%s%s%s", event,
+		 name ? name : "", (unsigned long long)info->serial, info->sha256,
+		 reason && *reason ? " reason=" : "", reason ? reason : "");
+	if (c->syslog)
+		syslog_out_send(c->syslog, bad ? 4 : 5, "POLICY", msg);
+	if (c->evidence && bad)
+		evidence_seal(c->evidence);
 }
 
 uint64_t collector_alerts(const struct collector *c)
