@@ -6,7 +6,7 @@ Revisions of one episode count once: the episode is exfilmon.alert_id.
 usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
                             [--destination D] [--destination-prefix P] [--config-sha H]
                             [--origin-session S] [--origin-user U] [--hand-off true|false]
-                            [--chain-contains TEXT] [--source NAME]
+                            [--chain-contains TEXT] [--source NAME] [--exclude-rule R]
        alerts.py FILE max-egress [filters]: the largest egress_bytes of the matching alerts
 """
 import argparse
@@ -24,6 +24,8 @@ def dig(o, path):
 def matches(al, a):
     x = al.get("exfilmon", {})
     if a.rule and dig(al, "rule.name") != a.rule:
+        return False
+    if a.exclude_rule and dig(al, "rule.name") == a.exclude_rule:
         return False
     if a.user and dig(al, "user.name") != a.user:
         return False
@@ -61,7 +63,8 @@ def main():
     ap.add_argument("file")
     ap.add_argument("op", choices=["count", "max-egress"])
     for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha",
-              "origin-session", "origin-user", "hand-off", "chain-contains", "source"):
+              "origin-session", "origin-user", "hand-off", "chain-contains", "source",
+              "exclude-rule"):
         ap.add_argument("--" + o)
     ap.add_argument("--session-none", action="store_true")
     a = ap.parse_args()
