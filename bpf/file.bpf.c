@@ -20,8 +20,9 @@ static __always_inline int io_exit(long ret, enum io_dir dir)
 	struct xm_sys_args args;
 
 	/* Nothing moved: leave before any read (the saved arguments, where they are kept
-	 * in sysargs, must still be consumed). */
-	if (ret <= 0 && !args_from_enter)
+	 * in sysargs, must still be consumed). End of file on a read goes on: lineage takes
+	 * what is left of a stream's label there. */
+	if ((ret < 0 || (!ret && dir == IO_WRITE)) && !args_from_enter)
 		return 0;
 	if (sys_args_get(&args, 1))
 		return 0;
@@ -208,8 +209,10 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	if (!fd_watched_source((int)args.a[4], &wk))
 		return 0;
 	len = args.a[1];
-	/* FLOW_PLAIN: a mapping alone does not make the process a collector. */
+	/* FLOW_PLAIN: a mapping alone does not make the process a collector; its pages
+	 * are readable all the same, so lineage credits the mapped length. */
 	file_flow_add(&wk, XM_FLOW_MMAP, len, FLOW_PLAIN);
+	lineage_source(len);
 	task = current_task();
 	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
 	if (!r)
@@ -281,7 +284,7 @@ static __always_inline void aio_account(__u64 uiocb)
 		bytes = iov_bytes(cb.buf, cb.nbytes);
 	else
 		return;
-	fd_io((int)cb.fildes, bytes, dir);
+	fd_io_counts((int)cb.fildes, bytes, dir);
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_submit")

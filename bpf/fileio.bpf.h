@@ -118,6 +118,15 @@ static __always_inline int suspect_account(struct xm_watch_key *wk, __u64 bytes,
 	return 0;
 }
 
+/* Derived egress into a sink file (lineage.bpf.h): named by its inode, as the sink flow. */
+static __always_inline void sink_lineage_egress(struct file *f, struct xm_watch_key *wk,
+						__u64 bytes)
+{
+	struct lineage_obj o = { .key = *wk, .file = f, .kind = XM_LO_FILE };
+
+	lineage_egress(&o, bytes);
+}
+
 /*
  * The one body behind every read/write accounting hook, tracepoint or fexit. btf is
  * PTR_BTF where f is a BTF-typed argument (fexit), PTR_UNTYPED where it came out of the
@@ -125,19 +134,24 @@ static __always_inline int suspect_account(struct xm_watch_key *wk, __u64 bytes,
  * rejections come first: an unwatched file leaves after the identity reads and one
  * lookup.
  */
-static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
-				    enum ptr_kind btf)
+static __always_inline void file_io_as(struct file *f, long ret, enum io_dir dir,
+				       enum ptr_kind btf, enum io_follow follow)
 {
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
 	__u16 mode;
 
-	if (ret <= 0 || !f)
+	if (ret < 0 || !f || (!ret && dir == IO_WRITE))
 		return;
 	mode = inode_id(file_inode_of(f, btf), &wk, btf);
 	if (mode == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
-			sock_account(file_sock(f), ret, dir);
+			sock_account_as(file_sock(f), ret, dir, follow);
+		return;
+	}
+	if (!ret) {
+		if (follow == FOLLOW_LINEAGE)
+			lineage_eof(f, mode, &wk);
 		return;
 	}
 	v = bpf_map_lookup_elem(&watch, &wk);
@@ -148,18 +162,42 @@ static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
 			return;
 		if (dir == IO_WRITE)
 			staging_account(f, mode, &wk, ret);
+		if (follow == FOLLOW_LINEAGE)
+			lineage_file_io(f, mode, &wk, ret, dir == IO_WRITE);
 		return;
 	}
-	if (dir == IO_READ && (v->flags & XM_W_SOURCE))
+	if (dir == IO_READ && (v->flags & XM_W_SOURCE)) {
 		file_flow_add(&wk, XM_FLOW_FILE_READ, ret, FLOW_COLLECTS);
-	else if (dir == IO_WRITE && (v->flags & XM_W_SINK))
+		if (follow == FOLLOW_LINEAGE)
+			lineage_source(ret);
+	} else if (dir == IO_WRITE && (v->flags & XM_W_SINK)) {
 		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret, FLOW_PLAIN);
+		if (follow == FOLLOW_LINEAGE)
+			sink_lineage_egress(f, &wk, ret);
+	}
+}
+
+static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
+				    enum ptr_kind btf)
+{
+	file_io_as(f, ret, dir, btf, FOLLOW_LINEAGE);
 }
 
 static __always_inline void fd_io(int fd, long ret, enum io_dir dir)
 {
-	if (ret > 0)
+	if (ret > 0 || (!ret && dir == IO_READ))
 		file_io(fd_file(fd), ret, dir, PTR_UNTYPED);
+}
+
+/*
+ * Counts only, no lineage: Linux AIO is counted at submission with the requested
+ * length, too loose to move labels with, and its program handles several iocbs, where
+ * the lineage code inlined once per iocb would not fit the 512-byte stack.
+ */
+static __always_inline void fd_io_counts(int fd, long ret, enum io_dir dir)
+{
+	if (ret > 0)
+		file_io_as(fd_file(fd), ret, dir, PTR_UNTYPED, FOLLOW_COUNTS);
 }
 
 #endif

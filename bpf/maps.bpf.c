@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.bpf.h"
+#include "lineage.bpf.h"
 
 watch_map_t watch SEC(".maps");
 sinks_map_t sinks SEC(".maps");
@@ -24,6 +25,13 @@ collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
 dgramdst_map_t dgramdst SEC(".maps");
 staged_map_t staged SEC(".maps");
+
+/* Lineage (lineage.bpf.h). */
+labels_map_t labels SEC(".maps");
+ilabels_map_t ilabels SEC(".maps");
+lsess_map_t lsess SEC(".maps");
+lseen_map_t lseen SEC(".maps");
+__u32 label_overflow = 0;
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;

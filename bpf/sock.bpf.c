@@ -103,7 +103,8 @@ int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	if (ret > 0 && !(flags & XM_MSG_PEEK))
+	/* 0 is the end of the stream: lineage hands over the rest of its label there. */
+	if (ret >= 0 && !(flags & XM_MSG_PEEK))
 		sock_account(sk, ret, IO_READ);
 	return 0;
 }
@@ -139,9 +140,10 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 	struct sock *sk;
 	struct sk_ends e;
 	__u8 addr[16];
-	__u16 port;
+	__u16 port, cls;
 
-	if (sys_args_get(&args, 5) || ret <= 0)
+	/* 0 received is the end of a stream, which lineage needs (sock_account). */
+	if (sys_args_get(&args, 5) || ret < 0 || (!ret && dir == IO_WRITE))
 		return 0;
 	sk = fd_sock((int)args.a[0]);
 	if (!sk)
@@ -162,9 +164,13 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 			sock_account(sk, ret, dir);
 		return 0;
 	}
+	if (!ret)
+		return 0;
 	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
-	net_account(addr, port, net_classify(addr, port), ret, dir);
+	cls = net_classify(addr, port);
+	net_account(addr, port, cls, ret, dir);
+	net_lineage(addr, port, cls, ret, dir);
 	return 0;
 }
 
@@ -187,7 +193,7 @@ static __always_inline int msg_exit(long ret, enum io_dir dir)
 {
 	struct xm_sys_args args;
 
-	if (sys_args_get(&args, 1) == 0 && ret > 0)
+	if (sys_args_get(&args, 1) == 0 && (ret > 0 || (!ret && dir == IO_READ)))
 		sock_account(fd_sock((int)args.a[0]), ret, dir);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "flow.bpf.h"
+#include "lineage.bpf.h"
 
 #define XM_AF_UNIX 1
 #define XM_AF_INET 2
@@ -147,6 +148,14 @@ static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 	return v.cls;
 }
 
+/* Derived egress to a peer (lineage.bpf.h). */
+static __always_inline void peer_lineage_egress(const __u8 addr[16], __u16 port, __u64 bytes)
+{
+	struct lineage_obj o = { .addr = addr, .port = port, .kind = XM_LO_PEER };
+
+	lineage_egress(&o, bytes);
+}
+
 /*
  * Bytes exchanged with a classified peer: received from a source service (which makes
  * the process a collector) or sent to an egress peer. Any other class or direction is
@@ -168,6 +177,20 @@ static __always_inline void net_account(const __u8 addr[16], __u16 port, __u16 c
 	}
 	__builtin_memcpy(key.addr, addr, 16);
 	flow_add(&key, bytes, opts);
+}
+
+/* Whether an I/O also moves lineage labels (lineage.bpf.h), or is only counted. */
+enum io_follow { FOLLOW_COUNTS, FOLLOW_LINEAGE };
+
+/* Lineage of bytes exchanged with a classified peer: a source read gives credit, a send
+ * to an egress peer is derived egress up to the credit. */
+static __always_inline void net_lineage(const __u8 addr[16], __u16 port, __u16 cls,
+					__u64 bytes, enum io_dir dir)
+{
+	if (cls == XM_SOCK_SOURCE && dir == IO_READ)
+		lineage_source(bytes);
+	else if (cls == XM_SOCK_EGRESS && dir == IO_WRITE)
+		peer_lineage_egress(addr, port, bytes);
 }
 
 /*
@@ -192,10 +215,19 @@ static __always_inline int dgram_dst_take(__u8 addr[16], __u16 *port)
  * named its destination is counted against that destination; a raw or other
  * non-TCP/UDP inet socket sending without a peer of its own is egress to an unknown
  * destination (peer :: port 0): suspicion, not silence. */
-static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
+static __always_inline void sock_account_as(struct sock *sk, __u64 bytes, enum io_dir dir,
+					    enum io_follow follow)
 {
-	struct sk_ends e;
+	struct sk_ends e = {};
 	__u16 cls = sock_class(sk, &e);
+
+	if (!bytes) {
+		/* End of stream: the label of what is left in flight goes to the reader. */
+		if (follow == FOLLOW_LINEAGE && sk && cls == XM_SOCK_OTHER && dir == IO_READ)
+			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport,
+				     XM_LABEL_ALL, 0);
+		return;
+	}
 
 	if (dir == IO_WRITE && (e.family == XM_AF_INET || e.family == XM_AF_INET6)) {
 		if (e.proto == XM_IPPROTO_UDP && dgram_dst_take(e.raddr, &e.rport) == 0)
@@ -207,7 +239,21 @@ static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_d
 			cls = XM_SOCK_EGRESS;
 		}
 	}
+	/* Neither source nor egress: a unix or loopback peer may carry a lineage label. */
+	if (sk && cls == XM_SOCK_OTHER) {
+		if (follow == FOLLOW_LINEAGE)
+			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport, bytes,
+				     dir == IO_WRITE);
+		return;
+	}
 	net_account(e.raddr, e.rport, cls, bytes, dir);
+	if (follow == FOLLOW_LINEAGE)
+		net_lineage(e.raddr, e.rport, cls, bytes, dir);
+}
+
+static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
+{
+	sock_account_as(sk, bytes, dir, FOLLOW_LINEAGE);
 }
 
 #endif

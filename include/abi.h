@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #endif
 
-#define XM_ABI_VERSION 2
+#define XM_ABI_VERSION 3
 
 #define XM_COMM_LEN 16
 #define XM_PATH_LEN 256     /* kernel-built paths; longer ones keep their last components */
@@ -36,6 +36,7 @@ enum xm_rec_type {
 	XM_REC_MMAP = 5,      /* a watched source file was mapped */
 	XM_REC_CONNECT = 6,   /* connect/accept of a classified socket */
 	XM_REC_URING = 7,     /* an io_uring read was submitted on a watched file */
+	XM_REC_LINEAGE = 8,   /* a data label moved between a process and an object (lineage) */
 };
 
 /* What a flow counts. Stored in xm_flow_key.kind. */
@@ -47,6 +48,7 @@ enum xm_flow_kind {
 	XM_FLOW_MMAP = 5,        /* bytes of watched files mapped (length of the mapping) */
 	XM_FLOW_URING_READ = 6,  /* bytes read from a watched file through io_uring */
 	XM_FLOW_STAGING = 7,     /* bytes a collecting process wrote to an unwatched file */
+	XM_FLOW_DERIVED_EGRESS = 8, /* egress bytes covered by the sender's label credit */
 };
 
 /* Why a ring record was lost or a map update failed; index into the drops map. */
@@ -64,6 +66,9 @@ enum xm_drop {
 	XM_DROP_FLOW_QUOTA,      /* the session's flow quota was used up: its session total */
 	XM_DROP_SINK_FULL,       /* a newly found sink file could not be added */
 	XM_DROP_TOTALS_FULL,     /* not even a session total could be created */
+	XM_DROP_RING_LINEAGE,    /* a lineage record was lost */
+	XM_DROP_LABEL_FULL,      /* a label map was full: the label went to the session's
+				  * unknown-origin label, or an object was not labelled */
 	XM_DROP_MAX,
 };
 
@@ -318,5 +323,92 @@ struct xm_sinkdev_val {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct xm_sinkdev_val) == 8, "xm_sinkdev_val layout changed");
+
+/*
+ * Lineage (bpf/lineage.bpf.h). A label says "this holds customer data": how many source
+ * bytes (credit) and from which login sessions (a bounded set of origins). Processes carry
+ * one (map labels, keyed by tgid), so do files, pipes and FIFOs (map ilabels, keyed by
+ * (dev, ino) as the watch map) and sockets in flight (ilabels with the pseudo devices
+ * below: the receiving struct sock for unix sockets, a hash of the 4-tuple for loopback).
+ */
+#define XM_LABEL_ORIGINS 4
+#define XM_LDEV_UNIX 0xffffffffu    /* ilabels key dev: ino is the receiving struct sock */
+#define XM_LDEV_INET 0xfffffffeu    /* ilabels key dev: ino hashes the loopback 4-tuple */
+
+enum xm_label_flag {
+	XM_L_UNKNOWN = 1 << 0,   /* an origin was lost (map full, more origins than kept) */
+	XM_L_FORKED = 1 << 1,    /* carried across fork from the parent */
+};
+
+/* What a lineage record reports (xm_lineage.step). */
+enum xm_lineage_step {
+	XM_LS_WRITE = 1,         /* a labelled process wrote to the object: the object is derived */
+	XM_LS_READ = 2,          /* a process read a derived object and took its label */
+	XM_LS_SEND = 3,          /* a labelled process sent to an egress peer */
+};
+
+/* What kind of object (xm_lineage.obj). */
+enum xm_lineage_obj {
+	XM_LO_FILE = 1,
+	XM_LO_PIPE = 2,          /* pipe or FIFO */
+	XM_LO_UNIX = 3,
+	XM_LO_INET = 4,          /* loopback TCP/UDP to an allowlisted local peer */
+	XM_LO_PEER = 5,          /* an egress peer (XM_LS_SEND) */
+};
+
+struct xm_origin {
+	__u32 session;
+	__u32 loginuid;
+};
+
+/* Maps: labels (hash, tgid -> label), ilabels (hash, xm_watch_key -> label). */
+struct xm_label {
+	__u64 credit;        /* source bytes carried; for a stream object, bytes not yet read */
+	__u64 passed;        /* bytes handed on into streams, at most credit (processes) */
+	__u64 egressed;      /* egress already counted as derived, at most credit (processes) */
+	__u64 last_ns;       /* boot clock of the last labelling step */
+	struct xm_origin origins[XM_LABEL_ORIGINS];
+	__u32 n_origins;
+	__u32 flags;         /* xm_label_flag */
+	__u32 gen;           /* files: the inode's i_generation, so a reused inode is not derived */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_label) == 80, "xm_label layout changed");
+
+/* Map: lseen (LRU), when each (process, object, step) was last reported. */
+struct xm_lseen_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pid;
+	__u32 step;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_lseen_key) == 24, "xm_lseen_key layout changed");
+
+/*
+ * A label moved. Sent the first time a (process, object, step) moves label bytes and
+ * again each time its running total doubles, so an investigator sees every hand-off with
+ * its size within a factor of two, and a busy pipe costs a few records, not one per write.
+ */
+struct xm_lineage {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u64 ino;           /* object: inode, struct sock, or 4-tuple hash */
+	__u64 bytes;         /* label bytes this process moved on this object so far */
+	__u64 credit;        /* the process's credit after the step */
+	struct xm_origin origins[XM_LABEL_ORIGINS];
+	__u8 addr[16];       /* XM_LO_PEER and XM_LO_INET: the peer */
+	__u32 dev;
+	__u32 n_origins;
+	__u32 flags;         /* xm_label_flag of the process's label */
+	__u16 step;          /* xm_lineage_step */
+	__u16 obj;           /* xm_lineage_obj */
+	__u16 port;          /* XM_LO_PEER and XM_LO_INET: the peer's port */
+	__u16 path_len;      /* XM_LO_FILE: bytes of path (reversed, as xm_open) */
+	__u32 _pad;
+	char path[XM_PATH_LEN];
+};
+_Static_assert(sizeof(struct xm_lineage) == 16 + 64 + 24 + 32 + 16 + 24 + 256,
+	       "xm_lineage layout changed");
 
 #endif

@@ -187,9 +187,9 @@ static void test_output_activity_json_every_kind_and_mount(void **state)
 {
 	static const char *const names[] = { "unknown", "source_file", "source_net", "egress_net",
 					     "egress_media", "egress_sync", "staging",
-					     "mmap_source", "unknown" };
+					     "mmap_source", "derived_egress", "unknown" };
 
-	for (int k = 0; k <= ACT_MMAP_SOURCE + 1; k++) {
+	for (int k = 0; k <= ACT_DERIVED_EGRESS + 1; k++) {
 		struct activity a = { .kind = k, .object = "/media/usb/x", .mount = "/media/usb" };
 		char *s = activity_json(&a);
 		json_t *o = parse_line(s);

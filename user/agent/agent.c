@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "common/array_size.h"
 #include "agent_int.h"
+#include "labels_state.h"
 #include "common/log.h"
 
 /* A policy that did not fit is in force as far as it goes; the alert says what is not. */
@@ -61,6 +63,25 @@ static int start_sessions(struct agent *a)
 	return 0;
 }
 
+/* After a reboot the pinned label maps are gone; the saved file labels come back. */
+static void restore_labels(struct agent *a, const struct agent_opts *opts)
+{
+	struct timespec ts;
+	int n;
+
+	if (!opts->label_pin_dir || !opts->cfg->state_dir)
+		return;
+	snprintf(a->labels_path, sizeof(a->labels_path), "%s/labels.state", opts->cfg->state_dir);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	n = labels_state_load(sensors_maps(a->sensors)->ilabels, a->labels_path,
+			      (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+	if (n < 0)
+		log_warn("agent: derived-file labels in %s unreadable: %s", a->labels_path,
+			 strerror(-n));
+	else if (n > 0)
+		log_info("agent: %d derived-file labels restored from %s", n, a->labels_path);
+}
+
 struct agent *agent_start(const struct agent_opts *opts)
 {
 	struct agent *a = calloc(1, sizeof(*a));
@@ -81,12 +102,15 @@ struct agent *agent_start(const struct agent_opts *opts)
 	if (err)
 		goto out_free;
 	so.ring_bytes = opts->cfg->ring_bytes;
+	a->label_ttl_ns = opts->cfg->detect.lookback_ns;
+	so.pin_dir = opts->label_pin_dir;
 	so.ctx = a;
 	a->sensors = sensors_start(&so);
 	if (!a->sensors) {
 		err = -errno;
 		goto out_free;
 	}
+	restore_labels(a, opts);
 	err = start_policy(a, opts->cfg);
 	if (err)
 		goto out_stop;
@@ -120,8 +144,22 @@ void agent_quiesce(struct agent *a)
 	sensors_detach(a->sensors);
 	agent_poll_ring(a);
 	agent_drain(a);
+	agent_save_labels(a);
 	a->sink.emit = no_sink;
 }
+
+void agent_save_labels(struct agent *a)
+{
+	int n;
+
+	if (!a->labels_path[0])
+		return;
+	n = labels_state_save(sensors_maps(a->sensors)->ilabels, a->names, a->labels_path);
+	if (n < 0)
+		log_warn("agent: save derived-file labels to %s: %s", a->labels_path,
+			 strerror(-n));
+}
+
 
 void agent_stop(struct agent *a)
 {
@@ -140,6 +178,7 @@ int agent_reconfigure(struct agent *a, const struct config *cfg)
 {
 	int err = policy_apply(a->policy, cfg);
 
+	a->label_ttl_ns = cfg->detect.lookback_ns;
 	if (!err)
 		report_partial(a);
 	return err;
@@ -190,6 +229,7 @@ int agent_drain(struct agent *a)
 	err = drain_flows(a);
 	if (!err)
 		err = drain_gaps(a);
+	drain_prune_labels(a);
 	return err;
 }
 
@@ -237,6 +277,7 @@ const char *agent_drop_name(unsigned int i)
 		[XM_DROP_SOCK_FULL] = "sock_full", [XM_DROP_WATCH_FULL] = "watch_full",
 		[XM_DROP_FLOW_QUOTA] = "flow_quota", [XM_DROP_SINK_FULL] = "sink_full",
 		[XM_DROP_TOTALS_FULL] = "totals_full",
+		[XM_DROP_RING_LINEAGE] = "ring_lineage", [XM_DROP_LABEL_FULL] = "label_full",
 	};
 	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
 

@@ -23,6 +23,8 @@ struct agent_opts {
 	const struct config *cfg;
 	struct agent_sink sink;
 	const char *proc_root;     /* NULL: "/proc" */
+	const char *label_pin_dir; /* bpffs directory keeping lineage labels across restarts;
+				    * NULL: labels live only as long as this agent */
 };
 
 struct agent_stats {

@@ -36,6 +36,9 @@ struct agent {
 	struct mount_cache_entry mounts[AGENT_MOUNT_CACHE];
 	unsigned n_mounts;
 	int64_t boot_to_real_ns;     /* add to a boot-clock time to get CLOCK_REALTIME */
+	uint64_t label_ttl_ns;       /* detect.lookback: older object labels are pruned */
+	uint64_t pruned_ns;          /* boot clock of the last prune */
+	char labels_path[4096];      /* derived-file labels kept across reboots; "" none */
 	struct agent_stats stats;
 };
 
@@ -70,6 +73,11 @@ int drain_gaps(struct agent *a);
  * EV_ACTIVITY (drain_flows calls it per entry; bench/collector_bench feeds it). */
 void drain_take(struct agent *a, const struct xm_flow_key *k, const struct xm_flow_val *v);
 void drain_forget(struct agent *a);
+/* agent.c: writes the derived-file labels to labels_path, when there is one. */
+void agent_save_labels(struct agent *a);
+/* Deletes object labels not renewed within label_ttl_ns and saves the rest (at most
+ * every 10 minutes). */
+void drain_prune_labels(struct agent *a);
 void drain_free(struct agent *a);
 
 #endif

@@ -142,6 +142,7 @@ static const enum activity_kind kind_map[] = {
 	[XM_FLOW_MMAP] = ACT_MMAP_SOURCE,
 	[XM_FLOW_URING_READ] = ACT_SOURCE_FILE,
 	[XM_FLOW_STAGING] = ACT_STAGING,
+	[XM_FLOW_DERIVED_EGRESS] = ACT_DERIVED_EGRESS,
 };
 
 struct obj_text {
@@ -177,14 +178,15 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 {
 	const char *name;
 
-	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS) {
+	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS ||
+	    (k->kind == XM_FLOW_DERIVED_EGRESS && !k->ino)) {
 		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
 		if (!peer_unknown(k, t->name, sizeof(t->name)))
 			endpoint_format(t->name, sizeof(t->name), t->ip, k->port);
 		/* Object identity only needs to tell peers apart, not resist attack. */
 		act->object_id = fnv1a64(k->addr, sizeof(k->addr), FNV1A64_INIT) ^ k->port;
-		act->dst_ip = k->kind == XM_FLOW_NET_EGRESS ? t->ip : NULL;
-		act->dst_port = k->kind == XM_FLOW_NET_EGRESS ? k->port : 0;
+		act->dst_ip = k->kind != XM_FLOW_NET_SOURCE ? t->ip : NULL;
+		act->dst_port = k->kind != XM_FLOW_NET_SOURCE ? k->port : 0;
 		act->object = t->name;
 		return;
 	}
@@ -203,12 +205,13 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 		snprintf(t->name, sizeof(t->name), "(flow table full: session total)");
 	act->object = t->name;
 	act->object_id = (uint64_t)k->dev << 40 ^ k->ino;
-	if (k->kind == XM_FLOW_SINK_WRITE) {
+	if (k->kind == XM_FLOW_SINK_WRITE || k->kind == XM_FLOW_DERIVED_EGRESS) {
 		const char *mnt = media_mount(a, k->dev);
 		char *slash;
 
 		if (mnt) {
-			act->kind = ACT_EGRESS_MEDIA;
+			if (k->kind == XM_FLOW_SINK_WRITE)
+				act->kind = ACT_EGRESS_MEDIA;
 			act->mount = mnt;
 		} else {
 			snprintf(t->dir, sizeof(t->dir), "%s", t->name);
@@ -273,7 +276,8 @@ static int drain_totals(struct agent *a);
 /* Bytes going out, as opposed to bytes collected. */
 static bool outbound(uint8_t kind)
 {
-	return kind == XM_FLOW_NET_EGRESS || kind == XM_FLOW_SINK_WRITE || kind == XM_FLOW_STAGING;
+	return kind == XM_FLOW_NET_EGRESS || kind == XM_FLOW_SINK_WRITE || kind == XM_FLOW_STAGING ||
+	       kind == XM_FLOW_DERIVED_EGRESS;
 }
 
 struct deferred {
@@ -545,6 +549,38 @@ static int drain_totals(struct agent *a)
 		}
 	}
 	return integrity_fills(a);
+}
+
+#define PRUNE_EVERY_NS (600ULL * 1000000000ULL)
+
+/*
+ * A derived file keeps its label for detect.lookback after it was last written; past
+ * that its data is as old as the rule looks back, and the entry goes, so deleted files
+ * and never-drained streams do not fill the map over weeks. Entries are only deleted,
+ * never rewritten, so the walk races nothing the kernel does that matters.
+ */
+void drain_prune_labels(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	struct xm_watch_key key, next, *prev = NULL;
+	struct timespec ts;
+	struct xm_label v;
+	uint64_t now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!a->label_ttl_ns || now < a->pruned_ns + PRUNE_EVERY_NS)
+		return;
+	a->pruned_ns = now;
+	while (bpf_map_get_next_key(m->ilabels, prev, &next) == 0) {
+		key = next;
+		if (!bpf_map_lookup_elem(m->ilabels, &key, &v) && v.last_ns + a->label_ttl_ns < now) {
+			bpf_map_delete_elem(m->ilabels, &key);
+			continue;
+		}
+		prev = &key;
+	}
+	agent_save_labels(a);
 }
 
 static const char *const gap_what[] = {

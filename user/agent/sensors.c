@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -316,6 +317,7 @@ static void fill_maps(struct sensors *s)
 		.sinks_max = bpf_map__max_entries(k->maps.sinks),
 		.flows_max = bpf_map__max_entries(k->maps.flows),
 		.totals_max = bpf_map__max_entries(k->maps.totals),
+		.ilabels = bpf_map__fd(k->maps.ilabels),
 	};
 }
 
@@ -337,6 +339,60 @@ static int attach_all(struct sensors *s)
 	return 0;
 }
 
+#define BPFFS "/sys/fs/bpf"
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && (unsigned long)st.f_type == BPF_FS_MAGIC_NUMBER;
+}
+
+/* Whether a pinned map (if any) can stand in for the skeleton's: libbpf refuses to load
+ * at all when it cannot, so a mismatch is found and removed first. */
+static bool pin_fits(const struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+	bool fits;
+
+	if (fd < 0)
+		return true;
+	fits = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+	       info.value_size == bpf_map__value_size(m) &&
+	       info.max_entries == bpf_map__max_entries(m);
+	close(fd);
+	return fits;
+}
+
+/* The maps whose contents must outlive a daemon: lineage labels (lineage.bpf.h). */
+static int pin_labels(struct exfilmon_bpf *skel, const char *dir)
+{
+	struct bpf_map *maps[] = { skel->maps.labels, skel->maps.ilabels, skel->maps.lsess };
+	char path[PATH_MAX];
+
+	if (!on_bpffs(BPFFS) && mount("bpf", BPFFS, "bpf", 0, NULL) && errno != EBUSY)
+		return -errno;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
+		if (!pin_fits(maps[i], path)) {
+			/* Another layout (an upgrade): those labels cannot be read any more. */
+			log_warn("loader: pinned %s has another layout; its labels are dropped",
+				 path);
+			unlink(path);
+		}
+		if (bpf_map__set_pin_path(maps[i], path))
+			return -errno;
+	}
+	return 0;
+}
+
+
 static int open_and_load(struct sensors *s, const struct sensors_opts *opts, bool fast)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
@@ -352,6 +408,10 @@ static int open_and_load(struct sensors *s, const struct sensors_opts *opts, boo
 		bpf_map__set_max_entries(s->skel->maps.events, opts->ring_bytes);
 	disable_missing_syscalls(s->skel);
 	choose_hooks(s, vmlinux, fast);
+	if (opts->pin_dir && (err = pin_labels(s->skel, opts->pin_dir))) {
+		log_error("loader: pin lineage labels in %s: %s", opts->pin_dir, strerror(-err));
+		goto out;
+	}
 	err = exfilmon_bpf__load(s->skel);
 	if (err && !fast)
 		log_error("sensors: load BPF programs: %s", strerror(-err));

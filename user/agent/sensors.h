@@ -19,6 +19,10 @@ struct sensors_opts {
 	uint32_t ring_bytes;         /* power of two, >= page size */
 	sensors_record_fn on_record;
 	void *ctx;
+	/* Directory on a bpf filesystem where the lineage label maps are pinned and found
+	 * again by the next start, so a restart does not launder derived data. NULL: the
+	 * labels live and die with these sensors (exfilctl trace, beside a daemon). */
+	const char *pin_dir;
 };
 
 /* Map fds userspace reads and writes (collectors: read only, by the BPF tests). */
@@ -26,6 +30,7 @@ struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, collectors;
 	int sinks, fills, flowfree;
 	uint32_t watch_max, sinks_max, flows_max, totals_max;   /* max_entries */
+	int ilabels;                 /* lineage object labels, pruned by age (drain.c) */
 };
 
 /* Which hooks the probes chose (sensors_hooks), reported by status. Userspace only. */

@@ -274,6 +274,12 @@ void json_keyn_int(struct json_buf *b, const char *k, size_t k_len, int64_t v)
 	put(b, digits + i, sizeof(digits) - i);
 }
 
+void json_keyn_raw(struct json_buf *b, const char *k, size_t k_len, const char *raw)
+{
+	key(b, k, k_len);
+	put(b, raw, strlen(raw));
+}
+
 void json_keyn_null(struct json_buf *b, const char *k, size_t k_len)
 {
 	key(b, k, k_len);

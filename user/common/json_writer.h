@@ -34,6 +34,9 @@ void json_obj_end(struct json_buf *b);
 void json_keyn_str(struct json_buf *b, const char *key, size_t key_len, const char *val);
 void json_keyn_int(struct json_buf *b, const char *key, size_t key_len, int64_t v);
 void json_keyn_null(struct json_buf *b, const char *key, size_t key_len);
+/* "key":raw, where raw is already valid JSON text (a number list, true, false). */
+void json_keyn_raw(struct json_buf *b, const char *key, size_t key_len, const char *raw);
+#define json_key_raw(b, key, raw) json_keyn_raw(b, key, strlen(key), raw)
 #define json_key_str(b, key, val) json_keyn_str(b, key, strlen(key), val)
 #define json_key_int(b, key, v) json_keyn_int(b, key, strlen(key), v)
 #define json_key_null(b, key) json_keyn_null(b, key, strlen(key))

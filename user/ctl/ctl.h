@@ -20,6 +20,7 @@ int ctl_alerts(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_report(int argc, char **argv);
+int ctl_lineage(int argc, char **argv);
 int ctl_policy(int argc, char **argv);
 /* exfilctl COMMAND --db CONNINFO ...: the views over the central store (ctl_db.c).
  * argv[0] is the command. ctl_wants_db says whether argv has --db. */

@@ -566,6 +566,29 @@ static void names_list(FILE *f, json_t *list)
 	}
 }
 
+/* derived_exfiltration: whose data it was and how it got to the sender. */
+static void lineage_cell(FILE *f, json_t *x)
+{
+	json_t *d;
+	size_t j;
+
+	if (!json_object_get(x, "chain"))
+		return;
+	fprintf(f, "<div class=\"lineage\">hand-off: %s; origins: ",
+		json_is_true(json_object_get(x, "hand_off")) ? "yes" : "no");
+	json_array_foreach(json_object_get(x, "origins"), j, d) {
+		esc(f, case_str(d, "user"));
+		fprintf(f, " (session %lld) ", case_int(d, "session_id"));
+	}
+	fputs("<br>chain: ", f);
+	json_array_foreach(json_object_get(x, "chain"), j, d) {
+		fputs(j ? " &rarr; " : "", f);
+		esc(f, case_str(d, "name"));
+		fprintf(f, " (%lld)", case_int(d, "bytes"));
+	}
+	fputs("</div>", f);
+}
+
 static void alerts(FILE *f, json_t *all, const struct case_session *s)
 {
 	json_t *al;
@@ -591,6 +614,7 @@ static void alerts(FILE *f, json_t *all, const struct case_session *s)
 			   "%lld</td><td>", case_int(x, "revision"), case_int(x, "source_bytes"),
 			case_int(x, "egress_bytes"));
 		names_list(f, json_object_get(x, "sources"));
+		lineage_cell(f, x);
 		fputs("</td><td>", f);
 		names_list(f, json_object_get(x, "destinations"));
 		fputs("</td></tr>", f);

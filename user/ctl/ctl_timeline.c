@@ -46,6 +46,11 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 			 case_str(d, "comm"), case_int(d, "pid"), case_str(d, "proto"),
 			 case_str(d, "local_ip"), case_int(d, "local_port"), case_str(d, "remote_ip"),
 			 case_int(d, "remote_port"), case_str(d, "class"));
+	else if (!strcmp(type, "lineage"))
+		snprintf(buf, sizeof(buf), "%-12s %s(%lld) %s %s %s: %lld bytes, credit %lld", "lineage",
+			 case_str(d, "comm"), case_int(d, "pid"), case_str(d, "step"),
+			 case_str(d, "object_kind"), case_str(d, "object"), case_int(d, "bytes"),
+			 case_int(d, "credit"));
 	else if (!strcmp(type, "gap"))
 		snprintf(buf, sizeof(buf), "%-12s lost %lld %s records%s (%s)", "GAP", case_int(d, "count"),
 			 case_str(d, "what"),

@@ -53,7 +53,7 @@ static bool wanted(const struct trace *t, const struct event *ev)
 static const char *const act_names[] = {
 	[ACT_SOURCE_FILE] = "read", [ACT_SOURCE_NET] = "recv-src", [ACT_EGRESS_NET] = "send-out",
 	[ACT_EGRESS_MEDIA] = "to-media", [ACT_EGRESS_SYNC] = "to-sync", [ACT_STAGING] = "staging",
-	[ACT_MMAP_SOURCE] = "mmap",
+	[ACT_MMAP_SOURCE] = "mmap", [ACT_DERIVED_EGRESS] = "send-derived",
 };
 
 static void print_row(struct trace *t, const struct event *ev)
@@ -87,6 +87,13 @@ static void print_row(struct trace *t, const struct event *ev)
 	case EV_GAP:
 		snprintf(object, sizeof(object), "lost %llu %s records (%s)",
 			 (unsigned long long)ev->gap.count, ev->gap.what, ev->gap.reason);
+		break;
+	case EV_LINEAGE:
+		what = ev->lin.step;
+		snprintf(!strcmp(ev->lin.step, "read") ? in : out, sizeof(in), "%llu",
+			 (unsigned long long)ev->lin.bytes);
+		snprintf(object, sizeof(object), "label %s %s (credit %llu)", ev->lin.object_kind,
+			 ev->lin.object, (unsigned long long)ev->lin.credit);
 		break;
 	case EV_MMAP:
 		snprintf(in, sizeof(in), "%llu", (unsigned long long)ev->len);

@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "alerts", ctl_alerts, "list alerts in the evidence" },
 	{ "timeline", ctl_timeline, "what a session or user read and where it went, in order" },
 	{ "export", ctl_export, "export evidence records as JSON lines or CSV" },
+	{ "lineage", ctl_lineage, "where customer data came from and went (--file PATH | --alert ID)" },
 	{ "report", ctl_report, "self-contained HTML incident report for a session" },
 	{ "policy", ctl_policy, "signed policy bundles: keygen, sign, verify, show, push" },
 };

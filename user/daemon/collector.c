@@ -278,6 +278,8 @@ void collector_on_event(void *ctx, const struct event *ev)
 		detect_set_evidence_seq(c->detect, seq);
 		detect_integrity(c->detect, &in);
 	}
+	if (ev->kind == EV_LINEAGE && c->detect)
+		detect_lineage(c->detect, ev);
 	if (ev->kind == EV_ACTIVITY && c->detect) {
 		detect_set_evidence_seq(c->detect, seq);
 		detect_feed(c->detect, &ev->act);

@@ -215,6 +215,8 @@ static int start(struct daemon *d)
 	collector_set_policy(d->collector, &d->keeper.st);
 	policy_loop_report_start(d);
 	ao.sink.ctx = d->collector;
+	ao.label_pin_dir = getenv("EXFILMON_PIN_DIR") ? getenv("EXFILMON_PIN_DIR")
+						       : XM_LABEL_PIN_DIR;
 	d->agent = agent_start(&ao);
 	if (!d->agent)
 		return -1;

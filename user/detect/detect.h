@@ -10,6 +10,7 @@
 
 #include "model/activity.h"
 #include "model/alert.h"
+#include "model/event.h"
 #include "config/config.h"
 
 struct detect;
@@ -60,6 +61,9 @@ void detect_reconfigure(struct detect *d, const struct detect_config *cfg);
  * ignored: they never reach a person's windows and never raise an alert.
  */
 void detect_feed(struct detect *d, const struct activity *act);
+/* An EV_LINEAGE event (a label moved): kept in the lineage graph that names the origins
+ * and hand-offs of a derived_exfiltration alert. Other events are ignored. */
+void detect_lineage(struct detect *d, const struct event *ev);
 /* Advances time: expires windows, closes quiet episodes, rolls baseline days. */
 void detect_tick(struct detect *d, uint64_t now_ns);
 /* Writes baselines to state_path (also done by detect_free). Returns 0 or -errno. */

@@ -25,6 +25,7 @@
 
 #include "common/endpoint.h"
 #include "detect_int.h"
+#include "detect_lineage.h"
 #include "common/log.h"
 
 static void touch(struct detect *d, struct subject *s, const struct activity *act)
@@ -160,11 +161,69 @@ static void (*const by_class[])(struct detect *, struct subject *, struct subjec
 	[ACT_CLASS_STAGING] = on_staging,
 };
 
+const struct detect_config *detect_cfg(const struct detect *d)
+{
+	return &d->cfg;
+}
+
+uint64_t detect_alert_id(struct detect *d, uint64_t now_ns)
+{
+	return dx_new_id(d, now_ns);
+}
+
+uint64_t detect_evidence_seq(const struct detect *d)
+{
+	return d->seq;
+}
+
+void detect_who(struct detect *d, uint32_t session_id, uint32_t loginuid, struct alert *a)
+{
+	struct detect_subject who = { 0 };
+
+	if (d->ops.subject)
+		d->ops.subject(d->ops.ctx, session_id, loginuid, &who);
+	snprintf(a->user, sizeof(a->user), "%s", who.user ? who.user : "");
+	snprintf(a->tty, sizeof(a->tty), "%s", who.tty ? who.tty : "");
+	snprintf(a->remote_host, sizeof(a->remote_host), "%s",
+		 who.remote_host ? who.remote_host : "");
+}
+
+void detect_publish(struct detect *d, struct alert *a)
+{
+	snprintf(a->config_sha256, sizeof(a->config_sha256), "%s", d->config_sha256);
+	if (a->revision == 1)
+		d->st.alerts++;
+	else
+		d->st.updates++;
+	d->ops.emit(d->ops.ctx, a);
+}
+
+void detect_lineage(struct detect *d, const struct event *ev)
+{
+	lineage_step(d->lineage, ev);
+}
+
+/* Lineage sees every source slice (services included: a service's reads can reach a
+ * person through a file) and judges derived egress, which the volume rules never see. */
+static bool lineage_feed(struct detect *d, const struct activity *act)
+{
+	if (act->kind == ACT_DERIVED_EGRESS) {
+		lineage_egress(d->lineage, act);
+		return true;
+	}
+	if (act->kind == ACT_SOURCE_FILE || act->kind == ACT_SOURCE_NET ||
+	    act->kind == ACT_MMAP_SOURCE)
+		lineage_source(d->lineage, act);
+	return false;
+}
+
 void detect_feed(struct detect *d, const struct activity *act)
 {
 	enum activity_class cls = activity_class(act->kind);
 	struct subject *s, *u;
 
+	if (act->bytes && lineage_feed(d, act))
+		return;
 	if (cls == ACT_CLASS_NONE || !act->bytes)
 		return;
 	d->st.activities++;
@@ -202,7 +261,8 @@ struct detect *detect_new(const struct detect_config *cfg, const struct detect_o
 	d->cfg = *cfg;
 	d->ops = *ops;
 	d->baselines = baseline_set_new();
-	if (!d->baselines || dx_tab_rebuild(d, 64))
+	d->lineage = lineage_new(d);
+	if (!d->baselines || !d->lineage || dx_tab_rebuild(d, 64))
 		goto out_free;
 	if (state_path) {
 		d->state_path = strdup(state_path);
@@ -223,6 +283,7 @@ out_free:
 void detect_reconfigure(struct detect *d, const struct detect_config *cfg)
 {
 	d->cfg = *cfg;
+	lineage_reconfigure(d->lineage);
 	/* Windows keep what they hold; only the bucket width changes. */
 	for (struct subject *s = d->all; s; s = s->next) {
 		window_sum_resize(&s->src_win, cfg->window_ns);
@@ -254,6 +315,7 @@ void detect_tick(struct detect *d, uint64_t now_ns)
 		d->id_base = (now_ns / NS_PER_S) << 20;
 	for (struct subject *s = d->all; s; s = s->next)
 		dx_close_quiet(d, s, now_ns);
+	lineage_tick(d->lineage, now_ns);
 	baseline_roll_all(d->baselines, now_ns);
 	gone = dx_expire(d, false, now_ns);
 	gone += dx_expire(d, true, now_ns);
@@ -298,6 +360,7 @@ void detect_free(struct detect *d)
 	}
 	free(d->tab);
 	baseline_set_free(d->baselines);
+	lineage_free(d->lineage);
 	free(d->state_path);
 	free(d);
 }

@@ -94,6 +94,7 @@ struct detect {
 	uint64_t id_base, n_ids;
 	uint64_t seq;                /* evidence seq of the slice being fed */
 	uint64_t last_save_ns;
+	struct lineage *lineage;     /* derived_exfiltration (detect_lineage.c) */
 	struct detect_stats st;
 	uint64_t integrity_raised[INTEGRITY_SEEN]; /* keys of integrity alerts raised */
 	unsigned n_integrity;
@@ -122,6 +123,8 @@ bool dx_within(uint64_t when, uint64_t now, uint64_t span);
 uint64_t dx_act_start(const struct activity *act);
 void dx_close_quiet(struct detect *d, struct subject *s, uint64_t now);
 void dx_emit(struct detect *d, struct subject *s, enum alert_rule r, uint64_t now);
+/* A new episode id: (seconds of the first activity or tick) << 20 plus a counter. */
+uint64_t dx_new_id(struct detect *d, uint64_t now);
 void dx_fill_who(struct detect *d, struct subject *s, const struct episode *e,
 		     struct alert *a);
 void dx_judge(struct detect *d, struct subject *s, enum alert_rule r,

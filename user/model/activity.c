@@ -16,6 +16,8 @@ static const struct {
 	[ACT_EGRESS_MEDIA] = { "egress_media", ACT_CLASS_EGRESS },
 	[ACT_EGRESS_SYNC] = { "egress_sync", ACT_CLASS_EGRESS },
 	[ACT_STAGING] = { "staging", ACT_CLASS_STAGING },
+	/* Judged only by lineage (derived_exfiltration); its bytes are already egress. */
+	[ACT_DERIVED_EGRESS] = { "derived_egress", ACT_CLASS_NONE },
 };
 
 enum activity_class activity_class(enum activity_kind kind)

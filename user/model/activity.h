@@ -17,6 +17,7 @@ enum activity_kind {
 	ACT_EGRESS_SYNC,       /* bytes written into a sync folder */
 	ACT_STAGING,           /* bytes written to a file outside the sources by a collector */
 	ACT_MMAP_SOURCE,       /* a watched file mapped; bytes = mapping length */
+	ACT_DERIVED_EGRESS,    /* egress covered by the sender's lineage credit (customer data) */
 };
 
 /* What a slice means for detection: collection, movement out, or staging in between.

@@ -12,9 +12,10 @@ const char *alert_rule_name(enum alert_rule rule)
 		[RULE_DRIP] = "slow_drip",
 		[RULE_BASELINE] = "baseline_deviation",
 		[RULE_INTEGRITY] = "sensor_integrity",
+		[RULE_DERIVED_EXFIL] = "derived_exfiltration",
 	};
 
-	if (rule >= RULE_BULK_READ && rule <= RULE_INTEGRITY)
+	if (rule >= RULE_BULK_READ && rule <= RULE_DERIVED_EXFIL)
 		return names[rule];
 	return "unknown";
 }

@@ -17,9 +17,18 @@ enum alert_rule {
 	RULE_DRIP,            /* "slow_drip" */
 	RULE_BASELINE,        /* "baseline_deviation" */
 	RULE_INTEGRITY,       /* "sensor_integrity": blinded, tampered with or evaded */
+	RULE_DERIVED_EXFIL,   /* "derived_exfiltration": customer data followed to its sender */
 };
 
 #define ALERT_MAX_ITEMS 8
+#define ALERT_MAX_ORIGINS 4
+
+/* A login session the bytes of a derived exfiltration came from. */
+struct alert_origin {
+	uint32_t session_id;      /* SESSION_NONE: read outside any login (a service) */
+	uint32_t loginuid;
+	char user[64];
+};
 
 /* A top-N entry: a path, service, destination or process with its byte count. */
 struct alert_item {
@@ -51,6 +60,13 @@ struct alert {
 	unsigned n_destinations;
 	struct alert_item processes[ALERT_MAX_ITEMS];    /* comm/exe with pid */
 	unsigned n_processes;
+	/* derived_exfiltration only: where the bytes came from and how they got here. */
+	struct alert_origin origins[ALERT_MAX_ORIGINS];
+	unsigned n_origins;
+	int origin_unknown;       /* some origin was not kept (map full, too many origins) */
+	int hand_off;             /* the sender is not (only) the session that read the data */
+	struct alert_item chain[ALERT_MAX_ITEMS]; /* hand-offs, from the source side to the sender */
+	unsigned n_chain;
 	uint64_t evidence_first_seq; /* evidence records behind it: [first, last] record seqs */
 	uint64_t evidence_last_seq;
 	char config_sha256[65];

@@ -22,6 +22,26 @@ enum event_kind {
 	EV_ACTIVITY,    /* bytes moved since the last drain (act) */
 	EV_GAP,         /* detail lost (gap) */
 	EV_INTEGRITY,   /* the sensors were blinded, tampered with or evaded (integrity) */
+	EV_LINEAGE,     /* a data label moved between a process and an object (lin) */
+};
+
+#define LINEAGE_ORIGINS 4
+
+/* One step of customer data: a labelled process wrote an object, a process read a
+ * labelled object and took its label, or a labelled process sent to an egress peer. */
+struct event_lineage {
+	const char *step;         /* "write", "read", "send" */
+	const char *object_kind;  /* "file", "pipe", "unix", "loopback", "peer" */
+	const char *object;       /* path, "pipe:[ino]", "unix:[sock]", "ip:port" */
+	uint64_t object_id;       /* identity of the object, the same for writer and reader */
+	uint64_t bytes;           /* label bytes this process moved on this object so far */
+	uint64_t credit;          /* the process's source-byte credit after the step */
+	uint64_t start_ns;        /* the process's start (boot clock): tells a reused pid apart */
+	uint32_t origin_session[LINEAGE_ORIGINS];
+	uint32_t origin_loginuid[LINEAGE_ORIGINS];
+	unsigned n_origins;
+	int unknown;              /* an origin was lost (map full, more origins than kept) */
+	int forked;               /* the label came across a fork */
 };
 
 /* What the peer of a connect/accept is (the kernel's socket class, decoded). */
@@ -84,6 +104,7 @@ struct event {
 	struct activity act;
 	struct event_gap gap;
 	struct event_integrity integrity;
+	struct event_lineage lin;
 };
 
 /* "exec", "fork", "exit", "open", "mmap", "connect", "io_uring", "activity", "gap";

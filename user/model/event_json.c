@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ const char *event_record_type(const struct event *ev)
 		return "gap";
 	case EV_INTEGRITY:
 		return "integrity";
+	case EV_LINEAGE:
+		return "lineage";
 	default:
 		return "file";
 	}
@@ -64,6 +67,35 @@ static void add_common(struct json_buf *o, const struct event *ev)
 	set_u64(o, "pid", ev->pid);
 	set_u64(o, "ppid", ev->ppid);
 	set_str(o, "comm", ev->comm);
+}
+
+/* Origins as [{"session_id": N|null, "loginuid": N}]: the sessions the bytes came from. */
+static void add_lineage(struct json_buf *o, const struct event_lineage *l)
+{
+	char list[LINEAGE_ORIGINS * 48 + 4];
+	size_t n = 0;
+
+	n += snprintf(list, sizeof(list), "[");
+	for (unsigned i = 0; i < l->n_origins && i < LINEAGE_ORIGINS; i++) {
+		char sid[16];
+
+		if (l->origin_session[i] == SESSION_NONE)
+			snprintf(sid, sizeof(sid), "null");
+		else
+			snprintf(sid, sizeof(sid), "%u", l->origin_session[i]);
+		n += snprintf(list + n, sizeof(list) - n, "%s{\"session_id\":%s,\"loginuid\":%u}",
+			      i ? "," : "", sid, l->origin_loginuid[i]);
+	}
+	snprintf(list + n, sizeof(list) - n, "]");
+	set_str(o, "step", l->step);
+	set_str(o, "object_kind", l->object_kind);
+	set_str(o, "object", l->object);
+	set_u64(o, "object_id", l->object_id);
+	set_u64(o, "bytes", l->bytes);
+	set_u64(o, "credit", l->credit);
+	json_key_raw(o, "origins", list);
+	json_key_raw(o, "origin_unknown", l->unknown ? "true" : "false");
+	json_key_raw(o, "forked", l->forked ? "true" : "false");
 }
 
 static void add_specific(struct json_buf *o, const struct event *ev)
@@ -96,6 +128,9 @@ static void add_specific(struct json_buf *o, const struct event *ev)
 		set_str(o, "remote_ip", ev->conn.remote_ip);
 		set_u64(o, "remote_port", ev->conn.remote_port);
 		set_str(o, "class", conn_class_name(ev->conn.cls));
+		break;
+	case EV_LINEAGE:
+		add_lineage(o, &ev->lin);
 		break;
 	case EV_GAP:
 		set_str(o, "what", ev->gap.what);

@@ -11,4 +11,9 @@
 /* Where the daemon publishes its status (JSON, rewritten atomically). */
 #define XM_STATUS_PATH "/run/exfilmon/status.json"
 
+/* Where the daemon pins the lineage label maps (a bpf filesystem), so a restart or an
+ * upgrade of the daemon does not make derived data clean. EXFILMON_PIN_DIR overrides it
+ * (tests that run a daemon beside another one). */
+#define XM_LABEL_PIN_DIR "/sys/fs/bpf/exfilmon"
+
 #endif

@@ -90,6 +90,8 @@ static const char *const rule_descriptions[] = {
 	[RULE_DRIP] = "Slow drip: cumulative source volume over a long window above the threshold",
 	[RULE_BASELINE] = "Deviation from the user's own daily baseline",
 	[RULE_INTEGRITY] = "Sensor integrity: the agent was blinded, tampered with or evaded",
+	[RULE_DERIVED_EXFIL] = "Derived exfiltration: customer data followed from its sources "
+			       "through files, pipes and sockets to a process that sent it out",
 };
 
 /* Items name files and mount points by absolute path, services and peers as "ip:port". */
@@ -222,6 +224,25 @@ static void exfilmon_who(json_t *x, const struct alert *a)
 	json_object_set_new(x, "episode_end", when(a->end_ns));
 }
 
+/* Origins, hand-off flag and chain of a derived exfiltration (docs/alerts.md). */
+static void lineage_fields(json_t *x, const struct alert *a)
+{
+	json_t *origins = json_array();
+
+	for (unsigned i = 0; i < a->n_origins && i < ALERT_MAX_ORIGINS; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "session_id", audit_id(a->origins[i].session_id));
+		json_object_set_new(o, "loginuid", json_integer(a->origins[i].loginuid));
+		json_object_set_new(o, "user", str_or_null(a->origins[i].user));
+		json_array_append_new(origins, o);
+	}
+	json_object_set_new(x, "origins", origins);
+	json_object_set_new(x, "origin_unknown", json_boolean(a->origin_unknown));
+	json_object_set_new(x, "hand_off", json_boolean(a->hand_off));
+	json_object_set_new(x, "chain", items(a->chain, a->n_chain, 0));
+}
+
 static json_t *exfilmon_obj(const struct alert *a)
 {
 	json_t *x = json_object();
@@ -235,6 +256,8 @@ static json_t *exfilmon_obj(const struct alert *a)
 	json_object_set_new(x, "sources", items(a->sources, a->n_sources, 0));
 	json_object_set_new(x, "destinations", items(a->destinations, a->n_destinations, 0));
 	json_object_set_new(x, "processes", items(a->processes, a->n_processes, 1));
+	if (a->rule == RULE_DERIVED_EXFIL)
+		lineage_fields(x, a);
 	json_object_set_new(x, "evidence_first_seq", u64(a->evidence_first_seq));
 	json_object_set_new(x, "evidence_last_seq", u64(a->evidence_last_seq));
 	json_object_set_new(x, "config_sha256", str(a->config_sha256));

