@@ -13,7 +13,9 @@
 # of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line
 # per (workload, tracer, program) with the average ns per run, the median (and the
 # minimum) over the rounds; programs that ran fewer than 1,000 times in a workload
-# (background activity) only with VERBOSE=1. Programs are matched by the fds of the
+# (background activity) only with VERBOSE=1. CYCLES=K makes the open+read+close workloads
+# pass K times over their files: on a busy machine other processes' opens run the same
+# programs, and more passes drown them (repeat opens of a watched file find it by inode). Programs are matched by the fds of the
 # process that holds them, so other tracers on the machine do not disturb the numbers.
 #
 # This machine's speed drifts by 2x over minutes, so tracers measured one after the
@@ -32,6 +34,7 @@ WORK=.
 TOGETHER=0
 ALSO=()
 N=5000
+CYCLES=${CYCLES:-1}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) CPU=$2; shift ;;
@@ -157,8 +160,8 @@ workloads() {
 	read4k_watched -n 200000 read4k $T/src/big
 	read64_unwatched -n 200000 read64 $T/plain/big
 	read64_watched -n 200000 read64 $T/src/big
-	openclose_unwatched -n $N openclose $T/plain/small $N
-	openclose_watched -n $N openclose $T/src/small $N
+	openclose_unwatched -n $((N * CYCLES)) openclose $T/plain/small $N
+	openclose_watched -n $((N * CYCLES)) openclose $T/src/small $N
 	EOF
 }
 

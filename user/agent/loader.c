@@ -224,6 +224,7 @@ static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 }
 
 static void choose_arg_source(struct sensors *s);
+static void choose_dircache_ttl(struct sensors *s);
 
 static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast)
 {
@@ -242,6 +243,7 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 	}
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	choose_arg_source(s);
+	choose_dircache_ttl(s);
 	choose_uring(s, vmlinux);
 	n_fast = choose_fast(s, vmlinux, fast);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
@@ -256,6 +258,28 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 		 !(s->hooks & XM_HOOK_URING) ? "not seen" :
 		 s->uring_legacy ? "io_uring_file_get/submit_sqe/complete tracepoints (by user_data)"
 				 : "io_uring_file_get/complete tracepoints");
+}
+
+/*
+ * The age limit of the kernel's directory verdicts (bpf/maps.bpf.h). Renames move their
+ * generation; EXFILMON_DIRCACHE_TTL_MS (milliseconds) lengthens the limit so tests can
+ * show that the generation alone keeps verdicts right.
+ */
+static void choose_dircache_ttl(struct sensors *s)
+{
+	const char *env = getenv("EXFILMON_DIRCACHE_TTL_MS");
+	unsigned long long ms;
+	char *end;
+
+	if (!env)
+		return;
+	errno = 0;
+	ms = strtoull(env, &end, 10);
+	if (errno || end == env || *end || ms == 0 || ms > 3600000) {
+		log_warn("loader: EXFILMON_DIRCACHE_TTL_MS=%s ignored (1..3600000)", env);
+		return;
+	}
+	s->skel->rodata->dircache_ttl_ns = ms * 1000000ULL;
 }
 
 /*
@@ -295,6 +319,7 @@ static void fill_maps(struct sensors *s)
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
 		.settings = bpf_map__fd(k->maps.settings),
+		.dir_gen = (uint64_t *)&k->bss->dir_gen,
 	};
 }
 

@@ -23,6 +23,10 @@ struct sensors_opts {
 /* Map fds userspace reads and writes. */
 struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, settings;
+	/* The generation of the kernel's directory verdicts, in the skeleton's mapped .bss
+	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
+	 * skeleton (unit tests). */
+	uint64_t *dir_gen;
 };
 
 /* Loads and attaches everything the kernel supports. NULL with errno set; the reason

@@ -317,6 +317,14 @@ static int apply_sources(struct policy *p, const struct config *cfg)
 	return err;
 }
 
+/* Tree roots came or went: the kernel's cached directory verdicts (bpf/vfs.bpf.h) may
+ * name the old ones. Atomic, as the BPF side moves it too (renames). */
+static void dir_verdicts_stale(struct policy *p)
+{
+	if (p->maps.dir_gen)
+		__atomic_fetch_add(p->maps.dir_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int policy_apply(struct policy *p, const struct config *cfg)
 {
 	int err;
@@ -324,6 +332,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 	p->ids.n = 0;
 	memset(&p->stats, 0, sizeof(p->stats));
 	err = apply_sources(p, cfg);
+	dir_verdicts_stale(p);
 	if (!err)
 		err = net_apply(p->maps.services, cfg->services, cfg->n_services, true);
 	if (!err)
@@ -334,6 +343,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 	err = policy_refresh_media(p);
 	if (!err)
 		err = watch_prune(p);
+	dir_verdicts_stale(p);
 	p->stats.services = cfg->n_services;
 	p->stats.allow = cfg->n_allow;
 	return err;
