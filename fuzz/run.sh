@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-libs=$(pkg-config --cflags --libs zlib libcrypto jansson)
+libs=$(pkg-config --cflags --libs zlib liblz4 libcrypto jansson)
 src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
 # shellcheck disable=SC2086
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

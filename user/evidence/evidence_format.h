@@ -3,7 +3,10 @@
  * On-disk layout of the evidence store, shared by the writer and the reader.
  *
  * A segment file "seg-<first block no, 16 hex>.xev" is a run of blocks. A block is a
- * 128-byte header, then comp_len bytes of zlib-compressed records. Its hash is
+ * 128-byte header, then comp_len bytes of compressed records: zlib in version 1 blocks;
+ * in version 2 the codec is named by the header's flags (EV_CODEC_*: LZ4 block format
+ * as written today, or zlib). A segment may hold blocks of both versions (a store
+ * written before and after an upgrade). Its hash is
  * SHA-256(prev_hash || header with hash zeroed || payload), and prev_hash is the hash of
  * the block before it, in this segment or the previous one; block numbers run on across
  * segments. Records in a payload: u32 len (of what follows), u64 seq, u64 ts_ns,
@@ -22,7 +25,10 @@
 #include <stdint.h>
 
 #define EV_MAGIC "XMEVBLK1"
-#define EV_VERSION 1
+#define EV_VERSION 2                     /* written; 1 (zlib, flags 0) is still read */
+#define EV_CODEC_MASK 0xfu               /* version 2: the codec, in flags' low bits */
+#define EV_CODEC_ZLIB 0u
+#define EV_CODEC_LZ4 1u
 #define EV_HDR_LEN 128
 #define EV_MAX_PAYLOAD (64u << 20)
 #define EV_REC_FIXED 17                  /* seq, ts_ns, type_len after the length */
@@ -74,8 +80,21 @@ struct ev_index_entry {
 void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32]);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void ev_hex(const uint8_t *bin, size_t n, char *out);
-/* True when h has our magic and version and lengths a reader may allocate. */
+/* True when h has our magic, a version and codec we read, and lengths a reader may
+ * allocate. */
 bool ev_hdr_plausible(const struct ev_block_hdr *h);
+
+/* Compresses a payload with the codec new blocks use. Returns comp_len and *out
+ * (malloc'd, the caller frees it, even when 0 is returned), 0 on failure; *flags gets the
+ * codec for the header of a version EV_VERSION block. */
+size_t ev_block_compress(const void *raw, size_t raw_len, unsigned char **out,
+			 uint32_t *flags);
+
+/* The one decompressor of the tree: every reader of blocks (store recovery, walks,
+ * verify, export, the central service, the shipper) goes through it, whatever the
+ * block's version and codec. raw holds h->raw_len bytes. Returns 0, or -EINVAL when the
+ * payload does not decompress to exactly h->raw_len bytes (or names no codec we read). */
+int ev_block_decompress(const struct ev_block_hdr *h, const void *comp, void *raw);
 
 /* The next record of a payload at *pos. Returns 1 and advances *pos, 0 at the end of
  * raw, -EINVAL when the framing is corrupt. */

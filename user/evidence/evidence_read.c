@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "evidence_format.h"
 #include "evidence_read.h"
@@ -287,7 +286,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 {
 	struct ev_block_hdr h;
 	uint8_t hash[32];
-	uLongf raw_len;
+	size_t raw_len;
 	uint64_t block = expected_block(w, seg);
 
 	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
@@ -325,7 +324,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		return EV_HDR_LEN + h.comp_len;
 	}
 	raw_len = h.raw_len;
-	if (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len) {
+	if (ev_block_decompress(&h, w->comp, w->raw)) {
 		problem(w, seg, h.block_no, off, "payload does not decompress");
 		return 0;
 	}
