@@ -2,7 +2,14 @@
 # exfilmon build: BPF objects -> linked object -> skeleton; userspace library,
 # daemon, CLI and unit tests. Everything generated goes under build/.
 
+# SAN=address,undefined builds everything with those sanitizers into its own tree
+# (build-san unless OUT is given), so sanitized and plain objects never mix.
+SAN      ?=
+ifneq ($(SAN),)
+OUT      ?= build-san
+else
 OUT      ?= build
+endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -17,7 +24,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto
+PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto libssl libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -25,9 +32,16 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
 VERSION  := 0.1.0
-XCFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -DEXFILMON_VERSION=\"$(VERSION)\" \
+WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes \
+            -Wstrict-prototypes -Wformat=2
+XCFLAGS  := -std=gnu11 $(WARNINGS) -DEXFILMON_VERSION=\"$(VERSION)\" \
             -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
+ifneq ($(SAN),)
+SAN_FLAGS := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+XCFLAGS  += $(SAN_FLAGS)
+LDFLAGS  += $(SAN_FLAGS)
+endif
 LIBS     := $(PKG_LIBS) -lm
 
 CLANG_SYS_INC := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -58,24 +72,29 @@ CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# BPF tests (tests/bpf/, root): the real skeleton, one syscall, the map entry it wrote.
+BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all test check integration clean install bench
+.PHONY: all test bpf-test check integration clean install uninstall man deb bench fuzz FORCE
 
 all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a
 
-$(OUT)/vmlinux.h.new:
+# vmlinux.h follows the kernel's BTF (or VMLINUX_H): the source is copied into build/
+# only when its bytes differ, so the header and the BPF objects are regenerated exactly
+# when the running kernel's BTF changed, not merely when the header is missing.
+VMLINUX_SRC := $(or $(VMLINUX_H),/sys/kernel/btf/vmlinux)
+$(OUT)/vmlinux.src: FORCE
 	$(Q)mkdir -p $(OUT)
-ifeq ($(VMLINUX_H),)
-	$(call msg,VMLINUX,$@)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
-else
-	$(Q)cp $(VMLINUX_H) $@
-endif
+	$(Q)cmp -s $(VMLINUX_SRC) $@ || cp $(VMLINUX_SRC) $@
 
-# Only replace vmlinux.h when its content changed, so BPF objects do not rebuild needlessly.
-$(OUT)/vmlinux.h: $(OUT)/vmlinux.h.new
-	$(Q)cmp -s $< $@ || cp $< $@
-.INTERMEDIATE: $(OUT)/vmlinux.h.new
+$(OUT)/vmlinux.h: $(OUT)/vmlinux.src
+ifeq ($(VMLINUX_H),)
+	$(call msg,VMLINUX,$@)$(BPFTOOL) btf dump file $< format c > $@
+else
+	$(call msg,VMLINUX,$@)cp $< $@
+endif
 
 $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h
 	$(Q)mkdir -p $(@D)
@@ -96,7 +115,7 @@ $(OUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
 
 # Modules that include the skeleton must wait for it on a first build.
-$(OUT)/user/agent/loader.o: $(OUT)/exfilmon.skel.h
+$(OUT)/user/agent/sensors.o: $(OUT)/exfilmon.skel.h
 
 .SECONDEXPANSION:
 $(OUT)/user/lib%.a: $$(call layer_objs,$$*)
@@ -122,24 +141,98 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
-# Unit tests: no root needed.
+# Unit tests, one cmocka binary per tests/unit/test_*.c. They run without root except
+# test_policy, which creates BPF maps (no programs) and so needs CAP_BPF: root in CI.
 test: $(UNIT_BINS)
+	$(Q)scripts/check-architecture-doc.sh
 	$(Q)fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+$(OUT)/tests/bpf/%.o: tests/bpf/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Itests/lib -c $< -o $@
+
+$(OUT)/tests/bpf/test_%: $(OUT)/tests/bpf/test_%.o $(OUT)/tests/bpf/harness.o $(LAYER_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(OUT)/tests/bpf/harness.o $(LINK_LIBS) $(LIBS) \
+		$(CMOCKA_LIBS) -o $@
+
+# BPF tests: root, each loads and attaches the sensors itself, once with the hooks this
+# kernel allows (fexit fast path where it can) and once on the path kernels before 5.15
+# take (syscall tracepoints, arguments saved by sys_enter programs).
+BPF_TEST_OLD_PATH := EXFILMON_NO_FAST=1 EXFILMON_FORCE_ENTER_ARGS=1
+bpf-test: $(BPF_TEST_BINS)
+	$(Q)fail=0; for t in $(BPF_TEST_BINS); do \
+		echo "== $$t"; $$t || fail=1; \
+		echo "== $$t ($(BPF_TEST_OLD_PATH))"; $(BPF_TEST_OLD_PATH) $$t || fail=1; \
+	done; exit $$fail
 
 # Root integration tests against the real BPF programs.
 integration: all
 	$(Q)tests/integration/run.sh
 
-check: test integration
+check: test bpf-test integration
+
+# The evidence-reader fuzz target (fuzz/run.sh runs it) and the generator of its seed
+# store, built with clang and libFuzzer from the layers the reader stands on.
+FUZZ_CC    ?= clang
+FUZZ_SRCS  := $(foreach l,common model evidence,$(call layer_srcs,$(l)))
+FUZZ_LIBS  := $(shell pkg-config --cflags --libs zlib libcrypto jansson 2>/dev/null)
+FUZZ_FLAGS := -std=gnu11 -g -O1 -Iinclude -Iuser
+
+$(OUT)/fuzz/evidence_reader_fuzz: fuzz/evidence_reader_fuzz.c $(FUZZ_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $^ $(FUZZ_LIBS) -o $@
+
+$(OUT)/fuzz/gen_evidence: tests/lib/gen_evidence.c $(FUZZ_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)$(FUZZ_CC) $(FUZZ_FLAGS) $^ $(FUZZ_LIBS) -o $@
+
+fuzz: $(OUT)/fuzz/evidence_reader_fuzz $(OUT)/fuzz/gen_evidence
 
 bench: all
 	$(Q)bench/run.sh
 
-install: all
-	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)/usr/sbin/exfilmond
-	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)/usr/sbin/exfilctl
+# Installs under DESTDIR (packaging) or the root. A config that is already there is the
+# site's: it is never overwritten; the example goes beside it as exfilmon.yaml.dist.
+PREFIX   ?= /usr
+MAN_PAGES := $(OUT)/man/exfilmond.8 $(OUT)/man/exfilctl.8 $(OUT)/man/exfilmon.yaml.5
+CONFIG   := $(DESTDIR)/etc/exfilmon/exfilmon.yaml
+
+man: $(MAN_PAGES)
+
+$(MAN_PAGES) &: scripts/gen-man.py docs/config.md $(OUT)/exfilmond $(OUT)/exfilctl
+	$(call msg,MAN,$(OUT)/man)python3 scripts/gen-man.py $(OUT) $(OUT)/man $(VERSION)
+
+install: all man
+	install -D -m 0755 $(OUT)/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilmond
+	install -D -m 0755 $(OUT)/exfilctl $(DESTDIR)$(PREFIX)/sbin/exfilctl
 	install -D -m 0644 scripts/exfilmond.service $(DESTDIR)/lib/systemd/system/exfilmond.service
-	install -D -m 0600 examples/exfilmon.yaml $(DESTDIR)/etc/exfilmon/exfilmon.yaml
+	install -D -m 0644 $(OUT)/man/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8
+	install -D -m 0644 $(OUT)/man/exfilctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
+	install -D -m 0644 $(OUT)/man/exfilmon.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/exfilmon.yaml.5
+	install -D -m 0644 scripts/completion/exfilctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/exfilctl
+	@if [ -e $(CONFIG) ]; then \
+		install -D -m 0600 examples/exfilmon.yaml $(CONFIG).dist; \
+		echo "install: kept $(CONFIG); the example is $(CONFIG).dist"; \
+	else \
+		install -D -m 0600 examples/exfilmon.yaml $(CONFIG); \
+	fi
+
+# Removes what install put there; the config, the evidence and the logs stay (they are
+# the site's and may be under legal hold).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/exfilmond $(DESTDIR)$(PREFIX)/sbin/exfilctl
+	rm -f $(DESTDIR)/lib/systemd/system/exfilmond.service
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man8/exfilmond.8 $(DESTDIR)$(PREFIX)/share/man/man8/exfilctl.8
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man5/exfilmon.yaml.5
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/exfilctl $(CONFIG).dist
+	@echo "uninstall: kept $(CONFIG), /var/lib/exfilmon and /var/log/exfilmon"
+
+# The Debian package, built from a copy of the tracked files (the working tree's build/
+# is left alone) into $(OUT)/deb/.
+deb:
+	$(Q)scripts/build-deb.sh $(OUT)/deb
 
 clean:
 	rm -rf $(OUT)

@@ -18,7 +18,7 @@
 SEC("fexit/vfs_read")
 int BPF_PROG(on_vfs_read, struct file *file, char *buf, size_t count, loff_t *pos, ssize_t ret)
 {
-	file_io(file, ret, 0, 1);
+	file_io(file, ret, IO_READ, PTR_BTF);
 	return 0;
 }
 
@@ -26,7 +26,7 @@ SEC("fexit/vfs_readv")
 int BPF_PROG(on_vfs_readv, struct file *file, const struct iovec *vec, unsigned long vlen,
 	     loff_t *pos, rwf_t flags, ssize_t ret)
 {
-	file_io(file, ret, 0, 1);
+	file_io(file, ret, IO_READ, PTR_BTF);
 	return 0;
 }
 
@@ -34,7 +34,7 @@ SEC("fexit/vfs_write")
 int BPF_PROG(on_vfs_write, struct file *file, const char *buf, size_t count, loff_t *pos,
 	     ssize_t ret)
 {
-	file_io(file, ret, 1, 1);
+	file_io(file, ret, IO_WRITE, PTR_BTF);
 	return 0;
 }
 
@@ -42,7 +42,7 @@ SEC("fexit/vfs_writev")
 int BPF_PROG(on_vfs_writev, struct file *file, const struct iovec *vec, unsigned long vlen,
 	     loff_t *pos, rwf_t flags, ssize_t ret)
 {
-	file_io(file, ret, 1, 1);
+	file_io(file, ret, IO_WRITE, PTR_BTF);
 	return 0;
 }
 
@@ -50,8 +50,8 @@ SEC("fexit/vfs_copy_file_range")
 int BPF_PROG(on_vfs_copy_file_range, struct file *in, loff_t pos_in, struct file *out,
 	     loff_t pos_out, size_t len, unsigned int flags, ssize_t ret)
 {
-	file_io(in, ret, 0, 1);
-	file_io(out, ret, 1, 1);
+	file_io(in, ret, IO_READ, PTR_BTF);
+	file_io(out, ret, IO_WRITE, PTR_BTF);
 	return 0;
 }
 
@@ -59,8 +59,8 @@ SEC("fexit/do_splice")
 int BPF_PROG(on_do_splice, struct file *in, loff_t *off_in, struct file *out, loff_t *off_out,
 	     size_t len, unsigned int flags, long ret)
 {
-	file_io(in, ret, 0, 1);
-	file_io(out, ret, 1, 1);
+	file_io(in, ret, IO_READ, PTR_BTF);
+	file_io(out, ret, IO_WRITE, PTR_BTF);
 	return 0;
 }
 
@@ -68,7 +68,7 @@ SEC("fexit/do_sendfile")
 int BPF_PROG(on_do_sendfile, int out_fd, int in_fd, loff_t *ppos, size_t count, loff_t max,
 	     ssize_t ret)
 {
-	fd_io(in_fd, ret, 0);
-	fd_io(out_fd, ret, 1);
+	fd_io(in_fd, ret, IO_READ);
+	fd_io(out_fd, ret, IO_WRITE);
 	return 0;
 }

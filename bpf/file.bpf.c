@@ -15,7 +15,7 @@
 #include "abi.h"
 #include "fileio.bpf.h"
 
-static __always_inline int io_exit(long ret, int writing)
+static __always_inline int io_exit(long ret, enum io_dir dir)
 {
 	struct xm_sys_args args;
 
@@ -25,27 +25,27 @@ static __always_inline int io_exit(long ret, int writing)
 		return 0;
 	if (sys_args_get(&args, 1))
 		return 0;
-	fd_io((int)args.a[0], ret, writing);
+	fd_io((int)args.a[0], ret, dir);
 	return 0;
 }
 
-#define IO_EXIT(name, writing)							\
+#define IO_EXIT(name, dir)							\
 	SEC("tracepoint/syscalls/sys_exit_" #name)				\
 	int on_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
 	{									\
-		return io_exit(ctx->ret, writing);				\
+		return io_exit(ctx->ret, dir);				\
 	}
 
-IO_EXIT(read, 0)
-IO_EXIT(readv, 0)
-IO_EXIT(pread64, 0)
-IO_EXIT(preadv, 0)
-IO_EXIT(preadv2, 0)
-IO_EXIT(write, 1)
-IO_EXIT(writev, 1)
-IO_EXIT(pwrite64, 1)
-IO_EXIT(pwritev, 1)
-IO_EXIT(pwritev2, 1)
+IO_EXIT(read, IO_READ)
+IO_EXIT(readv, IO_READ)
+IO_EXIT(pread64, IO_READ)
+IO_EXIT(preadv, IO_READ)
+IO_EXIT(preadv2, IO_READ)
+IO_EXIT(write, IO_WRITE)
+IO_EXIT(writev, IO_WRITE)
+IO_EXIT(pwrite64, IO_WRITE)
+IO_EXIT(pwritev, IO_WRITE)
+IO_EXIT(pwritev2, IO_WRITE)
 
 /*
  * Calls that move bytes from one fd to another in the kernel: the input side is a read,
@@ -54,8 +54,8 @@ IO_EXIT(pwritev2, 1)
  */
 static __always_inline int transfer_exit(long ret, int in_fd, int out_fd)
 {
-	fd_io(in_fd, ret, 0);
-	fd_io(out_fd, ret, 1);
+	fd_io(in_fd, ret, IO_READ);
+	fd_io(out_fd, ret, IO_WRITE);
 	return 0;
 }
 
@@ -110,12 +110,10 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 			return NULL;
 		nv.flags = sd->flags;
 	}
-	if (bpf_map_update_elem(&watch, wk, &nv, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&watch, wk)) {
+	v = map_try_init(&watch, wk, &nv);
+	if (!v)
 		drop_count(XM_DROP_WATCH_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&watch, wk);
+	return v;
 }
 
 static __always_inline int open_exit(long ret)
@@ -132,7 +130,7 @@ static __always_inline int open_exit(long ret)
 	if (!f)
 		return 0;
 	file_head(f, &fh);
-	mode = inode_id(fh.inode, &wk, 0);
+	mode = inode_id(fh.inode, &wk, PTR_UNTYPED);
 	v = open_classify(&fh, mode, &wk);
 	if (v)
 		open_record(fh.dentry, fh.flags, &wk, v);
@@ -202,22 +200,16 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	struct xm_sys_args args;
 	struct task_struct *task;
 	struct xm_watch_key wk;
-	struct xm_watch_val *v;
 	struct xm_mmap *r;
-	struct file *f;
 	__u64 len;
 
 	if (sys_args_get(&args, 5) || (ctx->ret < 0 && ctx->ret > -4096))
 		return 0;
-	f = fd_file((int)args.a[4]);
-	if (!f)
-		return 0;
-	inode_id(file_inode_of(f, 0), &wk, 0);
-	v = bpf_map_lookup_elem(&watch, &wk);
-	if (!v || !(v->flags & XM_W_SOURCE))
+	if (!fd_watched_source((int)args.a[4], &wk))
 		return 0;
 	len = args.a[1];
-	file_flow_add(&wk, XM_FLOW_MMAP, len);
+	/* FLOW_PLAIN: a mapping alone does not make the process a collector. */
+	file_flow_add(&wk, XM_FLOW_MMAP, len, FLOW_PLAIN);
 	task = current_task();
 	r = record_reserve(sizeof(*r), XM_REC_MMAP, XM_DROP_RING_MMAP, task_session(task));
 	if (!r)

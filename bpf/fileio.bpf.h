@@ -14,12 +14,12 @@
 
 #define XM_FMODE_WRITE 0x2
 
-
-static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes)
+static __always_inline int file_flow_add(struct xm_watch_key *wk, __u8 kind, __u64 bytes,
+					 enum flow_opts opts)
 {
 	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = kind };
 
-	return flow_add(&key, bytes);
+	return flow_add(&key, bytes, opts);
 }
 
 /* The record of an open of a watched (or staged-to) file: who, which inode, and the
@@ -61,17 +61,19 @@ static __always_inline void staging_account(struct file *f, __u16 mode,
 
 	if (mode != XM_S_IFREG || !bpf_map_lookup_elem(&collectors, &pid))
 		return;
-	if (file_flow_add(wk, XM_FLOW_STAGING, bytes))
+	if (file_flow_add(wk, XM_FLOW_STAGING, bytes, FLOW_PLAIN))
 		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
 }
 
 /*
- * The one body behind every read/write accounting hook, tracepoint or fexit. btf: f is
- * a BTF-typed argument (fexit), so its fields are plain loads (vfs.bpf.h). The cheapest
+ * The one body behind every read/write accounting hook, tracepoint or fexit. btf is
+ * PTR_BTF where f is a BTF-typed argument (fexit), PTR_UNTYPED where it came out of the
+ * fd table (vfs.bpf.h). The cheapest
  * rejections come first: an unwatched file leaves after the identity reads and one
  * lookup.
  */
-static __always_inline void file_io(struct file *f, long ret, int writing, int btf)
+static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
+				    enum ptr_kind btf)
 {
 	struct xm_watch_key wk;
 	struct xm_watch_val *v;
@@ -82,25 +84,25 @@ static __always_inline void file_io(struct file *f, long ret, int writing, int b
 	mode = inode_id(file_inode_of(f, btf), &wk, btf);
 	if (mode == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
-			sock_account(file_sock(f), ret, writing);
+			sock_account(file_sock(f), ret, dir);
 		return;
 	}
 	v = bpf_map_lookup_elem(&watch, &wk);
 	if (!v) {
-		if (writing)
+		if (dir == IO_WRITE)
 			staging_account(f, mode, &wk, ret);
 		return;
 	}
-	if (!writing && (v->flags & XM_W_SOURCE))
-		file_flow_add(&wk, XM_FLOW_FILE_READ, ret);
-	else if (writing && (v->flags & XM_W_SINK))
-		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret);
+	if (dir == IO_READ && (v->flags & XM_W_SOURCE))
+		file_flow_add(&wk, XM_FLOW_FILE_READ, ret, FLOW_COLLECTS);
+	else if (dir == IO_WRITE && (v->flags & XM_W_SINK))
+		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret, FLOW_PLAIN);
 }
 
-static __always_inline void fd_io(int fd, long ret, int writing)
+static __always_inline void fd_io(int fd, long ret, enum io_dir dir)
 {
 	if (ret > 0)
-		file_io(fd_file(fd), ret, writing, 0);
+		file_io(fd_file(fd), ret, dir, PTR_UNTYPED);
 }
 
 #endif

@@ -14,7 +14,6 @@ net_map_t services SEC(".maps");
 net_map_t allow SEC(".maps");
 socks_map_t socks SEC(".maps");
 sinkdevs_map_t sinkdevs SEC(".maps");
-settings_map_t settings SEC(".maps");
 ring_map_t events SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");

@@ -6,6 +6,8 @@
 #ifndef EXFILMON_MAPS_BPF_H
 #define EXFILMON_MAPS_BPF_H
 
+#include <bpf/bpf_helpers.h>
+
 #include "abi.h"
 
 #define XM_WATCH_ENTRIES 262144
@@ -92,13 +94,6 @@ typedef struct {
 } sinkdevs_map_t;
 
 typedef struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xm_settings);
-} settings_map_t;
-
-typedef struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } ring_map_t;
@@ -147,16 +142,15 @@ extern net_map_t services SEC(".maps");
 extern net_map_t allow SEC(".maps");
 extern socks_map_t socks SEC(".maps");
 extern sinkdevs_map_t sinkdevs SEC(".maps");
-extern settings_map_t settings SEC(".maps");
 extern ring_map_t events SEC(".maps");
 extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
 extern sysargs_map_t sysargs SEC(".maps");
 extern dircache_map_t dircache SEC(".maps");
 
-/* Set by the loader: 1 when exit programs take their arguments from sysargs. */
+/* Set by user/agent/sensors.c: 1 when exit programs take their arguments from sysargs. */
 extern const volatile __u32 args_from_enter;
-/* Set by the loader: 1 when the kernel has no sock:sock_{send,recv}_length. */
+/* Set by user/agent/sensors.c: 1 when the kernel has no sock:sock_{send,recv}_length. */
 extern const volatile __u32 sock_via_syscalls;
 /*
  * Age past which a directory verdict (vfs.bpf.h) is walked again even if its generation
@@ -181,6 +175,28 @@ extern __u64 dir_gen;
 static __always_inline void dir_gen_bump(void)
 {
 	__sync_fetch_and_add(&dir_gen, 1);
+}
+
+/*
+ * Inserts init under key unless an entry is there already, and returns the entry that
+ * is there after that (ours or a concurrent inserter's), or NULL when the map is full.
+ * BPF_NOEXIST keeps a racing CPU's counts; the lookup after it is what makes the race
+ * harmless, so the update's own result does not matter.
+ */
+static __always_inline void *map_try_init(void *map, const void *key, const void *init)
+{
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* The entry under key, created from init first when there is none (as libbpf-tools'
+ * bpf_map_lookup_or_try_init). NULL only when the map is full. */
+static __always_inline void *map_lookup_or_try_init(void *map, const void *key,
+						    const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	return v ? v : map_try_init(map, key, init);
 }
 
 #endif

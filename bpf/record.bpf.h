@@ -20,16 +20,11 @@ static __always_inline void drop_count(__u32 why)
 static __always_inline void gap_note(__u32 session, __u32 type, __u64 now)
 {
 	struct xm_gap_key key = { .session = session, .type = type };
-	struct xm_gap_val *v = bpf_map_lookup_elem(&gaps, &key);
+	struct xm_gap_val init = { .first_ns = now };
+	struct xm_gap_val *v = map_lookup_or_try_init(&gaps, &key, &init);
 
-	if (!v) {
-		struct xm_gap_val init = { .first_ns = now };
-
-		bpf_map_update_elem(&gaps, &key, &init, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&gaps, &key);
-		if (!v)
-			return;
-	}
+	if (!v)
+		return;
 	__sync_fetch_and_add(&v->count, 1);
 	v->last_ns = now;
 }

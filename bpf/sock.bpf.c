@@ -49,7 +49,7 @@ static __always_inline struct sock *fd_sock(int fd)
 	struct file *f = fd_file(fd);
 	struct xm_watch_key wk;
 
-	if (!f || inode_id(file_inode_of(f, 0), &wk, 0) != XM_S_IFSOCK)
+	if (!f || inode_id(file_inode_of(f, PTR_UNTYPED), &wk, PTR_UNTYPED) != XM_S_IFSOCK)
 		return NULL;
 	return file_sock(f);
 }
@@ -96,7 +96,7 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
 {
 	if (ret > 0)
-		sock_account(sk, ret, 1);
+		sock_account(sk, ret, IO_WRITE);
 	return 0;
 }
 
@@ -104,7 +104,7 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
 {
 	if (ret > 0 && !(flags & XM_MSG_PEEK))
-		sock_account(sk, ret, 0);
+		sock_account(sk, ret, IO_READ);
 	return 0;
 }
 
@@ -133,13 +133,13 @@ static __always_inline int user_sockaddr(const void *uaddr, __u8 addr[16], __u16
  * argument; otherwise the socket's own peer applies, and that path is counted here only
  * when the kernel has no sock length tracepoints.
  */
-static __always_inline int dgram_exit(long ret, int sending)
+static __always_inline int dgram_exit(long ret, enum io_dir dir)
 {
 	struct xm_sys_args args;
 	struct sock *sk;
 	struct sk_ends e;
 	__u8 addr[16];
-	__u16 port, cls;
+	__u16 port;
 
 	if (sys_args_get(&args, 5) || ret <= 0)
 		return 0;
@@ -148,51 +148,47 @@ static __always_inline int dgram_exit(long ret, int sending)
 		return 0;
 	if (!addr_unset(e.raddr)) {
 		if (sock_via_syscalls)
-			sock_account(sk, ret, sending);
+			sock_account(sk, ret, dir);
 		return 0;
 	}
 	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
-	cls = net_classify(addr, port);
-	if (cls == XM_SOCK_SOURCE && !sending)
-		net_flow_add(addr, port, XM_FLOW_NET_SOURCE, ret);
-	else if (cls == XM_SOCK_EGRESS && sending)
-		net_flow_add(addr, port, XM_FLOW_NET_EGRESS, ret);
+	net_account(addr, port, net_classify(addr, port), ret, dir);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int on_sys_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return dgram_exit(ctx->ret, 1);
+	return dgram_exit(ctx->ret, IO_WRITE);
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int on_sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	return dgram_exit(ctx->ret, 0);
+	return dgram_exit(ctx->ret, IO_READ);
 }
 
 /* Fallback only (autoload off when the sock length tracepoints exist): connected
  * sockets through sendmsg/recvmsg. The *mmsg calls return a message count, not bytes,
  * and are covered only by the tracepoints; docs/sensors.md says so. */
-static __always_inline int msg_exit(long ret, int sending)
+static __always_inline int msg_exit(long ret, enum io_dir dir)
 {
 	struct xm_sys_args args;
 
 	if (sys_args_get(&args, 1) == 0 && ret > 0)
-		sock_account(fd_sock((int)args.a[0]), ret, sending);
+		sock_account(fd_sock((int)args.a[0]), ret, dir);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int on_sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return msg_exit(ctx->ret, 1);
+	return msg_exit(ctx->ret, IO_WRITE);
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int on_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return msg_exit(ctx->ret, 0);
+	return msg_exit(ctx->ret, IO_READ);
 }

@@ -118,24 +118,36 @@ static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 	return v.cls;
 }
 
-static __always_inline void net_flow_add(const __u8 addr[16], __u16 port, __u8 kind, __u64 bytes)
+/*
+ * Bytes exchanged with a classified peer: received from a source service (which makes
+ * the process a collector) or sent to an egress peer. Any other class or direction is
+ * not counted.
+ */
+static __always_inline void net_account(const __u8 addr[16], __u16 port, __u16 cls,
+					__u64 bytes, enum io_dir dir)
 {
-	struct xm_flow_key key = { .port = port, .kind = kind };
+	struct xm_flow_key key = { .port = port };
+	enum flow_opts opts = FLOW_PLAIN;
 
+	if (cls == XM_SOCK_SOURCE && dir == IO_READ) {
+		key.kind = XM_FLOW_NET_SOURCE;
+		opts = FLOW_COLLECTS;
+	} else if (cls == XM_SOCK_EGRESS && dir == IO_WRITE) {
+		key.kind = XM_FLOW_NET_EGRESS;
+	} else {
+		return;
+	}
 	__builtin_memcpy(key.addr, addr, 16);
-	flow_add(&key, bytes);
+	flow_add(&key, bytes, opts);
 }
 
-/* Bytes moved on a socket: received from a source, or sent to an egress peer. */
-static __always_inline void sock_account(struct sock *sk, __u64 bytes, int sending)
+/* Bytes moved on a connected socket, counted against its (cached) peer class. */
+static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
 {
 	struct sk_ends e;
 	__u16 cls = sock_class(sk, &e);
 
-	if (cls == XM_SOCK_SOURCE && !sending)
-		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_SOURCE, bytes);
-	else if (cls == XM_SOCK_EGRESS && sending)
-		net_flow_add(e.raddr, e.rport, XM_FLOW_NET_EGRESS, bytes);
+	net_account(e.raddr, e.rport, cls, bytes, dir);
 }
 
 #endif

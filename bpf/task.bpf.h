@@ -34,11 +34,16 @@ static __always_inline struct task_struct *current_task(void)
 	return (struct task_struct *)bpf_get_current_task();
 }
 
+/* The kernel's "unset" audit loginuid/sessionid (AUDIT_UID_UNSET, AUDIT_SID_UNSET in
+ * include/linux/audit.h; macros do not reach vmlinux.h). Userspace reads the same value
+ * as LOGINUID_NONE / SESSION_NONE (user/model/activity.h). */
+#define AUDIT_ID_UNSET ((__u32)-1)
+
 /* Audit fields exist only with CONFIG_AUDIT(SYSCALL); without them nothing is a login. */
 static __always_inline __u32 task_session(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->sessionid))
-		return XM_SESSION_NONE;
+		return AUDIT_ID_UNSET;
 	if (task_btf_ok())
 		return task->sessionid;
 	return BPF_CORE_READ(task, sessionid);
@@ -47,7 +52,7 @@ static __always_inline __u32 task_session(struct task_struct *task)
 static __always_inline __u32 task_loginuid(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->loginuid))
-		return XM_SESSION_NONE;
+		return AUDIT_ID_UNSET;
 	if (task_btf_ok())
 		return task->loginuid.val;
 	return BPF_CORE_READ(task, loginuid.val);

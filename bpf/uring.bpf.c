@@ -70,19 +70,10 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	struct task_struct *task = current_task();
 	struct uring_pending p = {};
 	struct xm_watch_key wk;
-	struct xm_watch_val *v;
 	__u64 id = (__u64)req;
-	struct file *f;
 	__u8 op = BPF_CORE_READ(req, opcode);
 
-	if (!is_read_op(op))
-		return 0;
-	f = fd_file(fd);
-	if (!f)
-		return 0;
-	inode_id(file_inode_of(f, 0), &wk, 0);
-	v = bpf_map_lookup_elem(&watch, &wk);
-	if (!v || !(v->flags & XM_W_SOURCE))
+	if (!is_read_op(op) || !fd_watched_source(fd, &wk))
 		return 0;
 	p.key.ino = wk.ino;
 	p.key.dev = wk.dev;
@@ -106,7 +97,7 @@ static __always_inline void uring_done(struct io_kiocb *req, __s32 res)
 	if (!p)
 		return;
 	if (res > 0)
-		flow_add_as(&p->key, res);
+		flow_add_as(&p->key, res, FLOW_COLLECTS);
 	bpf_map_delete_elem(&uring_reqs, &id);
 }
 
@@ -189,14 +180,10 @@ int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct uring_legacy_file lf = { .ring = (__u64)ctx->ctx };
-	struct xm_watch_val *v;
-	struct file *f = fd_file(ctx->fd);
 
-	if (!f)
-		return 0;
-	inode_id(file_inode_of(f, 0), &lf.wk, 0);
-	v = bpf_map_lookup_elem(&watch, &lf.wk);
-	if (!v || !(v->flags & XM_W_SOURCE)) {
+	/* No verdict for this request (unwatched, or an fd that resolves to nothing) also
+	 * clears an older one, so its submit cannot inherit it. */
+	if (!fd_watched_source(ctx->fd, &lf.wk)) {
 		bpf_map_delete_elem(&uring_legacy_files, &tid);
 		return 0;
 	}
@@ -255,7 +242,7 @@ int on_io_uring_complete_legacy(struct trace_event_raw_io_uring_complete *ctx)
 	if (!p)
 		return 0;
 	if (res > 0)
-		flow_add_as(&p->key, res);
+		flow_add_as(&p->key, res, FLOW_COLLECTS);
 	/* Atomics that return a value need 5.12; a lost race here only keeps an entry
 	 * until the LRU or the next completion of that user_data takes it. */
 	if (p->inflight <= 1)

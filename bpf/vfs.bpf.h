@@ -19,6 +19,13 @@
 #define XM_S_IFSOCK 0140000
 #define XM_S_IFREG 0100000
 
+/* How a kernel pointer may be read; always a compile-time constant at the call, so only
+ * one way is loaded. */
+enum ptr_kind {
+	PTR_UNTYPED = 0,  /* out of the fd table or a probe read: every field via BPF_CORE_READ */
+	PTR_BTF = 1,      /* a BTF-typed argument (fexit, tp_btf): fields are plain loads */
+};
+
 /*
  * The struct file behind fd in the current task's table. The table is reached with plain
  * loads where the task is BTF-typed (task.bpf.h); the slot itself is an array element
@@ -62,11 +69,10 @@ static __always_inline struct file *fd_file(int fd)
 
 /*
  * The (dev, ino) identity of an inode, and its file type (mode & S_IFMT) as the result;
- * a socket's identity is not needed and not read. btf is a compile-time constant: 1
- * where the pointer is BTF-typed (fexit arguments), so fields are plain loads; 0 for the
- * untyped pointers out of the fd table.
+ * a socket's identity is not needed and not read. btf says how inode may be read.
  */
-static __always_inline __u16 inode_id(struct inode *inode, struct xm_watch_key *key, int btf)
+static __always_inline __u16 inode_id(struct inode *inode, struct xm_watch_key *key,
+				      enum ptr_kind btf)
 {
 	__u32 om = bpf_core_field_offset(struct inode, i_mode);
 	__u32 oi = bpf_core_field_offset(struct inode, i_ino);
@@ -76,7 +82,7 @@ static __always_inline __u16 inode_id(struct inode *inode, struct xm_watch_key *
 
 	key->_pad = 0;
 	key->dev = 0;
-	if (btf) {
+	if (btf == PTR_BTF) {
 		mode = inode->i_mode & XM_S_IFMT;
 		key->ino = inode->i_ino;
 		if (mode != XM_S_IFSOCK)
@@ -100,9 +106,24 @@ static __always_inline __u16 inode_id(struct inode *inode, struct xm_watch_key *
 	return mode;
 }
 
-static __always_inline struct inode *file_inode_of(struct file *f, int btf)
+static __always_inline struct inode *file_inode_of(struct file *f, enum ptr_kind btf)
 {
-	return btf ? f->f_inode : BPF_CORE_READ(f, f_inode);
+	return btf == PTR_BTF ? f->f_inode : BPF_CORE_READ(f, f_inode);
+}
+
+/* The watch entry of the file behind fd when that file is a watched source, else NULL;
+ * wk receives the file's identity whenever fd resolves to a file. The check every hook
+ * that only cares about sources (mmap, io_uring) starts with. */
+static __always_inline struct xm_watch_val *fd_watched_source(int fd, struct xm_watch_key *wk)
+{
+	struct file *f = fd_file(fd);
+	struct xm_watch_val *v;
+
+	if (!f)
+		return NULL;
+	inode_id(file_inode_of(f, PTR_UNTYPED), wk, PTR_UNTYPED);
+	v = bpf_map_lookup_elem(&watch, wk);
+	return v && (v->flags & XM_W_SOURCE) ? v : NULL;
 }
 
 /* What an open needs of its struct file, for one kernel read (see XM_HEAD_BYTES). */

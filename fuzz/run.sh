@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the evidence-reader fuzz target with clang's libFuzzer, AddressSanitizer and
-# UndefinedBehaviorSanitizer, seeds a corpus from a real store written by
+# Builds the evidence-reader fuzz target (make fuzz: clang's libFuzzer, AddressSanitizer
+# and UndefinedBehaviorSanitizer), seeds a corpus from a real store written by
 # tests/lib/gen_evidence.c (one seed per input mode, see the target), and runs it for
 # SECONDS (default 30). Exits non-zero on any crash, leak or sanitizer report.
 # usage: fuzz/run.sh [SECONDS]
@@ -10,19 +10,53 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out/corpus"
-libs=$(pkg-config --cflags --libs zlib liblz4 libcrypto jansson)
-src="user/evidence/evidence_format.c user/evidence/evidence_read.c user/evidence/evidence_store.c user/evidence/evidence_recover.c user/evidence/evidence_retention.c user/common/log.c"
-# shellcheck disable=SC2086
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Iinclude -Iuser fuzz/evidence_reader_fuzz.c $src $libs -o "$out/evidence_reader_fuzz"
+# The Makefile builds the target and the seed generator (make fuzz) from the same
+# sources as the agent, so nothing here lists them.
+make -s fuzz OUT=build
 if [ -z "$(ls "$out/corpus")" ]; then
-	# shellcheck disable=SC2086
-	clang -g -O1 -Iinclude -Iuser tests/lib/gen_evidence.c $src $libs -o "$out/gen_evidence"
 	store=$(mktemp -d)
 	"$out/gen_evidence" "$store/ev" 20
 	python3 - "$store/ev" "$out/corpus" <<'PY'
 import glob, os, struct, sys, zlib
 store, corpus = sys.argv[1], sys.argv[2]
+
+
+def lz4_block(src, raw_len):
+    """LZ4 block format (evidence v2, codec 1): literals and back-references."""
+    out, i = bytearray(), 0
+    while i < len(src):
+        tok = src[i]; i += 1
+        n = tok >> 4
+        if n == 15:
+            while True:
+                b = src[i]; i += 1; n += b
+                if b != 255:
+                    break
+        out += src[i:i + n]; i += n
+        if i >= len(src):
+            break
+        off = src[i] | src[i + 1] << 8; i += 2
+        m = tok & 15
+        if m == 15:
+            while True:
+                b = src[i]; i += 1; m += b
+                if b != 255:
+                    break
+        for _ in range(m + 4):
+            out.append(out[-off])
+    assert len(out) == raw_len
+    return bytes(out)
+
+
+def payload(hdr, comp):
+    version, = struct.unpack_from("<I", hdr, 8)
+    flags, = struct.unpack_from("<I", hdr, 36)
+    raw_len, = struct.unpack_from("<I", hdr, 56)
+    if version == 2 and flags & 15 == 1:
+        return lz4_block(comp, raw_len)
+    return zlib.decompress(comp)
+
+
 segs = sorted(glob.glob(store + "/seg-*.xev"))
 for i, seg in enumerate(segs):
     data = open(seg, "rb").read()
@@ -31,7 +65,7 @@ for i, seg in enumerate(segs):
     while off + 128 <= len(data):
         n, = struct.unpack_from("<I", data, off + 32)
         clen, = struct.unpack_from("<I", data, off + 60)
-        raw = zlib.decompress(data[off + 128:off + 128 + clen])
+        raw = payload(data[off:off + 128], data[off + 128:off + 128 + clen])
         open(f"{corpus}/payload-{i}-{off}", "wb").write(bytes([1, n & 255]) + raw)
         off += 128 + clen
     idx = seg[:-4] + ".idx"

@@ -23,7 +23,6 @@
 #define XM_PATH_LEN 256     /* kernel-built paths; longer ones keep their last components */
 #define XM_ARGS_LEN 192     /* argv summary, NUL-separated as in /proc/PID/cmdline */
 #define XM_PATH_DEPTH 24    /* dentry levels walked for ancestry and path building */
-#define XM_SESSION_NONE 0xffffffffu
 
 /* Ring record types. Written out, never reused: a retired type leaves a hole. */
 enum xm_rec_type {
@@ -77,14 +76,6 @@ enum xm_sock_class {
 	XM_SOCK_EGRESS = 2,      /* peer is outside the egress allowlist */
 };
 
-/* Which hooks the loader chose; bits in xm_settings.hooks, reported by status. */
-enum xm_hook_set {
-	XM_HOOK_SOCK_LEN_TP = 1 << 0,   /* sock:sock_{send,recv}_length carry socket bytes */
-	XM_HOOK_TASK_REGS = 1 << 1,     /* exit programs read args via bpf_task_pt_regs */
-	XM_HOOK_URING = 1 << 2,         /* io_uring tracepoints attached */
-	XM_HOOK_FEXIT = 1 << 3,         /* fexit fast path on the VFS read/write functions */
-};
-
 struct xm_hdr {
 	__u16 type;
 	__u16 version;
@@ -101,8 +92,8 @@ struct xm_task {
 	__u32 tid;
 	__u32 ppid;          /* real parent's tgid */
 	__u32 uid;
-	__u32 loginuid;      /* audit loginuid, XM_SESSION_NONE when unset */
-	__u32 session;       /* audit sessionid, XM_SESSION_NONE when unset */
+	__u32 loginuid;      /* audit loginuid as the kernel keeps it, (u32)-1 when unset */
+	__u32 session;       /* audit sessionid as the kernel keeps it, (u32)-1 when unset */
 	__u32 tty_nr;        /* new_encode_dev of the controlling tty, 0 when none */
 	__u32 _pad;
 	char comm[XM_COMM_LEN];
@@ -268,6 +259,7 @@ struct xm_net_val {
 	__u32 id;            /* index of the configured rule */
 	__u32 _pad;
 };
+_Static_assert(sizeof(struct xm_net_val) == 8, "xm_net_val layout changed");
 
 /* Map: socks (LRU hash), keyed by struct sock address; classification of the peer. */
 struct xm_sock_val {
@@ -283,14 +275,6 @@ struct xm_sinkdev_val {
 	__u32 flags;         /* XM_W_SINK | XM_W_MEDIA */
 	__u32 _pad;
 };
-
-/* Map: settings (array, one entry). What a config reload can change. */
-struct xm_settings {
-	__u32 enabled;       /* 0 pauses accounting without detaching */
-	__u32 services_any_port; /* 1 when a service rule has no port */
-	__u32 self_pid;      /* the daemon's own tgid: never traced */
-	__u32 _pad;
-};
-_Static_assert(sizeof(struct xm_settings) == 16, "xm_settings layout changed");
+_Static_assert(sizeof(struct xm_sinkdev_val) == 8, "xm_sinkdev_val layout changed");
 
 #endif

@@ -5,10 +5,11 @@
 set -euo pipefail
 
 BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev liblz4-dev
-	libcmocka-dev libyaml-dev libjansson-dev libssl-dev"
+	libcmocka-dev libyaml-dev libjansson-dev libssl-dev libsystemd-dev"
 # Workloads and fixtures the demo and the integration tests drive.
 TEST_PKGS="postgresql postgresql-client curl python3 fusefat dosfstools exfat-fuse exfatprogs
-	rsyslog iproute2 util-linux procps liburing-dev chromium"
+	rsyslog iproute2 util-linux procps liburing-dev chromium tzdata prometheus-node-exporter
+	rsyslog-openssl openssl debhelper lintian fakeroot debootstrap strace systemd"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in

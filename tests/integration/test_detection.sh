@@ -109,8 +109,7 @@ cp -a "$T/evidence" "$T/copied-evidence"
 "$BUILD/exfilctl" sessions --dir "$T/copied-evidence" --json >"$T/sessions.json"
 check "sessions lists alice's session" "$(python3 -c "
 import json,sys
-d=json.load(open('$T/sessions.json'))
-rows=d if isinstance(d,list) else d.get('sessions',[])
+rows=[json.loads(l) for l in open('$T/sessions.json')]
 print(sum(1 for r in rows if str(r.get('session_id'))=='$A' and r.get('user')=='alice'))")" 1
 "$BUILD/exfilctl" timeline --dir "$T/copied-evidence" --session "$A" >"$T/timeline.txt"
 check_ge "timeline shows the upload" "$(grep -c '127.0.0.77:8080' "$T/timeline.txt")" 1

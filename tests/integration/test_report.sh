@@ -37,12 +37,49 @@ D=$T/copy
 ctl verify --dir "$D" >"$T/verify.txt"
 check "copied store verifies" "$?" 0
 check "verify says intact" "$(cut -d: -f1 "$T/verify.txt" | head -1)" intact
-check "verify --json" "$(ctl verify --dir "$D" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["intact"], d["segments"] > 1, d["problem"])')" "True True None"
+check "verify --json" "$(ctl verify --dir "$D" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["intact"], d["segments"] > 1, d["problem"], d["verdict"])')" "True True None intact"
+HEAD=$(ctl verify --dir "$D" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s:%d:%s" % (d["head_segment"], d["head_block"], d["head"]))')
+ctl verify --dir "$D" --expect "$HEAD" >/dev/null
+check "verify --expect the SIEM's chain head: exit 0" "$?" 0
+ctl verify --dir "$D" --expect "${HEAD%:*}:$(printf 'ab%.0s' $(seq 32))" >"$T/verify.txt"
+check "verify --expect a different hash: exit 1" "$?" 1
+check "verify --expect a different hash: says so" "$(grep -c '^EXPECTED HEAD NOT MATCHED: .*the store was rewritten' "$T/verify.txt")" 1
+ctl verify --dir "$D" --expect "${HEAD%%:*}:9999:${HEAD##*:}" >"$T/verify.txt"
+check "verify --expect a block past the end (tail cut off): exit 1" "$?" 1
+check "verify --expect a block past the end: says so" "$(grep -c 'is not in the verified chain' "$T/verify.txt")" 1
+ctl verify --dir "$D" --expect "seg:1:nothex" 2>/dev/null
+check "verify --expect malformed: exit 2" "$?" 2
 check "sessions --json: alice's totals" \
-	"$(ctl sessions --dir "$D" --json | python3 -c 'import json,sys; s={x["session_id"]: x for x in json.load(sys.stdin)}[7]; print(s["user"], s["source_bytes"], s["egress_bytes"], s["alerts"])')" \
+	"$(ctl sessions --dir "$D" --json | python3 -c 'import json,sys; s={x["session_id"]: x for x in map(json.loads, sys.stdin)}[7]; print(s["user"], s["source_bytes"], s["egress_bytes"], s["alerts"])')" \
 	"alice 4500000 4000000 2"
-check "alerts: latest revisions" "$(ctl alerts --dir "$D" --json | python3 -c 'import json,sys; print(sorted((a["rule"]["name"], a["exfilmon"]["revision"]) for a in json.load(sys.stdin)))')" \
+check "alerts: latest revisions" "$(ctl alerts --dir "$D" --json | python3 -c 'import json,sys; print(sorted((a["rule"]["name"], a["exfilmon"]["revision"]) for a in map(json.loads, sys.stdin)))')" \
 	"[('bulk_collection_bytes', 1), ('exfiltration', 2)]"
+# Every --json is NDJSON: one object per line, never an array.
+for c in "alerts" "sessions" "verify" "timeline --session 7"; do
+	check "$c --json is NDJSON" "$(ctl $c --dir "$D" --json | python3 -c 'import json,sys; print(all(isinstance(json.loads(l), dict) for l in sys.stdin))')" True
+done
+check "alerts --user carol: none of alice's" "$(ctl alerts --dir "$D" --user carol --json | wc -l)" 0
+check "alerts --user carol: header only" "$(ctl alerts --dir "$D" --user carol | wc -l)" 1
+check "alerts --user alice" "$(ctl alerts --dir "$D" --user alice --json | python3 -c 'import json,sys; print(sorted({a["user"]["name"] for a in map(json.loads, sys.stdin)}))')" "['alice']"
+check "alerts --rule" "$(ctl alerts --dir "$D" --rule exfiltration --json | python3 -c 'import json,sys; print([a["rule"]["name"] for a in map(json.loads, sys.stdin)])')" "['exfiltration']"
+check "alerts --host ws1 / ws2" "$(ctl alerts --dir "$D" --host ws1 --json | wc -l)/$(ctl alerts --dir "$D" --host ws2 --json | wc -l)" 2/0
+check "sessions --user bob" "$(ctl sessions --dir "$D" --user bob --json | python3 -c 'import json,sys; print([(s["session_id"], s["user"]) for s in map(json.loads, sys.stdin)])')" "[(8, 'bob')]"
+check "sessions --user carol: none" "$(ctl sessions --dir "$D" --user carol --json | wc -l)" 0
+# The alerts' own @timestamp as --since, with a fraction, an offset, and a relative time.
+TS=$(ctl alerts --dir "$D" --rule exfiltration --json | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["@timestamp"])')
+check "alerts --since its own @timestamp" "$(ctl alerts --dir "$D" --since "$TS" --json | wc -l)" 1
+check "alerts --since with fraction (1 ms after)" "$(ctl alerts --dir "$D" --since "${TS%.000Z}.001Z" --json | wc -l)" 0
+check "alerts --since with an offset (same instant, +02:00)" \
+	"$(ctl alerts --dir "$D" --since "$(date -u -d "$TS 2 hours" +%Y-%m-%dT%H:%M:%S.000+02:00)" --json | wc -l)" 1
+check "alerts --since -2h (store is older)" "$(ctl alerts --dir "$D" --since -2h --json | wc -l)" 0
+check "alerts --until now" "$(ctl alerts --dir "$D" --until now --json | wc -l)" 2
+# An option a command does not support is an error, never silently ignored.
+for c in "sessions --rule x" "export --rule x" "timeline --session 7 --host h" "verify --user alice" \
+	 "report --session 7 -o $T/r.html --json" "export --json" "sessions --expect a:1:b"; do
+	ctl $c --dir "$D" >/dev/null 2>"$T/err.txt"
+	check "$c: exit 2" "$?" 2
+	check "$c: names the option" "$(grep -c 'is not an option of' "$T/err.txt")" 1
+done
 ctl timeline --dir "$D" --session 7 >"$T/timeline.txt"
 check "timeline exit" "$?" 0
 check "timeline: reads, upload, in order" "$(grep -oE 'source_net|source_file|staging|egress_net' "$T/timeline.txt" | tr '\n' ' ')" \
@@ -50,12 +87,16 @@ check "timeline: reads, upload, in order" "$(grep -oE 'source_net|source_file|st
 check "timeline: a newline or escape in a command line cannot forge a line" \
 	"$(grep -c 'sh -c :\\x0a2026-11-18 11:00:00  exit curl\\x1b\[2J$' "$T/timeline.txt"):$(grep -c $'\e' "$T/timeline.txt")" "1:0"
 check "timeline: no other session" "$(grep -c 'less' "$T/timeline.txt")" 0
+check "timeline: a backslash is escaped once (\\copy as \\x5ccopy)" "$(grep -c -- '-c \\x5ccopy customers' "$T/timeline.txt")" 1
 check "timeline --user with --until" "$(ctl timeline --dir "$D" --user alice --until 1795000008 | grep -c egress_net)" 0
 ctl timeline --dir "$D" --user alice --since 2026-11-18T11:06:49Z --until 1795000011 >"$T/window.txt"
 check "timeline --user in a window: the upload, its alert, the gap" \
 	"$(grep -oE 'egress_net|ALERT +exfiltration rev 1|GAP|login' "$T/window.txt" | tr -s ' ' | tr '\n' ,)" \
 	"egress_net,ALERT exfiltration rev 1,GAP,"
 check "export csv rows for session 7" "$(ctl export --dir "$D" --session 7 --format csv | grep -c '^"[0-9]*",".*","activity","7"')" 5
+check "export: every ECS field is in the ECS 8.x reference with its type, allowed values only" \
+	"$(ctl export --dir "$D" --format json | python3 "$ROOT/tests/lib/ecs_check.py" "$ROOT/tests/lib/fixtures/ecs_fields.txt")" \
+	"ok 321 records"
 check "export json lines parse" "$(ctl export --dir "$D" --format json | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)))')" 321
 
 ctl report --dir "$D" --session 7 -o "$T/report.html"
@@ -139,13 +180,13 @@ truncate -s -50 "$last"
 ctl verify --dir "$D" >"$T/verify.txt"
 check "cut-off tail fails verify" "$?" 1
 check "cut-off tail is named torn" "$(grep -c 'torn block' "$T/verify.txt")" 1
-check "records before the torn block still listed" "$(ctl sessions --dir "$D" --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 2
+check "records before the torn block still listed" "$(ctl sessions --dir "$D" --json 2>/dev/null | wc -l)" 2
 
 # Directories that are not stores, and bad arguments.
 mkdir -p "$T/empty" "$T/foreign" && echo hello >"$T/foreign/notes.txt"
 head -c 500 /dev/urandom >"$T/foreign/seg-0000000000000000.xev"
-ctl verify --dir "$T/nonexistent" 2>"$T/err.txt"
-check "missing directory: exit 1" "$?" 1
+ctl verify --dir "$T/nonexistent" 2>"$T/err.txt" >/dev/null
+check "missing directory: verify exit 3 (unreadable, not tampered)" "$?" 3
 check "missing directory: clear error" "$(grep -c 'No such file or directory' "$T/err.txt")" 1
 ctl sessions --dir "$T/empty" 2>"$T/err.txt"
 check "empty directory: exit 1" "$?" 1
@@ -153,18 +194,41 @@ check "empty directory: clear error" "$(grep -c 'no evidence segments' "$T/err.t
 ctl verify --dir "$T/foreign" >"$T/verify.txt"
 check "foreign segment: exit 1" "$?" 1
 check "foreign segment: clear error" "$(grep -c 'not an evidence block header' "$T/verify.txt")" 1
-ctl verify --dir "$T/report.html" 2>/dev/null
-check "a file as directory: exit 1" "$?" 1
+ctl verify --dir "$T/report.html" >/dev/null 2>&1
+check "a file as directory: verify exit 3" "$?" 3
+ctl verify --dir "$T/empty" >/dev/null 2>&1
+check "empty directory: verify exit 3" "$?" 3
+# A segment the reader may not open is "cannot verify", not "tampered" (as nobody when root).
+rm -rf "$D" && cp -a "$T/live" "$D" && chmod -R a+rX "$T" && chmod 000 "$(ls "$D"/seg-*.xev | sed -n 2p)"
+as_user=()
+[ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+"${as_user[@]}" "$BUILD/exfilctl" verify --dir "$D" >"$T/verify.txt" 2>&1
+check "unreadable segment: verify exit 3" "$?" 3
+check "unreadable segment: says it cannot verify" "$(grep -c '^CANNOT VERIFY: .*Permission denied' "$T/verify.txt")" 1
 ctl report --dir "$T/live" --session 7 2>/dev/null
 check "report without -o: exit 2" "$?" 2
 ctl timeline --dir "$T/live" --session seven 2>/dev/null
 check "non-numeric session: exit 2" "$?" 2
-ctl timeline --dir "$T/live" --session 7 --since yesterday 2>/dev/null
+ctl timeline --dir "$T/live" --session 7 --since last-tuesday 2>/dev/null
 check "bad time: exit 2" "$?" 2
 ctl export --dir "$T/live" --format xml 2>/dev/null
 check "bad format: exit 2" "$?" 2
 ctl report --dir "$T/live" --session 99 -o "$T/none.html" 2>/dev/null
 check "unknown session: exit 1" "$?" 1
+
+# --version on both programs, and bash completion built from the commands' own help.
+check "exfilctl --version" "$(ctl --version; echo $?)" "exfilctl $(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
+0"
+check "exfilmond --version" "$("$BUILD/exfilmond" --version; echo $?)" "exfilmond $(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
+0"
+complete_words() { # WORDS...: what completing the last word offers
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _exfilctl; echo "${COMPREPLY[*]}"' \
+		_ "$ROOT/scripts/completion/exfilctl" "$BUILD/exfilctl" "$@"
+}
+check "completion: commands" "$(complete_words al)" alerts
+check "completion: alerts options" "$(complete_words alerts --)" "--dir --help --host --json --rule --session --since --until --user"
+check "completion: sessions has no --rule" "$(complete_words sessions --r)" ""
+check "completion: --format values" "$(complete_words export --format c)" csv
 
 # --- Attacks on the investigator (issue 11 part D), on the hostile store.
 H=$T/hostile

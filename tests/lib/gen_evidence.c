@@ -51,13 +51,14 @@ static void activity(uint64_t at, unsigned sid, unsigned pid, const char *comm,
 	put("activity", T0 + at * SEC, json);
 }
 
+/* @timestamp is the record's time (T0 is 2026-11-18T11:06:40Z), as the daemon writes it. */
 static void alert(uint64_t at, unsigned id, unsigned rev, const char *rule,
 		  unsigned long long src, unsigned long long out)
 {
 	char json[2048];
 
 	snprintf(json, sizeof(json),
-		 "{\"@timestamp\":\"2026-11-18T20:%02llu:00Z\",\"event\":{\"kind\":\"alert\"},"
+		 "{\"@timestamp\":\"2026-11-18T11:06:%02llu.000Z\",\"event\":{\"kind\":\"alert\"},"
 		 "\"rule\":{\"name\":\"%s\"},\"user\":{\"name\":\"alice\",\"id\":\"1101\"},"
 		 "\"host\":{\"name\":\"ws1\"},\"exfilmon\":{\"alert_id\":%u,\"revision\":%u,"
 		 "\"session_id\":7,\"loginuid\":1101,\"tty\":\"pts/1\",\"remote_host\":\"10.9.8.7\","
@@ -66,13 +67,15 @@ static void alert(uint64_t at, unsigned id, unsigned rev, const char *rule,
 		 "\"destinations\":[{\"name\":\"127.0.0.77:8080\",\"bytes\":%llu}],"
 		 "\"processes\":[{\"name\":\"curl\",\"pid\":502,\"bytes\":%llu}],"
 		 "\"evidence_first_seq\":3,\"evidence_last_seq\":20,\"config_sha256\":\"ab\"}}",
-		 (unsigned long long)at, rule, id, rev, src, out, out, out);
+		 (unsigned long long)(40 + at), rule, id, rev, src, out, out, out);
 	put("alert", T0 + at * SEC, json);
 }
 
 static void story(void)
 {
-	put("agent", T0, "{\"event\":\"start\",\"host\":\"ws1\",\"version\":\"0.1.0\","
+	put("agent", T0, "{\"event\":\"start\",\"host\":\"ws1\",\"host_id\":"
+			 "\"0123456789abcdef0123456789abcdef\",\"agent_id\":"
+			 "\"6b1e0f52-8e7c-4ad3-9f0a-31c455d27e10\",\"version\":\"0.1.0\","
 			 "\"hooks\":\"fexit\",\"config_sha256\":\"ab\"}");
 	put("config", T0, "{\"sha256\":\"ab\",\"path\":\"/etc/exfilmon/exfilmon.yaml\"}");
 	put("session", T0 + SEC, "{\"session_id\":7,\"loginuid\":1101,\"uid\":1101,"
@@ -84,9 +87,10 @@ static void story(void)
 	put("process", T0 + 3 * SEC, "{\"event\":\"exec\",\"pid\":500,\"ppid\":400,"
 				     "\"session_id\":7,\"loginuid\":1101,\"uid\":1101,\"comm\":"
 				     "\"bash\",\"exe\":\"/usr/bin/bash\",\"args\":\"-bash\"}");
+	/* psql's \copy as the daemon stores it: json_sanitize_utf8 writes a backslash as \x5c. */
 	put("process", T0 + 4 * SEC, "{\"event\":\"exec\",\"pid\":501,\"ppid\":500,"
 				     "\"session_id\":7,\"comm\":\"psql\",\"exe\":\"/usr/bin/psql\","
-				     "\"args\":\"psql -h 127.0.0.2 -c \\\\copy customers to "
+				     "\"args\":\"psql -h 127.0.0.2 -c \\\\x5ccopy customers to "
 				     "'/tmp/<b>c</b>.csv'\"}");
 	put("connect", T0 + 4 * SEC, "{\"session_id\":7,\"pid\":501,\"comm\":\"psql\","
 				     "\"direction\":\"connect\",\"proto\":\"tcp\",\"local_ip\":"

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "config/config.h"
 
@@ -297,7 +298,7 @@ static const struct bad_case bad_values[] = {
 
 static void test_config_load_string_rejects_each_bad_value(void **state)
 {
-	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad_values); i++)
 		expect_error(bad_values[i].text, bad_values[i].needle);
 }
 
@@ -337,7 +338,7 @@ static const struct bad_case bad_structure[] = {
 
 static void test_config_load_string_rejects_bad_structure(void **state)
 {
-	for (size_t i = 0; i < sizeof(bad_structure) / sizeof(bad_structure[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad_structure); i++)
 		expect_error(bad_structure[i].text, bad_structure[i].needle);
 }
 
@@ -390,7 +391,7 @@ static const struct bad_case bad_paths[] = {
 
 static void test_config_load_string_rejects_path_tricks(void **state)
 {
-	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(bad_paths); i++)
 		expect_error(bad_paths[i].text, bad_paths[i].needle);
 }
 
@@ -720,7 +721,7 @@ static void test_config_key_describe_docs_and_example_cover_every_key(void **sta
 			fail();
 		}
 	}
-	assert_int_equal(i, 24);
+	assert_int_equal(i, 27);
 }
 
 int main(void)

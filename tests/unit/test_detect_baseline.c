@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "detect/detect_baseline.h"
 
@@ -153,7 +154,7 @@ static void test_baseline_load_rejects_malformed_whole(void **state)
 		" \"today_bytes\": 1, \"days\": []}]}",
 	};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct baseline_set *set = baseline_set_new();
 
 		write_text(bad[i]);

@@ -57,9 +57,9 @@ static char *reference(const struct event *ev)
 		break;
 	case EV_OPEN:
 		ref_str(o, "path", ev->path);
-		ref_str(o, "class", ev->watch_flags & XM_W_SOURCE  ? "source"
-				    : ev->watch_flags & XM_W_MEDIA ? "media"
-				    : ev->watch_flags & XM_W_SINK  ? "sync"
+		ref_str(o, "class", ev->open_cls == OPEN_SOURCE  ? "source"
+				    : ev->open_cls == OPEN_SINK_MEDIA ? "media"
+				    : ev->open_cls == OPEN_SINK_SYNC  ? "sync"
 								   : "staging");
 		break;
 	case EV_MMAP:
@@ -77,7 +77,7 @@ static char *reference(const struct event *ev)
 		ref_u64(o, "local_port", ev->conn.local_port);
 		ref_str(o, "remote_ip", ev->conn.remote_ip);
 		ref_u64(o, "remote_port", ev->conn.remote_port);
-		ref_str(o, "class", ev->conn.cls);
+		ref_str(o, "class", ev->conn.cls == CONN_EGRESS ? "egress" : "source");
 		break;
 	case EV_GAP:
 		ref_str(o, "what", ev->gap.what);
@@ -114,7 +114,8 @@ static void make(struct event *ev, enum event_kind k, int variant)
 	ev->path = paths[variant % 3];
 	ev->args = variant % 3 == 1 ? "sh -c \"cat /srv/*\" \x7f" : variant % 3 ? NULL : "psql crm";
 	ev->exit_code = variant ? 256 : 0;
-	ev->watch_flags = variant % 3 == 0 ? XM_W_SOURCE : variant % 3 == 1 ? XM_W_MEDIA : 0;
+	ev->open_cls = variant % 3 == 0 ? OPEN_SOURCE : variant % 3 == 1 ? OPEN_SINK_MEDIA
+								  : OPEN_STAGING;
 	ev->len = 1 << 20;
 	ev->opcode = 22;
 	snprintf(ev->conn.local_ip, sizeof(ev->conn.local_ip), variant ? "fe80::1" : "127.0.0.1");
@@ -122,7 +123,7 @@ static void make(struct event *ev, enum event_kind k, int variant)
 	ev->conn.local_port = 40000;
 	ev->conn.remote_port = 5432;
 	ev->conn.proto = variant ? "udp" : "tcp";
-	ev->conn.cls = variant ? "egress" : "source";
+	ev->conn.cls = variant ? CONN_EGRESS : CONN_SOURCE;
 	ev->conn.accepted = variant & 1;
 	ev->gap.what = "open";
 	ev->gap.count = 12;

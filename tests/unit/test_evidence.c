@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "evidence/evidence.h"
 #include "evidence/evidence_format.h"
@@ -23,7 +24,7 @@ static uint64_t written;  /* records written by fill() so far: the next sequence
 
 static const char *const types[] = { "agent", "config", "session", "process", "connect",
 				     "activity", "gap", "alert", "file" };
-#define N_TYPES (sizeof(types) / sizeof(types[0]))
+#define N_TYPES (ARRAY_SIZE(types))
 
 static int setup(void **state)
 {
@@ -291,7 +292,7 @@ static void test_evidence_session_filter_skips_blocks(void **state)
 	char got[256] = "";
 
 	/* One record per block, so the index decides block by block. */
-	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(recs); i++) {
 		put(ev, recs[i].type, 10 + i, recs[i].json);
 		assert_int_equal(evidence_seal(ev), 0);
 	}
@@ -439,11 +440,14 @@ static off_t block_of(const unsigned char *data, off_t len, off_t b, uint64_t *b
 	off_t off = 0;
 
 	for (;;) {
-		const struct ev_block_hdr *h = (const void *)(data + off);
-		off_t next = off + EV_HDR_LEN + h->comp_len;
+		struct ev_block_hdr h;
+		off_t next;
 
+		/* Blocks sit at any byte offset: copy the header out rather than cast. */
+		memcpy(&h, data + off, sizeof(h));
+		next = off + EV_HDR_LEN + h.comp_len;
 		if (b < next || next >= len) {
-			*block_no = h->block_no;
+			*block_no = h.block_no;
 			return off;
 		}
 		off = next;

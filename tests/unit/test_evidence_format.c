@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "evidence/evidence_format.h"
 
@@ -49,7 +50,7 @@ static void test_ev_index_parse_rejects_malformed_lines(void **state)
 	};
 	struct ev_index_entry e;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (ev_index_parse(bad[i], &e) != -EINVAL) {
 			print_error("accepted: '%s'\n", bad[i]);
 			fail();

@@ -2,12 +2,15 @@
 /* Unit tests for output_json.c: every ECS and exfilmon field of an alert, every activity
  * field, hostile strings (quotes, newlines, control characters, invalid UTF-8, backslashes)
  * parsed back with jansson and compared, and the \xNN escaping decoded back to the bytes. */
+#include <arpa/inet.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
 #include <jansson.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "output/output_json.h"
 #include "model/activity_json.h"
@@ -274,7 +277,8 @@ static void test_output_alert_json_ecs_fields(void **state)
 	assert_string_equal(get_str(o, "file.path"), "/srv/crm/a \"b\"\n\\xff.csv");
 	assert_string_equal(get_str(o, "destination.ip"), "127.0.0.77");
 	assert_int_equal(get_int(o, "destination", "port"), 8080);
-	assert_int_equal(json_object_size(o), 9);
+	/* @timestamp event rule user host agent ecs process file destination exfilmon */
+	assert_int_equal(json_object_size(o), 11);
 
 	x = json_object_get(o, "exfilmon");
 	assert_int_equal(get_int(x, "alert_id", NULL), 9);
@@ -297,6 +301,150 @@ static void test_output_alert_json_ecs_fields(void **state)
 	assert_int_equal(get_int(x, "evidence_last_seq", NULL), 99);
 	assert_string_equal(get_str(x, "config_sha256"), a.config_sha256);
 	assert_int_equal(json_object_size(x), 19);
+	json_decref(o);
+	free(s);
+}
+
+/* The ECS reference rows the agent uses (tests/lib/fixtures/ecs_fields.txt). */
+struct ecs_ref {
+	char field[64][48];
+	char type[64][16];
+	size_t n;
+	char allowed[4][640];        /* "event.kind alert enrichment ..." */
+	size_t n_allowed;
+};
+
+static void load_ecs_ref(struct ecs_ref *r)
+{
+	FILE *f = fopen("tests/lib/fixtures/ecs_fields.txt", "r");
+	char line[600];
+
+	assert_non_null(f);
+	memset(r, 0, sizeof(*r));
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (!strncmp(line, "allowed ", 8)) {
+			assert_true(r->n_allowed < 4);
+			snprintf(r->allowed[r->n_allowed++], sizeof(r->allowed[0]), "%s ",
+				 line + 8);
+			continue;
+		}
+		assert_true(r->n < 64);
+		assert_int_equal(sscanf(line, "%47s %15s", r->field[r->n], r->type[r->n]), 2);
+		r->n++;
+	}
+	fclose(f);
+}
+
+static const char *ecs_type(const struct ecs_ref *r, const char *field)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->field[i], field))
+			return r->type[i];
+	return NULL;
+}
+
+/* A value allowed for field, or true when the field has no allowed-values list. */
+static bool ecs_allowed(const struct ecs_ref *r, const char *field, const char *value)
+{
+	char needle[128];
+
+	for (size_t i = 0; i < r->n_allowed; i++) {
+		size_t len = strlen(field);
+
+		if (strncmp(r->allowed[i], field, len) || r->allowed[i][len] != ' ')
+			continue;
+		snprintf(needle, sizeof(needle), " %s ", value);
+		return strstr(r->allowed[i] + len, needle) != NULL;
+	}
+	return true;
+}
+
+static void check_ecs_value(const struct ecs_ref *r, const char *field, json_t *v)
+{
+	const char *type = ecs_type(r, field);
+	struct in6_addr a6;
+	regex_t re;
+
+	if (!type)
+		print_error("%s is not in the ECS reference fixture\n", field);
+	assert_non_null(type);
+	if (!strcmp(type, "long")) {
+		assert_true(json_is_integer(v));
+	} else if (!strcmp(type, "keyword")) {
+		assert_true(json_is_string(v));
+		if (!ecs_allowed(r, field, json_string_value(v)))
+			print_error("%s: '%s' is not an allowed value\n", field, json_string_value(v));
+		assert_true(ecs_allowed(r, field, json_string_value(v)));
+	} else if (!strcmp(type, "date")) {
+		assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+					 "(\\.[0-9]+)?Z$", REG_EXTENDED | REG_NOSUB), 0);
+		assert_true(json_is_string(v) && !regexec(&re, json_string_value(v), 0, NULL, 0));
+		regfree(&re);
+	} else if (!strcmp(type, "ip")) {
+		assert_true(json_is_string(v));
+		assert_true(inet_pton(AF_INET, json_string_value(v), &a6) == 1 ||
+			    inet_pton(AF_INET6, json_string_value(v), &a6) == 1);
+	} else {
+		fail_msg("fixture type %s not handled", type);
+	}
+}
+
+/* Every leaf outside exfilmon.* is an ECS field of the right type; arrays hold values of it. */
+static void check_ecs_object(const struct ecs_ref *r, const char *prefix, json_t *o)
+{
+	const char *key;
+	json_t *v, *item;
+	char path[128];
+	size_t i;
+
+	json_object_foreach(o, key, v) {
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
+		if (!strcmp(path, "exfilmon"))
+			continue;
+		if (json_is_object(v))
+			check_ecs_object(r, path, v);
+		else if (json_is_array(v))
+			json_array_foreach(v, i, item)
+				check_ecs_value(r, path, item);
+		else
+			check_ecs_value(r, path, v);
+	}
+}
+
+static void test_output_alert_json_ecs_fields_match_the_reference(void **state)
+{
+	const struct output_identity id = { "ws-17", "0123456789abcdef0123456789abcdef",
+					    "6b1e0f52-8e7c-4ad3-9f0a-31c455d27e10", "0.1.0" };
+	static const char *const required[] = {
+		"ecs.version", "event.kind", "event.category", "event.type", "event.severity",
+		"agent.type", "agent.name", "agent.id", "agent.version", "host.id", "host.name",
+	};
+	struct ecs_ref ref;
+	struct alert a;
+	json_t *o;
+	char *s;
+
+	load_ecs_ref(&ref);
+	fill_alert(&a);
+	s = output_alert_json_ecs(&a, &id, "/usr/bin/curl");
+	o = parse_line(s);
+	check_ecs_object(&ref, "", o);
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		char obj[32];
+		const char *dot = strchr(required[i], '.');
+
+		snprintf(obj, sizeof(obj), "%.*s", (int)(dot - required[i]), required[i]);
+		if (!json_object_get(json_object_get(o, obj), dot + 1))
+			print_error("alert lacks %s\n", required[i]);
+		assert_non_null(json_object_get(json_object_get(o, obj), dot + 1));
+	}
+	assert_string_equal(get_str(o, "ecs.version"), OUTPUT_ECS_VERSION);
+	assert_int_equal(get_int(o, "event", "severity"), 73);
+	assert_string_equal(get_str(o, "host.id"), id.host_id);
+	assert_string_equal(get_str(o, "agent.id"), id.agent_id);
 	json_decref(o);
 	free(s);
 }
@@ -407,7 +555,7 @@ static void test_output_writer_strings_match_jansson(void **state)
 	char s[2];
 	unsigned seed = 7;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		assert_str_like_jansson(cases[i]);
 	for (int c = 1; c < 256; c++) {
 		s[0] = (char)c;
@@ -450,7 +598,7 @@ static void test_output_writer_integers_and_members(void **state)
 	struct json_buf b = { 0 };
 	char want[64];
 
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		json_buf_reset(&b);
 		json_obj_begin(&b);
 		json_key_int(&b, "n", v[i]);
@@ -546,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_output_activity_json_no_session_is_null),
 		cmocka_unit_test(test_output_activity_json_every_kind_and_mount),
 		cmocka_unit_test(test_output_alert_json_ecs_fields),
+		cmocka_unit_test(test_output_alert_json_ecs_fields_match_the_reference),
 		cmocka_unit_test(test_output_alert_json_user_rule_without_session),
 		cmocka_unit_test(test_output_alert_json_media_and_ipv6_destinations),
 		cmocka_unit_test(test_output_alert_json_hostile_user_and_host),

@@ -3,6 +3,7 @@
  * edges a hand-edited file hits: overflow, trailing text, signs, empty strings. */
 #include <errno.h>
 
+#include "common/array_size.h"
 #include "unit.h"
 #include "config/parse.h"
 
@@ -26,7 +27,7 @@ static void test_parse_size_units(void **state)
 		{ "18446744073709551615", 0, UINT64_MAX }, { "16777215TiB", 0, 16777215ULL << 40 },
 	};
 
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		uint64_t v = 12345;
 
 		assert_int_equal(parse_size(ok[i].text, &v), 0);
@@ -42,7 +43,7 @@ static void test_parse_size_rejects_trailing_text(void **state)
 	};
 	uint64_t v = 42;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (parse_size(bad[i], &v) != -EINVAL) {
 			print_error("\"%s\" was not refused\n", bad[i]);
 			fail();
@@ -103,7 +104,7 @@ static void test_parse_duration_rejects_junk(void **state)
 	};
 	uint64_t v = 42;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (parse_duration(bad[i], &v) != -EINVAL) {
 			print_error("\"%s\" was not refused\n", bad[i]);
 			fail();
@@ -210,7 +211,7 @@ static void test_parse_net_match_rejects(void **state)
 	};
 	struct net_match m = { .port = 7 };
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (parse_net_match(bad[i], &m) != -EINVAL) {
 			print_error("\"%s\" was not refused\n", bad[i]);
 			fail();

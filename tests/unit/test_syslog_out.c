@@ -35,6 +35,28 @@ static void assert_rfc5424(const char *line, const char *pri, const char *msgid,
 	regfree(&re);
 }
 
+static struct syslog_out *open_url(const char *url, const char *app)
+{
+	struct syslog_out_opts o = { .url = url, .app_name = app, .facility = 10 };
+
+	return syslog_out_open(&o);
+}
+
+/* <PRI>Mmm dd hh:mm:ss TAG[PID]: MSG, as glibc's syslog(3) sends to /dev/log. */
+static void assert_rfc3164(const char *line, const char *pri, const char *tag, const char *msg)
+{
+	char want[256];
+	regex_t re;
+	regmatch_t m[1];
+
+	snprintf(want, sizeof(want), "^<%s>[A-Z][a-z]{2} [ 1-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} "
+		 "%s\\[%d\\]: ", pri, tag, (int)getpid());
+	assert_int_equal(regcomp(&re, want, REG_EXTENDED), 0);
+	assert_int_equal(regexec(&re, line, 1, m, 0), 0);
+	assert_string_equal(line + m[0].rm_eo, msg);
+	regfree(&re);
+}
+
 static int tcp_listener(char *url, size_t len, uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -111,14 +133,14 @@ static void test_syslog_out_send_unix_datagram(void **state)
 	unlink(sa.sun_path);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	snprintf(url, sizeof(url), "unix:%s", sa.sun_path);
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	assert_non_null(s);
 	assert_int_equal(syslog_out_send(s, 2, "ALERT", "{\"a\":\"x y\"}"), 0);
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	assert_true(n > 0);
 	buf[n] = '\0';
-	/* Facility authpriv (10) * 8 + severity 2; a datagram carries no octet count. */
-	assert_rfc5424(buf, "82", "ALERT", "{\"a\":\"x y\"}");
+	/* Facility authpriv (10) * 8 + severity 2; locally RFC 3164, the MSGID in the tag. */
+	assert_rfc3164(buf, "82", "exfilmon-alert", "{\"a\":\"x y\"}");
 	assert_int_equal(syslog_out_dropped(s), 0);
 	syslog_out_close(s);
 	close(fd);
@@ -137,7 +159,7 @@ static void test_syslog_out_send_unix_reconnects_after_restart(void **state)
 	unlink(sa.sun_path);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	snprintf(url, sizeof(url), "unix:%s", sa.sun_path);
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	/* The syslog daemon restarts: a new socket at the same path. */
 	close(fd);
 	unlink(sa.sun_path);
@@ -147,7 +169,7 @@ static void test_syslog_out_send_unix_reconnects_after_restart(void **state)
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	assert_true(n > 0);
 	buf[n] = '\0';
-	assert_rfc5424(buf, "86", "CHAIN", "after restart");
+	assert_rfc3164(buf, "86", "exfilmon-chain", "after restart");
 	syslog_out_close(s);
 	close(fd);
 	unlink(sa.sun_path);
@@ -155,7 +177,7 @@ static void test_syslog_out_send_unix_reconnects_after_restart(void **state)
 
 static void test_syslog_out_send_unix_absent_socket_drops(void **state)
 {
-	struct syslog_out *s = syslog_out_open("unix:/tmp/test_syslog.absent/none", "exfilmon");
+	struct syslog_out *s = open_url("unix:/tmp/test_syslog.absent/none", "exfilmon");
 
 	assert_non_null(s);
 	assert_int_equal(syslog_out_send(s, 2, "ALERT", "x"), -ENOTCONN);
@@ -169,7 +191,7 @@ static void test_syslog_out_send_tcp_octet_counted(void **state)
 	struct syslog_out *s;
 	int lfd = tcp_listener(url, sizeof(url), 0), cfd;
 
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	assert_non_null(s);
 	cfd = accept_within(lfd, 2000);
 	assert_int_equal(syslog_out_send(s, 6, "CHAIN", "head=abc"), 0);
@@ -195,7 +217,7 @@ static void test_syslog_out_send_tcp_queues_until_collector_is_up(void **state)
 	/* Learn a free port, then close it: the collector is down when the agent starts. */
 	port = port_of(lfd);
 	close(lfd);
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	assert_non_null(s);
 	assert_int_equal(syslog_out_send(s, 2, "ALERT", "held"), 0);
 	assert_true(syslog_out_flush(s) > 0);
@@ -216,7 +238,7 @@ static void test_syslog_out_send_tcp_reconnects_after_collector_restart(void **s
 	struct syslog_out *s;
 	int lfd = tcp_listener(url, sizeof(url), 0), cfd;
 
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	cfd = accept_within(lfd, 2000);
 	assert_int_equal(syslog_out_send(s, 2, "ALERT", "one"), 0);
 	wait_flushed(s, 2000);
@@ -253,7 +275,7 @@ static void test_syslog_out_send_tcp_never_blocks_on_a_stalled_collector(void **
 	int lfd = tcp_listener(url, sizeof(url), 0), cfd, fails = 0;
 
 	memset(msg, 'm', sizeof(msg) - 1);
-	s = syslog_out_open(url, "exfilmon");
+	s = open_url(url, "exfilmon");
 	cfd = accept_within(lfd, 2000);
 	/* The collector accepts but never reads: kernel buffers, then the queue, fill up. */
 	start = now_ms();
@@ -274,7 +296,7 @@ static void test_syslog_out_send_rejects_oversized_message(void **state)
 	static char msg[SYSLOG_OUT_MAX_MSG + 2];
 	char url[64];
 	int lfd = tcp_listener(url, sizeof(url), 0);
-	struct syslog_out *s = syslog_out_open(url, "exfilmon");
+	struct syslog_out *s = open_url(url, "exfilmon");
 
 	memset(msg, 'm', sizeof(msg) - 1);
 	assert_int_equal(syslog_out_send(s, 2, "ALERT", msg), -EMSGSIZE);
@@ -296,13 +318,13 @@ static void test_syslog_out_open_sanitizes_header_fields(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	snprintf(url, sizeof(url), "unix:%s", sa.sun_path);
 	/* Spaces in APP-NAME or MSGID would shift every later header field. */
-	s = syslog_out_open(url, "exfil mon");
+	s = open_url(url, "exfil mon");
 	assert_int_equal(syslog_out_send(s, 3, "BAD ID", "body"), 0);
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	assert_true(n > 0);
 	buf[n] = '\0';
-	assert_non_null(strstr(buf, " exfil_mon "));
-	assert_non_null(strstr(buf, " BAD_ID - body"));
+	assert_non_null(strstr(buf, " exfil_mon-bad_id["));
+	assert_non_null(strstr(buf, "]: body"));
 	syslog_out_close(s);
 	close(fd);
 	unlink(sa.sun_path);
@@ -311,12 +333,14 @@ static void test_syslog_out_open_sanitizes_header_fields(void **state)
 static void test_syslog_out_open_rejects_bad_urls(void **state)
 {
 	errno = 0;
-	assert_null(syslog_out_open("udp://127.0.0.1:514", "x"));
+	assert_null(open_url("udp://127.0.0.1:514", "x"));
 	assert_int_equal(errno, EINVAL);
-	assert_null(syslog_out_open("tcp://nohostport", "x"));
-	assert_null(syslog_out_open("tcp://127.0.0.1:", "x"));
-	assert_null(syslog_out_open("unix:relative", "x"));
-	assert_null(syslog_out_open(NULL, "x"));
+	assert_null(open_url("tcp://nohostport", "x"));
+	assert_null(open_url("tcp://127.0.0.1:", "x"));
+	assert_null(open_url("tls://127.0.0.1:0", "x"));
+	assert_null(open_url("tcp://127.0.0.1:65536", "x"));
+	assert_null(open_url("unix:relative", "x"));
+	assert_null(open_url(NULL, "x"));
 }
 
 int main(void)

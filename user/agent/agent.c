@@ -12,21 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common/array_size.h"
 #include "agent_int.h"
 #include "common/log.h"
-
-const char *event_kind_name(enum event_kind kind)
-{
-	static const char *const names[] = {
-		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
-		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
-		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
-	};
-
-	if ((unsigned)kind < sizeof(names) / sizeof(names[0]) && names[kind])
-		return names[kind];
-	return "unknown";
-}
 
 static int start_policy(struct agent *a, const struct config *cfg)
 {
@@ -188,9 +176,33 @@ static void read_drops(struct agent *a)
 	free(vals);
 }
 
+static uint64_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+const char *agent_drop_name(unsigned int i)
+{
+	static const char *const names[] = {
+		[XM_DROP_RING_EXEC] = "ring_exec", [XM_DROP_RING_FORK] = "ring_fork",
+		[XM_DROP_RING_EXIT] = "ring_exit", [XM_DROP_RING_OPEN] = "ring_open",
+		[XM_DROP_RING_MMAP] = "ring_mmap", [XM_DROP_RING_CONNECT] = "ring_connect",
+		[XM_DROP_RING_URING] = "ring_uring", [XM_DROP_FLOW_FULL] = "flow_full",
+		[XM_DROP_SOCK_FULL] = "sock_full", [XM_DROP_WATCH_FULL] = "watch_full",
+	};
+	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
+
+	return i < ARRAY_SIZE(names) ? names[i] : NULL;
+}
+
 void agent_get_stats(struct agent *a, struct agent_stats *st)
 {
 	read_drops(a);
+	if (!a->stats.flows_capacity)
+		a->stats.flows_capacity = map_capacity(sensors_maps(a->sensors)->flows);
 	*st = a->stats;
 }
 

@@ -33,6 +33,7 @@ struct agent_stats {
 	uint64_t lost_records;     /* ring records the kernel could not reserve */
 	uint64_t drops[XM_DROP_MAX];
 	uint64_t flows;            /* entries in the flow map after the last drain */
+	uint64_t flows_capacity;   /* the flow map's max_entries */
 	uint32_t hooks;
 	unsigned programs;
 };
@@ -59,6 +60,8 @@ int agent_drain(struct agent *a);
 int agent_mounts_changed(struct agent *a);
 
 void agent_get_stats(struct agent *a, struct agent_stats *st);
+/* The status-file name of drops[i] ("ring_exec", ..., "watch_full"), NULL past the end. */
+const char *agent_drop_name(unsigned int i);
 const char *agent_hooks_text(const struct agent *a);
 struct session_table *agent_sessions(struct agent *a);
 

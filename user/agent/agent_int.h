@@ -4,7 +4,7 @@
 #define EXFILMON_AGENT_INT_H
 
 #include "agent.h"
-#include "loader.h"
+#include "sensors.h"
 #include "objnames.h"
 #include "policy.h"
 

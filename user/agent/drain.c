@@ -16,6 +16,9 @@
 
 #include <bpf/bpf.h>
 
+#include "common/endpoint.h"
+#include "common/hash.h"
+#include "common/array_size.h"
 #include "agent_int.h"
 #include "common/log.h"
 
@@ -113,15 +116,10 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 	const char *name;
 
 	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS) {
-		uint64_t h = 1469598103934665603ULL;
-
 		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
-		snprintf(t->name, sizeof(t->name), strchr(t->ip, ':') ? "[%s]:%u" : "%s:%u",
-			 t->ip, k->port);
+		endpoint_format(t->name, sizeof(t->name), t->ip, k->port);
 		/* Object identity only needs to tell peers apart, not resist attack. */
-		for (unsigned i = 0; i < 16; i++)
-			h = (h ^ k->addr[i]) * 1099511628211ULL;
-		act->object_id = h ^ k->port;
+		act->object_id = fnv1a64(k->addr, sizeof(k->addr), FNV1A64_INIT) ^ k->port;
 		act->dst_ip = k->kind == XM_FLOW_NET_EGRESS ? t->ip : NULL;
 		act->dst_port = k->kind == XM_FLOW_NET_EGRESS ? k->port : 0;
 		act->object = t->name;
@@ -167,7 +165,7 @@ static void emit_delta(struct agent *a, const struct xm_flow_key *k, const struc
 	struct event ev = { .kind = EV_ACTIVITY };
 	struct activity *act = &ev.act;
 
-	act->kind = k->kind < sizeof(kind_map) / sizeof(kind_map[0]) ? kind_map[k->kind] : 0;
+	act->kind = k->kind < ARRAY_SIZE(kind_map) ? kind_map[k->kind] : 0;
 	if (!act->kind)
 		return;
 	act->ts_ns = agent_realtime(a, v->last_ns);
@@ -407,7 +405,7 @@ int drain_gaps(struct agent *a)
 			continue;
 		ev.session_id = key.session;
 		ev.ts_ns = agent_realtime(a, v.last_ns);
-		ev.gap.what = key.type < sizeof(gap_what) / sizeof(gap_what[0]) && gap_what[key.type]
+		ev.gap.what = key.type < ARRAY_SIZE(gap_what) && gap_what[key.type]
 				      ? gap_what[key.type] : "record";
 		ev.gap.count = v.count - s->count;
 		ev.gap.first_ns = agent_realtime(a, s->count ? s->last_ns : v.first_ns);

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/array_size.h"
 #include "mounts.h"
 
 static const char *const media_fstypes[] = {
@@ -106,13 +107,13 @@ static bool classify(const struct mi_line *m, const char *sysfs_root, char *why,
 {
 	const char *sig;
 
-	for (size_t i = 0; i < sizeof(media_fstypes) / sizeof(media_fstypes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(media_fstypes); i++) {
 		if (!strcmp(m->fstype, media_fstypes[i])) {
 			snprintf(why, len, "fstype %s", m->fstype);
 			return true;
 		}
 	}
-	for (size_t i = 0; i < sizeof(media_prefixes) / sizeof(media_prefixes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(media_prefixes); i++) {
 		if (!strncmp(m->mountpoint, media_prefixes[i], strlen(media_prefixes[i]))) {
 			snprintf(why, len, "under %.*s", (int)strlen(media_prefixes[i]) - 1,
 				 media_prefixes[i]);

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <openssl/evp.h>
 
+#include "common/array_size.h"
 #include "abi.h"
 #include "common/log.h"
 #include "policy.h"
@@ -253,7 +254,7 @@ static int net_apply(int fd, const struct net_match *rules, size_t n, bool with_
 		do {
 			k = next;
 			if (!net_key_in(&k, rules, n, with_port)) {
-				if (n_stale == sizeof(stale) / sizeof(stale[0])) {
+				if (n_stale == ARRAY_SIZE(stale)) {
 					more = true;
 					break;
 				}

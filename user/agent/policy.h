@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "loader.h"
+#include "sensors.h"
 #include "mounts.h"
 
 struct policy_paths {

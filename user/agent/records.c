@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/array_size.h"
 #include "agent_int.h"
 #include "common/log.h"
 #include "mounts.h"
@@ -184,6 +185,16 @@ static int on_exit_rec(struct agent *a, const void *data)
 	return 0;
 }
 
+/* A source flag wins over sink flags; a file with neither is being staged. */
+static enum open_class open_class_of(uint32_t flags)
+{
+	if (flags & XM_W_SOURCE)
+		return OPEN_SOURCE;
+	if (flags & XM_W_MEDIA)
+		return OPEN_SINK_MEDIA;
+	return flags & XM_W_SINK ? OPEN_SINK_SYNC : OPEN_STAGING;
+}
+
 static int on_open(struct agent *a, const void *data)
 {
 	const struct xm_open *r = data;
@@ -194,7 +205,7 @@ static int on_open(struct agent *a, const void *data)
 	objnames_set(a->names, r->dev, r->ino, path);
 	event_from_task(a, &ev, EV_OPEN, &r->hdr, &r->task);
 	ev.path = path;
-	ev.watch_flags = r->flags;
+	ev.open_cls = open_class_of(r->flags);
 	a->sink.emit(a->sink.ctx, &ev);
 	return 0;
 }
@@ -239,11 +250,12 @@ static int on_uring(struct agent *a, const void *data)
 	return 0;
 }
 
-static const char *const class_names[] = {
-	[XM_SOCK_OTHER] = "allowed",
-	[XM_SOCK_SOURCE] = "source",
-	[XM_SOCK_EGRESS] = "egress",
-};
+/* An unknown class from a newer kernel side is shown as what it does to counting. */
+static enum conn_class conn_class_of(uint32_t cls)
+{
+	return cls == XM_SOCK_SOURCE ? CONN_SOURCE : cls == XM_SOCK_EGRESS ? CONN_EGRESS
+									    : CONN_ALLOWED;
+}
 
 static int on_connect(struct agent *a, const void *data)
 {
@@ -256,7 +268,7 @@ static int on_connect(struct agent *a, const void *data)
 	ev.conn.local_port = r->lport;
 	ev.conn.remote_port = r->rport;
 	ev.conn.proto = r->proto == IPPROTO_TCP ? "tcp" : r->proto == IPPROTO_UDP ? "udp" : "other";
-	ev.conn.cls = r->cls < 3 ? class_names[r->cls] : "allowed";
+	ev.conn.cls = conn_class_of(r->cls);
 	ev.conn.accepted = r->accepted;
 	a->sink.emit(a->sink.ctx, &ev);
 	return 0;
@@ -290,7 +302,7 @@ int records_handle(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*h) || h->version != XM_ABI_VERSION)
 		goto bad;
-	for (size_t i = 0; i < sizeof(record_types) / sizeof(record_types[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(record_types); i++) {
 		const struct record_type *t = &record_types[i];
 
 		if (t->type != h->type)

@@ -18,6 +18,7 @@
 #include <utmpx.h>
 
 
+#include "common/array_size.h"
 #include "session_int.h"
 #include "model/activity.h"
 
@@ -123,7 +124,7 @@ static bool remote_from_environ(const struct session_table *t, uint32_t pid, cha
 	char buf[32768];
 	int n = sess_read_proc(t, pid, "environ", buf, sizeof(buf));
 
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 		size_t klen = strlen(keys[k]);
 
 		for (int i = 0; i < n; i += (int)strlen(buf + i) + 1) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array_size.h"
 #include "log.h"
 
 static enum log_level cur_level = LOG_LVL_INFO;
@@ -50,7 +51,7 @@ enum log_level log_get_level(void)
 
 int log_parse_level(const char *s, enum log_level *out)
 {
-	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(level_names); i++) {
 		if (strcmp(s, level_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;

@@ -2,7 +2,7 @@
 /*
  * One logging module for the daemon and the CLI. Lines go to stderr when it is a
  * terminal (or when forced) and to syslog otherwise; each line starts with the module
- * that speaks ("loader: attach sys_exit_read: Operation not permitted").
+ * that speaks ("sensors: attach sys_exit_read: Operation not permitted").
  */
 #ifndef EXFILMON_LOG_H
 #define EXFILMON_LOG_H

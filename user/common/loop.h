@@ -13,7 +13,7 @@
 struct loop_ops {
 	void (*on_ring)(void *ctx);
 	void (*on_tick)(void *ctx);
-	/* SIGINT/SIGTERM stop the loop after this returns; SIGHUP only calls it. */
+	/* SIGINT/SIGTERM stop the loop after this returns; SIGHUP and SIGUSR1 only call it. */
 	void (*on_signal)(void *ctx, int sig);
 	void (*on_mounts)(void *ctx);
 	void (*on_config_file)(void *ctx);
@@ -29,7 +29,7 @@ struct loop_opts {
 
 struct loop;
 
-/* Blocks SIGINT, SIGTERM, SIGHUP for the process and takes them through a signalfd. */
+/* Blocks SIGINT, SIGTERM, SIGHUP, SIGUSR1 for the process and takes them through a signalfd. */
 struct loop *loop_new(const struct loop_opts *opts, const struct loop_ops *ops);
 /* Runs until a terminating signal or loop_stop. Returns 0 or -errno. */
 int loop_run(struct loop *l);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "tally.h"
 
 #define INITIAL_SLOTS 64
@@ -24,19 +25,10 @@ struct tally {
 	size_t used;
 };
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static uint64_t key_hash(const char *group, const char *name)
 {
 	/* The separator keeps ("ab", "c") and ("a", "bc") apart. */
-	return fnv1a(fnv1a(0xcbf29ce484222325ULL, group) ^ 0xff, name);
+	return fnv1a64_str(name, fnv1a64_str(group, FNV1A64_INIT) ^ 0xff);
 }
 
 struct tally *tally_new(void)

@@ -18,22 +18,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
+#include "common/hash.h"
 #include "config.h"
 #include "config_int.h"
-
-static int sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32)
-		return -EIO;
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
 
 /* Hands the collected errors to the caller (or frees them) and the verdict back. */
 static int finish(struct ctx *c, char **errors)
@@ -179,6 +167,8 @@ void config_free(struct config *cfg)
 	free(cfg->alerts_path);
 	free(cfg->evidence_dir);
 	free(cfg->syslog_url);
+	free(cfg->metrics_path);
+	free(cfg->syslog_ca);
 	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -48,6 +48,9 @@ struct config {
 	char *alerts_path;          /* JSON lines; NULL disables */
 	char *evidence_dir;
 	char *syslog_url;           /* "unix:/dev/log", "tcp://HOST:PORT", NULL disables */
+	char *metrics_path;         /* Prometheus textfile; NULL disables */
+	int syslog_facility;        /* 0..23 (RFC 5424 numbers) */
+	char *syslog_ca;            /* tls://: CA file; NULL: the system trust store */
 	uint64_t evidence_segment_bytes;
 	uint64_t evidence_retention_ns;
 	uint64_t evidence_retention_bytes;

@@ -13,9 +13,9 @@
 
 #include <yaml.h>
 
+#include "common/array_size.h"
 #include "config.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC 1000000000ULL
 #define DAY (86400 * SEC)
 /* A config is a few KiB; anything this big is the wrong file. */
@@ -99,6 +99,8 @@ int cfg_value_factor(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_bool(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_path(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_facility(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_ca(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_ring(struct ctx *c, yaml_node_t *n, const struct key *k);
 void cfg_free_str_list(char **list, size_t n);
 int cfg_value_paths(struct ctx *c, yaml_node_t *n, const struct key *k);

@@ -197,9 +197,46 @@ int cfg_value_syslog(struct ctx *c, yaml_node_t *n, const struct key *k)
 	/* sun_path holds 108 bytes with the terminator. */
 	if (!strncmp(s, "unix:/", 6) && strlen(s + 5) < 108)
 		return set_string(c, k, s);
-	if (!strncmp(s, "tcp://", 6) && !parse_host_port(s + 6, host, sizeof(host), &port))
+	if ((!strncmp(s, "tcp://", 6) || !strncmp(s, "tls://", 6)) &&
+	    !parse_host_port(s + 6, host, sizeof(host), &port))
 		return set_string(c, k, s);
 	return bad_value(c, n, k, "syslog destination", s, -EINVAL);
+}
+
+/* The facilities an admin may route on; kern (0) and the obsolete ones are left out. */
+int cfg_value_facility(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	static const struct {
+		const char *name;
+		int number;
+	} names[] = {
+		{ "user", 1 }, { "daemon", 3 }, { "auth", 4 }, { "syslog", 5 }, { "authpriv", 10 },
+		{ "local0", 16 }, { "local1", 17 }, { "local2", 18 }, { "local3", 19 },
+		{ "local4", 20 }, { "local5", 21 }, { "local6", 22 }, { "local7", 23 },
+	};
+	const char *s = cfg_need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i].name)) {
+			*FIELD(int, k->off) = names[i].number;
+			return 0;
+		}
+	}
+	return bad_value(c, n, k, "syslog facility", s, -EINVAL);
+}
+
+/* "system" (the distribution's trust store) or the path of a PEM file. */
+int cfg_value_ca(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	const char *s = cfg_need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "system"))
+		return set_string(c, k, NULL);
+	return cfg_value_path(c, n, k);
 }
 
 int cfg_value_ring(struct ctx *c, yaml_node_t *n, const struct key *k)

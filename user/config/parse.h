@@ -34,5 +34,11 @@ int parse_net_match(const char *s, struct net_match *out);
 int parse_host_port(const char *s, char *host, size_t host_len, uint16_t *port);
 /* A decimal such as "10" or "2.5" starting with a digit, finite, min <= value <= max. */
 int parse_double(const char *s, double min, double max, double *out);
+/* A point in time into unix nanoseconds (parse_time.c): RFC 3339 with optional fraction
+ * and offset ("2026-11-28T07:31:54.500Z", "2026-11-28T09:31:54+02:00", "t"/"z" and a
+ * space for "T" accepted; no offset means UTC), a date "2026-11-28" (UTC midnight), unix
+ * seconds with optional fraction, or relative to now_ns: "now", "-DURATION" ("-2h",
+ * "-30m", "-7d"), "today" and "yesterday" (local midnight, by TZ). */
+int parse_time(const char *s, uint64_t now_ns, uint64_t *out);
 
 #endif

@@ -25,6 +25,12 @@ int ctl_report(int argc, char **argv);
 void ctl_escape(char *dst, size_t len, const char *src);
 /* ctl_escape into BUF, returning BUF: for printf arguments. */
 const char *ctl_safe(const char *src, char *buf, size_t len);
+/* As ctl_escape for a string decoded from the evidence or an alert, where the writer
+ * already turned each backslash and each byte that is not UTF-8 into \xNN: those
+ * escapes pass through unchanged (escaping them again would print \x5cx5c), control
+ * bytes and any other backslash are escaped. */
+void ctl_escape_stored(char *dst, size_t len, const char *src);
+const char *ctl_safe_stored(const char *src, char *buf, size_t len);
 
 
 #endif

@@ -12,7 +12,8 @@
 #include "ctl_case.h"
 
 static const char usage[] =
-	"usage: exfilctl alerts [--dir DIR] [--json] [--session N] [--since T] [--until T]\n";
+	"usage: exfilctl alerts [--dir DIR] [--json] [--session N] [--user NAME] [--rule NAME]\n"
+	"                      [--host NAME] [--since T] [--until T]\n";
 
 static const char *first_name(json_t *x, const char *list)
 {
@@ -42,10 +43,18 @@ static const char *session_column(const struct case_model *m, json_t *al, char *
 	return buf;
 }
 
+/* --session (the alerts covering it), --user, --rule, --host: every filter given must
+ * match. */
 static bool selected(const struct case_model *m, json_t *al, const struct ctl_args *a)
 {
 	const struct case_session *s;
 
+	if (a->o.user && strcmp(case_str(json_object_get(al, "user"), "name"), a->o.user))
+		return false;
+	if (a->rule && strcmp(case_str(json_object_get(al, "rule"), "name"), a->rule))
+		return false;
+	if (a->host && strcmp(case_str(json_object_get(al, "host"), "name"), a->host))
+		return false;
 	if (!a->have_session)
 		return true;
 	s = case_find(m, a->o.filter.session_id);
@@ -70,8 +79,10 @@ int ctl_alerts(int argc, char **argv)
 		if (selected(&m, al, &a))
 			json_array_append(sel, al);
 	if (a.json) {
-		json_dumpf(sel, stdout, JSON_INDENT(2));
-		printf("\n");
+		json_array_foreach(sel, i, al) {
+			json_dumpf(al, stdout, JSON_COMPACT);
+			putchar('\n');
+		}
 	} else {
 		printf("%-24s %-24s %-10s %7s %12s %12s  %s -> %s\n", "TIME", "RULE", "USER",
 		       "SESSION", "COLLECTED", "SENT OUT", "TOP SOURCE", "DESTINATION");
@@ -83,13 +94,13 @@ int ctl_alerts(int argc, char **argv)
 			printf("%-24s %-24s %-10s %7s %12lld %12lld  %s -> %s\n",
 			       case_str(al, "@timestamp"),
 			       case_str(json_object_get(al, "rule"), "name"),
-			       ctl_safe(case_str(json_object_get(al, "user"), "name"), user,
+			       ctl_safe_stored(case_str(json_object_get(al, "user"), "name"), user,
 					sizeof(user)),
 			       session_column(&m, al, sessions, sizeof(sessions)),
 			       case_int(x, "source_bytes"),
 			       case_int(x, "egress_bytes"),
-			       ctl_safe(first_name(x, "sources"), src, sizeof(src)),
-			       ctl_safe(first_name(x, "destinations"), dst, sizeof(dst)));
+			       ctl_safe_stored(first_name(x, "sources"), src, sizeof(src)),
+			       ctl_safe_stored(first_name(x, "destinations"), dst, sizeof(dst)));
 		}
 	}
 	json_decref(sel);

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,32 +14,6 @@
 #include "model/activity.h"
 #include "ctl.h"
 #include "ctl_case.h"
-
-int ctl_parse_time(const char *s, uint64_t *ns)
-{
-	struct tm tm = { 0 };
-	const char *end;
-	char *e;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (!errno && !*e && e != s) {
-		*ns = v * 1000000000ULL;
-		return 0;
-	}
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!end) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (!end || (*end && strcmp(end, "Z")))
-		return -EINVAL;
-	*ns = (uint64_t)timegm(&tm) * 1000000000ULL;
-	return 0;
-}
 
 void ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 {
@@ -53,6 +26,17 @@ void ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 	}
 	gmtime_r(&secs, &tm);
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void ctl_fmt_rfc3339(uint64_t ns, char *buf, size_t len)
+{
+	time_t secs = ns / 1000000000ULL;
+	struct tm tm;
+	char day[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lluZ", day, (unsigned long long)(ns % 1000000000ULL) / 1000000);
 }
 
 const char *case_str(json_t *o, const char *key)
@@ -135,12 +119,19 @@ static void account(struct case_session *s, json_t *d, const char *type, uint64_
 		s->gaps++;
 	if (strcmp(type, "activity"))
 		return;
-	if (!strncmp(kind, "source", 6) || !strcmp(kind, "mmap_source"))
+	switch (activity_class(activity_kind_from_name(kind))) {
+	case ACT_CLASS_SOURCE:
 		s->source_bytes += bytes;
-	else if (!strncmp(kind, "egress", 6))
+		break;
+	case ACT_CLASS_EGRESS:
 		s->egress_bytes += bytes;
-	else if (!strcmp(kind, "staging"))
+		break;
+	case ACT_CLASS_STAGING:
 		s->staging_bytes += bytes;
+		break;
+	case ACT_CLASS_NONE:
+		break;
+	}
 }
 
 static void identify(struct case_session *s, json_t *d)
@@ -176,10 +167,15 @@ static bool wanted_record(struct load_ctx *c, const struct ev_record *r, json_t 
 	       (!strcmp(r->type, "gap") && json_is_null(json_object_get(d, "session_id")));
 }
 
-static json_t *record_json(const struct ev_record *r, json_t *d)
+/* {seq, ts_ns, type, data} and the ECS fields of an exported record (ctl_ecs.c). */
+static json_t *record_json(const struct ev_record *r, json_t *d, const struct ctl_identity *id)
 {
-	return json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
-			 (json_int_t)r->ts_ns, "type", r->type, "data", d);
+	json_t *rec = json_pack("{s:I, s:I, s:s, s:O}", "seq", (json_int_t)r->seq, "ts_ns",
+				(json_int_t)r->ts_ns, "type", r->type, "data", d);
+
+	if (rec)
+		ctl_ecs_record(rec, r->type, d, r->ts_ns, id);
+	return rec;
 }
 
 static int on_record(void *ctx, const struct ev_record *r)
@@ -198,6 +194,9 @@ static int on_record(void *ctx, const struct ev_record *r)
 	/* Who a session is matters whenever it logged in; the window limits the rest. */
 	if (s && !strcmp(r->type, "session"))
 		identify(s, d);
+	ctl_identity_note(&c->m->id, r->type, d);
+	if (!c->m->first_id.host_name[0])
+		c->m->first_id = c->m->id;
 	if (s && in_window(&c->o->filter, r->ts_ns))
 		account(s, d, r->type, r->ts_ns);
 	if (!strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
@@ -206,10 +205,10 @@ static int on_record(void *ctx, const struct ev_record *r)
 			s->alerts++;
 	}
 	if (wanted_record(c, r, d, s)) {
-		json_array_append_new(c->m->records, record_json(r, d));
+		json_array_append_new(c->m->records, record_json(r, d, &c->m->id));
 	} else if (c->user_alerts && !c->o->filter.have_session && !s &&
 		   !strcmp(r->type, "alert") && in_window(&c->o->filter, r->ts_ns)) {
-		json_array_append_new(c->user_alerts, record_json(r, d));
+		json_array_append_new(c->user_alerts, record_json(r, d, &c->m->id));
 	}
 	json_decref(d);
 	return 0;
@@ -230,7 +229,7 @@ static int on_user_alert(void *ctx, const struct ev_record *r)
 	if (d && json_is_null(json_object_get(x, "session_id"))) {
 		add_alert(c->m, d);
 		if (c->user_alerts)
-			json_array_append_new(c->user_alerts, record_json(r, d));
+			json_array_append_new(c->user_alerts, record_json(r, d, &c->m->id));
 	}
 	json_decref(d);
 	return 0;
@@ -443,6 +442,7 @@ int case_load(const struct case_opts *o, struct case_model *m)
 				"problem is shown: %s\n", m->rep.problem);
 	if (o->filter.have_session && o->keep_records)
 		trim_global_gaps(m, o->filter.session_id);
+	ctl_identity_backfill(m->records, &m->first_id);
 	return 0;
 }
 
@@ -452,6 +452,7 @@ struct stream_ctx {
 	case_record_fn fn;
 	void *arg;
 	size_t next_alert;           /* next of m->records (per-user alerts) to emit */
+	struct ctl_identity id;      /* host and agent as of the record going by */
 };
 
 /* Emits the per-user alert records that come before seq (UINT64_MAX: all). */
@@ -483,10 +484,12 @@ static int on_stream(void *ctx, const struct ev_record *r)
 			      "session_id");
 	if (json_is_integer(sid))
 		s = case_find(sc->c.m, (uint32_t)json_integer_value(sid));
+	ctl_identity_note(&sc->id, r->type, d);
 	if (wanted_record(&sc->c, r, d, s) &&
 	    (!sc->o.filter.have_session ||
 	     gap_in_span(sc->c.m, sc->o.filter.session_id, r->type, d))) {
-		rec = record_json(r, d);
+		/* Records before the first agent or session record: the first pass found it. */
+		rec = record_json(r, d, sc->id.host_name[0] ? &sc->id : &sc->c.m->first_id);
 		if (rec)
 			sc->fn(sc->arg, rec);
 		json_decref(rec);
@@ -526,58 +529,4 @@ void case_free(struct case_model *m)
 	json_decref(m->alerts);
 	json_decref(m->records);
 	memset(m, 0, sizeof(*m));
-}
-
-int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'D' }, { "json", no_argument, NULL, 'j' },
-		{ "session", required_argument, NULL, 's' }, { "user", required_argument, NULL, 'u' },
-		{ "since", required_argument, NULL, 'S' }, { "until", required_argument, NULL, 'U' },
-		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
-	char *end;
-	int c;
-
-	memset(a, 0, sizeof(*a));
-	a->o.dir = XM_DEFAULT_EVIDENCE_DIR;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "D:js:u:S:U:f:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'D': a->o.dir = optarg; break;
-		case 'j': a->json = true; break;
-		case 'u': a->o.user = optarg; break;
-		case 'f': a->format = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 'h': printf("%s", usage); exit(0);
-		case 's':
-			errno = 0;
-			a->o.filter.session_id = (uint32_t)strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg) {
-				fprintf(stderr, "exfilctl: --session: not a session id: '%s'\n", optarg);
-				return 2;
-			}
-			a->o.filter.have_session = a->have_session = true;
-			break;
-		case 'S':
-		case 'U':
-			if (ctl_parse_time(optarg, c == 'S' ? &a->o.filter.since_ns
-							      : &a->o.filter.until_ns)) {
-				fprintf(stderr, "exfilctl: --%s: not a time: '%s' (use "
-						"2026-11-28T07:51:54Z or unix seconds)\n",
-					c == 'S' ? "since" : "until", optarg);
-				return 2;
-			}
-			break;
-		default:
-			fprintf(stderr, "%s", usage);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "exfilctl: unexpected argument '%s'\n%s", argv[optind], usage);
-		return 2;
-	}
-	return 0;
 }

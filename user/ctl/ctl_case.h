@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -28,6 +29,14 @@ struct case_session {
 	unsigned alerts, gaps;
 };
 
+/* The host and agent that wrote the records, from the latest agent or session record. */
+struct ctl_identity {
+	char host_name[256];
+	char host_id[40];
+	char agent_id[40];
+	char version[32];
+};
+
 struct case_model {
 	struct case_session *sessions;
 	size_t n_sessions;
@@ -35,6 +44,8 @@ struct case_model {
 	json_t *records;             /* with keep_records: [{seq, ts_ns, type, data}] */
 	uint64_t last_seq;           /* of the last record read */
 	struct ev_report rep;
+	struct ctl_identity id;      /* as of the record being loaded */
+	struct ctl_identity first_id; /* the first one found, for records before it */
 };
 
 struct case_opts {
@@ -45,9 +56,17 @@ struct case_opts {
 	bool stream;                 /* case_stream's first pass: per-user alerts only */
 };
 
-/* Parses ISO-8601 ("2026-11-28T07:51:54Z", date only, or with a space) or unix seconds. */
-int ctl_parse_time(const char *s, uint64_t *ns);
 void ctl_fmt_time(uint64_t ns, char *buf, size_t len);
+/* RFC 3339, UTC, milliseconds, as the alerts' @timestamp ("2026-11-28T07:31:54.500Z"). */
+void ctl_fmt_rfc3339(uint64_t ns, char *buf, size_t len);
+/* Remembers host and agent named by an agent or session record (ctl_ecs.c). */
+void ctl_identity_note(struct ctl_identity *id, const char *type, json_t *data);
+/* Records loaded before the first agent or session record (its segment was removed by
+ * retention, or the copy starts mid-way) get the first identity found (ctl_ecs.c). */
+void ctl_identity_backfill(json_t *records, const struct ctl_identity *first);
+/* Adds @timestamp, ecs, event, host and agent (ECS) to an exported record. */
+void ctl_ecs_record(json_t *rec, const char *type, json_t *data, uint64_t ts_ns,
+		    const struct ctl_identity *id);
 
 /* Reads the store into m. Prints a clear error and returns an exit status (0, 1). */
 int case_load(const struct case_opts *o, struct case_model *m);
@@ -73,18 +92,33 @@ bool case_alert_covers(json_t *alert, const struct case_session *s);
 const char *case_str(json_t *o, const char *key);
 long long case_int(json_t *o, const char *key);
 
-/* Options every investigator command understands. */
+/* verify --expect SEGMENT:BLOCK:HASH: a chain head the SIEM received. */
+struct ctl_expect {
+	bool set;
+	char segment[32];
+	uint64_t block;
+	char hash[65];               /* lowercase hex */
+};
+
+/* The investigator commands' options (ctl_args.c); which ones a command accepts is a
+ * table there, keyed by the command name. */
 struct ctl_args {
 	struct case_opts o;
 	bool json;
 	const char *format;          /* export: json|csv */
 	const char *output;          /* report: -o FILE */
+	const char *rule;            /* alerts: rule.name */
+	const char *host;            /* alerts: host.name */
+	struct ctl_expect expect;    /* verify */
 	bool have_session;
 };
 
-/* Parses --dir --json --session --user --since --until --format -o; prints usage on
- * error. Returns 0, or the exit status to return (2 for bad usage). */
+/* Parses argv (argv[0] is the command name) against that command's options only: any
+ * other option, a missing value or a value that does not parse prints why and the usage
+ * and returns 2; --help prints usage and the options and exits 0. Returns 0 on success. */
 int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage);
+/* The option list of cmd, one line each, as --help prints it. */
+void ctl_print_options(FILE *f, const char *cmd);
 
 /* One human line per evidence record, "" when not worth a line (ctl_timeline.c). */
 void ctl_describe(const char *type, json_t *d, char *buf, size_t len);

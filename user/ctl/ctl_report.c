@@ -19,6 +19,7 @@
 
 #include "common/outfile.h"
 #include "common/tally.h"
+#include "model/activity.h"
 #include "ctl.h"
 #include "ctl_case.h"
 
@@ -59,12 +60,12 @@ static void esc(FILE *f, const char *s)
 
 static bool is_source(const char *kind)
 {
-	return !strncmp(kind, "source", 6) || !strcmp(kind, "mmap_source");
+	return activity_class(activity_kind_from_name(kind)) == ACT_CLASS_SOURCE;
 }
 
 static bool is_egress(const char *kind)
 {
-	return !strncmp(kind, "egress", 6);
+	return activity_class(activity_kind_from_name(kind)) == ACT_CLASS_EGRESS;
 }
 
 static const char *record_type(json_t *r)

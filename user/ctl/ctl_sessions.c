@@ -3,6 +3,7 @@
  * sent out. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -10,7 +11,8 @@
 #include "ctl.h"
 #include "ctl_case.h"
 
-static const char usage[] = "usage: exfilctl sessions [--dir DIR] [--json] [--since T] [--until T]\n";
+static const char usage[] = "usage: exfilctl sessions [--dir DIR] [--json] [--session N] "
+			    "[--user NAME] [--since T] [--until T]\n";
 
 static json_t *session_json(const struct case_session *s)
 {
@@ -21,6 +23,12 @@ static json_t *session_json(const struct case_session *s)
 			 (json_int_t)s->last_ns, "source_bytes", (json_int_t)s->source_bytes,
 			 "egress_bytes", (json_int_t)s->egress_bytes, "staging_bytes",
 			 (json_int_t)s->staging_bytes, "alerts", s->alerts, "gaps", s->gaps);
+}
+
+static bool wanted(const struct ctl_args *a, const struct case_session *s)
+{
+	return (!a->have_session || s->session_id == a->o.filter.session_id) &&
+	       (!a->o.user || !strcmp(s->user, a->o.user));
 }
 
 static int by_first_seen(const void *a, const void *b)
@@ -36,31 +44,35 @@ int ctl_sessions(int argc, char **argv)
 	struct case_model m;
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
-	json_t *arr;
+	json_t *o;
 	char first[32], last[32], user[256], tty[128], from[512];
 
 	if (err || (err = case_load(&a.o, &m)))
 		return err;
 	qsort(m.sessions, m.n_sessions, sizeof(*m.sessions), by_first_seen);
 	if (a.json) {
-		arr = json_array();
-		for (size_t i = 0; i < m.n_sessions; i++)
-			json_array_append_new(arr, session_json(&m.sessions[i]));
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(arr);
+		for (size_t i = 0; i < m.n_sessions; i++) {
+			if (!wanted(&a, &m.sessions[i]))
+				continue;
+			o = session_json(&m.sessions[i]);
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(o);
+		}
 	} else {
 		printf("%8s %-12s %-8s %-16s %-19s %-19s %12s %12s %6s\n", "SESSION", "USER", "TTY",
 		       "FROM", "FIRST", "LAST", "COLLECTED", "SENT OUT", "ALERTS");
 		for (size_t i = 0; i < m.n_sessions; i++) {
 			const struct case_session *s = &m.sessions[i];
 
+			if (!wanted(&a, s))
+				continue;
 			ctl_fmt_time(s->first_ns, first, sizeof(first));
 			ctl_fmt_time(s->last_ns, last, sizeof(last));
 			printf("%8u %-12s %-8s %-16s %-19s %-19s %12llu %12llu %6u\n", s->session_id,
-			       ctl_safe(s->user[0] ? s->user : "?", user, sizeof(user)),
-			       ctl_safe(s->tty[0] ? s->tty : "-", tty, sizeof(tty)),
-			       ctl_safe(s->remote_host[0] ? s->remote_host : "local", from,
+			       ctl_safe_stored(s->user[0] ? s->user : "?", user, sizeof(user)),
+			       ctl_safe_stored(s->tty[0] ? s->tty : "-", tty, sizeof(tty)),
+			       ctl_safe_stored(s->remote_host[0] ? s->remote_host : "local", from,
 					sizeof(from)), first, last,
 			       (unsigned long long)s->source_bytes,
 			       (unsigned long long)s->egress_bytes, s->alerts);

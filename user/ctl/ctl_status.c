@@ -2,17 +2,23 @@
 /*
  * exfilctl status: the daemon's health from the status file it rewrites every tick:
  * sensors attached and hooks chosen, config hash, sessions tracked, events and drops.
- * Exit 0 when the daemon is running and fresh, 1 otherwise.
+ * Exit 0 only when the daemon is healthy: its pid is alive and is exfilmond, the file is
+ * no older than three ticks (at least STALE_MIN_MS) and sensors are attached. Otherwise
+ * 1, with the reason on the first line: a status file left behind by a dead daemon or a
+ * hung main loop must never read "running".
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "common/timeutil.h"
 #include "ctl.h"
 
 static long long num(json_t *o, const char *key)
@@ -27,14 +33,70 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "-";
 }
 
-static void print_human(json_t *o, int running, double age_s)
+/* A busy machine may run a tick late; below this a file is never called stale. */
+#define STALE_MIN_MS 2000
+
+struct health {
+	bool alive;                  /* the pid exists and is exfilmond */
+	double age_s;
+	double limit_s;
+	char why[256];               /* "" when healthy */
+};
+
+/* The pid alone could have been reused by another program since the daemon died. */
+static bool is_exfilmond(long long pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%lld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return !strcmp(comm, "exfilmond");
+}
+
+static void judge(json_t *o, struct health *h)
+{
+	long long tick_ms = num(o, "tick_ms");
+	long long limit_ms = 3 * (tick_ms > 0 ? tick_ms : 1000);
+
+	if (limit_ms < STALE_MIN_MS)
+		limit_ms = STALE_MIN_MS;
+	h->age_s = ((double)realtime_ns() - (double)num(o, "updated_ns")) / 1e9;
+	h->limit_s = limit_ms / 1000.0;
+	h->alive = is_exfilmond(num(o, "pid"));
+	h->why[0] = '\0';
+	if (!h->alive)
+		snprintf(h->why, sizeof(h->why), "daemon pid %lld is gone (or is not exfilmond): "
+			 "the status file is left over", num(o, "pid"));
+	else if (h->age_s > h->limit_s)
+		snprintf(h->why, sizeof(h->why), "status is %.1fs old, more than three ticks "
+			 "(%.1fs): the main loop is stuck", h->age_s, h->limit_s);
+	else if (h->age_s < -h->limit_s)
+		snprintf(h->why, sizeof(h->why), "status is %.1fs in the future: the clock "
+			 "was changed", -h->age_s);
+	else if (num(o, "programs_attached") <= 0)
+		snprintf(h->why, sizeof(h->why), "no sensors attached");
+}
+
+static void print_human(json_t *o, const struct health *h)
 {
 	const char *key;
 	json_t *v, *drops = json_object_get(o, "drops");
 	long long total_drops = 0;
 
-	printf("daemon:          %s (pid %lld, status %.0fs old)\n",
-	       running ? "running" : "NOT RUNNING", num(o, "pid"), age_s);
+	if (h->why[0])
+		printf("daemon:          NOT HEALTHY: %s\n", h->why);
+	printf("daemon:          %s (pid %lld, version %s, status %.1fs old, stale after %.1fs)\n",
+	       h->why[0] ? (h->alive ? "stale" : "NOT RUNNING") : "running", num(o, "pid"),
+	       str(o, "version"), h->age_s, h->limit_s);
 	printf("sensors:         %lld programs attached\n", num(o, "programs_attached"));
 	printf("hooks:           %s\n", str(o, "hooks"));
 	printf("config:          %s\n", str(o, "config_path"));
@@ -45,10 +107,11 @@ static void print_human(json_t *o, int running, double age_s)
 	printf("events:          %lld records, %lld activity slices, %lld flows live\n",
 	       num(o, "records"), num(o, "activities"), num(o, "flows"));
 	printf("alerts:          %lld\n", num(o, "alerts"));
-	printf("evidence:        next seq %lld, %lld write errors\n", num(o, "evidence_next_seq"),
-	       num(o, "evidence_errors"));
+	printf("evidence:        next seq %lld, %lld bytes, %lld write errors\n",
+	       num(o, "evidence_next_seq"), num(o, "evidence_bytes"), num(o, "evidence_errors"));
 	printf("syslog:          %lld messages dropped (collector unreachable, queue full)\n",
 	       num(o, "syslog_dropped"));
+	printf("metrics:         %s\n", str(o, "metrics_path"));
 	printf("lost detail:     %lld gap records covering %lld lost ring records\n",
 	       num(o, "gaps"), num(o, "lost_records"));
 	json_object_foreach(drops, key, v)
@@ -67,10 +130,9 @@ int ctl_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 },
 	};
 	const char *path = XM_STATUS_PATH;
-	int json = 0, c, running;
+	int json = 0, c;
+	struct health h;
 	json_error_t jerr;
-	struct timespec now;
-	double age_s;
 	json_t *o;
 
 	while ((c = getopt_long(argc, argv, "jf:h", opts, NULL)) != -1) {
@@ -78,10 +140,16 @@ int ctl_status(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'f': path = optarg; break;
 		case 'h':
-			printf("usage: exfilctl status [--json] [--file STATUS_FILE]\n");
+			printf("usage: exfilctl status [--json] [--file STATUS_FILE]\n"
+			       "exit 0 healthy; 1 not running, stale (older than three ticks), no "
+			       "sensors, or no status file\n");
 			return 0;
 		default: return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "exfilctl status: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	o = json_load_file(path, 0, &jerr);
 	if (!o) {
@@ -89,16 +157,19 @@ int ctl_status(int argc, char **argv)
 			jerr.text);
 		return 1;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	age_s = ((double)now.tv_sec * 1e9 + now.tv_nsec - (double)num(o, "updated_ns")) / 1e9;
-	running = kill((pid_t)num(o, "pid"), 0) == 0 || errno == EPERM;
+	judge(o, &h);
 	if (json) {
-		json_object_set_new(o, "running", json_boolean(running));
-		json_dumpf(o, stdout, JSON_INDENT(2));
+		json_object_set_new(o, "running", json_boolean(h.alive));
+		json_object_set_new(o, "healthy", json_boolean(!h.why[0]));
+		json_object_set_new(o, "age_s", json_real(h.age_s));
+		json_object_set_new(o, "problem", h.why[0] ? json_string(h.why) : json_null());
+		json_dumpf(o, stdout, JSON_COMPACT);
 		printf("\n");
 	} else {
-		print_human(o, running, age_s);
+		print_human(o, &h);
 	}
+	if (h.why[0])
+		fprintf(stderr, "exfilctl status: NOT HEALTHY: %s\n", h.why);
 	json_decref(o);
-	return running ? 0 : 1;
+	return h.why[0] ? 1 : 0;
 }

@@ -4,12 +4,14 @@
  * programs it ran, the sources it read, what it wrote and where bytes went, the gaps in
  * the record and the alerts.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "model/activity.h"
 #include "ctl.h"
 #include "ctl_case.h"
 
@@ -20,13 +22,15 @@ static const char usage[] =
 void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 {
 	const char *ev = case_str(d, "event");
+	bool from_source = activity_class(activity_kind_from_name(case_str(d, "kind"))) ==
+			   ACT_CLASS_SOURCE;
 	char buf[4096];
 
 	buf[0] = '\0';
 	if (!strcmp(type, "activity"))
 		snprintf(buf, sizeof(buf), "%-12s %s(%lld) %lld bytes %s %s%s%s", case_str(d, "kind"),
 			 case_str(d, "comm"), case_int(d, "pid"), case_int(d, "bytes"),
-			 strncmp(case_str(d, "kind"), "source", 6) ? "->" : "from",
+			 from_source ? "from" : "->",
 			 case_str(d, "object"), json_object_get(d, "mount") ? " on " : "",
 			 case_str(d, "mount"));
 	else if (!strcmp(type, "process") && !strcmp(ev, "exec"))
@@ -61,7 +65,7 @@ void ctl_describe(const char *type, json_t *d, char *out, size_t len)
 			 *case_str(d, "remote_host") ? case_str(d, "remote_host") : "local");
 	else if (!strcmp(type, "agent"))
 		snprintf(buf, sizeof(buf), "%-12s agent %s", "agent", ev);
-	ctl_escape(out, len, buf);
+	ctl_escape_stored(out, len, buf);
 }
 
 static void timeline_record(void *arg, json_t *r)

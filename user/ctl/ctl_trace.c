@@ -56,11 +56,6 @@ static const char *const act_names[] = {
 	[ACT_MMAP_SOURCE] = "mmap",
 };
 
-static bool act_is_in(enum activity_kind k)
-{
-	return k == ACT_SOURCE_FILE || k == ACT_SOURCE_NET || k == ACT_MMAP_SOURCE;
-}
-
 static void print_row(struct trace *t, const struct event *ev)
 {
 	char when[16], sess[16], user[64], object[600], in[24] = "-", out[24] = "-";
@@ -79,15 +74,15 @@ static void print_row(struct trace *t, const struct event *ev)
 	switch (ev->kind) {
 	case EV_ACTIVITY:
 		what = act_names[ev->act.kind];
-		snprintf(act_is_in(ev->act.kind) ? in : out, sizeof(in), "%llu",
-			 (unsigned long long)ev->act.bytes);
+		snprintf(activity_class(ev->act.kind) == ACT_CLASS_SOURCE ? in : out, sizeof(in),
+			 "%llu", (unsigned long long)ev->act.bytes);
 		snprintf(object, sizeof(object), "%s%s%s", ev->act.object,
 			 ev->act.mount ? " on " : "", ev->act.mount ? ev->act.mount : "");
 		break;
 	case EV_CONNECT:
 		snprintf(object, sizeof(object), "%s %s:%u -> %s:%u (%s)", ev->conn.proto,
 			 ev->conn.local_ip, ev->conn.local_port, ev->conn.remote_ip,
-			 ev->conn.remote_port, ev->conn.cls);
+			 ev->conn.remote_port, conn_class_name(ev->conn.cls));
 		break;
 	case EV_GAP:
 		snprintf(object, sizeof(object), "lost %llu %s records (%s)",

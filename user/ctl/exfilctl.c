@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/array_size.h"
 #include "ctl.h"
 #include "common/log.h"
 
@@ -29,9 +30,10 @@ static const struct subcommand subcommands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: exfilctl COMMAND [OPTIONS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-9s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nexfilctl COMMAND --help shows a command's options.\n");
+	fprintf(f, "\nexfilctl COMMAND --help shows a command's options; exfilctl --version the "
+		   "version.\n");
 }
 
 int main(int argc, char **argv)
@@ -45,7 +47,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("exfilctl %s\n", EXFILMON_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "exfilctl: unknown command '%s'\n", argv[1]);

@@ -4,6 +4,7 @@
  * written before detection sees an activity, so every alert can name the evidence
  * records behind it by sequence number.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-id128.h>
 
 #include "agent/agent.h"
 #include "collector.h"
@@ -23,9 +25,16 @@
 #include "model/event_json.h"
 #include "evidence/evidence.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "output/output_json.h"
 #include "agent/session.h"
 #include "output/syslog_out.h"
+#include "output/metrics_out.h"
+#include "agent/process_table.h"
+
+/* The evidence directory is summed at most this often for the metrics (a readdir and a
+ * stat per segment). */
+#define EVIDENCE_SIZE_EVERY_NS (10ULL * 1000000000ULL)
 
 struct collector {
 	struct agent *agent;
@@ -34,23 +43,28 @@ struct collector {
 	struct syslog_out *syslog;
 	int alerts_fd;
 	char host[256];
+	char host_id[33];             /* /etc/machine-id: ECS host.id */
+	char agent_id[37];            /* ECS agent.id: a UUID derived from it for exfilmon */
+	struct output_identity id;
 	char config_sha256[65];
 	char config_path[PATH_MAX];
 	char status_path[PATH_MAX];
+	char *alerts_path;            /* what the outputs were opened with, for a reopen */
+	char *syslog_url;
+	char *metrics_path;
+	char *syslog_ca;
+	int syslog_facility;
+	uint64_t syslog_dropped_closed; /* dropped by senders closed on reopen or reconfigure */
+	char *evidence_dir;
+	uint32_t tick_ms;
+	uint64_t evidence_bytes, evidence_bytes_at_ns;
+	bool metrics_failing;         /* logged once until it works again */
 	uint64_t started_ns;
 	uint64_t alerts;
 	uint64_t evidence_errors;
 	uint64_t last_status_ns;
 	struct json_buf buf;          /* one event's record, reused */
 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Creates path and its missing parents (mkdir -p), each with mode. */
 static int make_dirs(const char *path, mode_t mode)
@@ -109,7 +123,7 @@ static void emit_alert(void *ctx, const struct alert *a)
 	struct collector *c = ctx;
 	const struct process_info *p = c->agent && a->n_processes
 		? session_process(agent_sessions(c->agent), a->processes[0].pid) : NULL;
-	char *json = output_alert_json_exe(a, c->host, p && p->exe[0] ? p->exe : NULL);
+	char *json = output_alert_json_ecs(a, &c->id, p && p->exe[0] ? p->exe : NULL);
 	char msg[512];
 
 	if (!json) {
@@ -159,6 +173,14 @@ static void subject(void *ctx, uint32_t session_id, uint32_t loginuid, struct de
 	s->remote_host = si->remote_host;
 }
 
+/* Who wrote the record: exported records carry it as ECS host.* and agent.*. */
+static void identify(struct collector *c, json_t *o)
+{
+	json_object_set_new(o, "host", json_string(c->host));
+	json_object_set_new(o, "host_id", json_string(c->host_id));
+	json_object_set_new(o, "agent_id", json_string(c->agent_id));
+}
+
 static void record_session(struct collector *c, const struct session_info *si, uint64_t ts)
 {
 	json_t *o = json_object();
@@ -173,6 +195,7 @@ static void record_session(struct collector *c, const struct session_info *si, u
 	json_object_set_new(o, "remote_host", json_string(si->remote_host));
 	json_object_set_new(o, "login_ns", json_integer((json_int_t)si->login_ns));
 	json_object_set_new(o, "leader_pid", json_integer(si->leader_pid));
+	identify(c, o);
 	record_obj(c, "session", ts, o);
 }
 
@@ -198,7 +221,7 @@ static bool keep(const struct event *ev)
 		return true;
 	if (ev->kind == EV_FORK || ev->kind == EV_EXIT)
 		return false;
-	if (ev->kind == EV_CONNECT && !strcmp(ev->conn.cls, "allowed"))
+	if (ev->kind == EV_CONNECT && ev->conn.cls == CONN_ALLOWED)
 		return false;
 	return true;
 }
@@ -250,23 +273,61 @@ static int open_alerts(struct collector *c, const char *path)
 	return c->alerts_fd < 0 ? -errno : 0;
 }
 
-static int open_outputs(struct collector *c, const struct config *cfg)
+static int replace_str(char **dst, const char *src)
 {
-	int err = open_alerts(c, cfg->alerts_path);
+	char *s = src ? strdup(src) : NULL;
+
+	if (src && !s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* (Re)opens the alerts file and the syslog link from the paths kept in c. */
+static int reopen(struct collector *c)
+{
+	int err = open_alerts(c, c->alerts_path);
 
 	if (err) {
-		log_error("collector: open alerts file %s: %s", cfg->alerts_path, strerror(-err));
+		log_error("collector: open alerts file %s: %s", c->alerts_path, strerror(-err));
 		return err;
 	}
-	syslog_out_close(c->syslog);
+	struct syslog_out_opts so = { .url = c->syslog_url, .app_name = "exfilmon",
+				      .facility = c->syslog_facility, .ca_file = c->syslog_ca };
+
+	c->syslog_dropped_closed += syslog_out_close(c->syslog);
 	c->syslog = NULL;
-	if (cfg->syslog_url) {
-		c->syslog = syslog_out_open(cfg->syslog_url, "exfilmon");
+	if (c->syslog_url) {
+		c->syslog = syslog_out_open(&so);
 		if (!c->syslog)
 			log_warn("collector: syslog %s: %s (alerts still go to the file)",
-				 cfg->syslog_url, strerror(errno));
+				 c->syslog_url, strerror(errno));
 	}
 	return 0;
+}
+
+static int open_outputs(struct collector *c, const struct config *cfg)
+{
+	if (replace_str(&c->alerts_path, cfg->alerts_path) ||
+	    replace_str(&c->syslog_url, cfg->syslog_url) ||
+	    replace_str(&c->metrics_path, cfg->metrics_path) ||
+	    replace_str(&c->syslog_ca, cfg->syslog_ca) ||
+	    replace_str(&c->evidence_dir, cfg->evidence_dir))
+		return -ENOMEM;
+	c->tick_ms = cfg->poll_interval_ms ? cfg->poll_interval_ms : 1000;
+	c->syslog_facility = cfg->syslog_facility;
+	return reopen(c);
+}
+
+int collector_reopen(struct collector *c)
+{
+	int err = reopen(c);
+
+	if (!err)
+		log_info("collector: outputs reopened (alerts %s, syslog %s)",
+			 c->alerts_path ? c->alerts_path : "off", c->syslog_url ? c->syslog_url : "off");
+	return err;
 }
 
 /* Records per block: each seal is an fdatasync (3 ms on a plain virtual disk), so at high
@@ -310,6 +371,26 @@ static void record_config(struct collector *c, const struct config *cfg)
 		detect_set_config_hash(c->detect, cfg->sha256);
 }
 
+/* The agent's id is the machine id hashed with an application key (what systemd does for
+ * sd_id128_get_machine_app_specific), so it is stable per host without exposing the
+ * machine id itself to whoever reads agent.id. */
+#define EXFILMON_APP_ID SD_ID128_MAKE(6b,1e,0f,52,8e,7c,4a,d3,9f,0a,31,c4,55,d2,7e,10)
+
+static void load_identity(struct collector *c)
+{
+	sd_id128_t machine, agent;
+
+	gethostname(c->host, sizeof(c->host) - 1);
+	if (!sd_id128_get_machine(&machine))
+		sd_id128_to_string(machine, c->host_id);
+	if (!sd_id128_get_machine_app_specific(EXFILMON_APP_ID, &agent))
+		snprintf(c->agent_id, sizeof(c->agent_id), SD_ID128_UUID_FORMAT_STR,
+			 SD_ID128_FORMAT_VAL(agent));
+	c->id = (struct output_identity){ .host_name = c->host, .host_id = c->host_id,
+					  .agent_id = c->agent_id,
+					  .agent_version = EXFILMON_VERSION };
+}
+
 struct collector *collector_new(const struct config *cfg, const char *status_path)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -320,7 +401,7 @@ struct collector *collector_new(const struct config *cfg, const char *status_pat
 		return NULL;
 	c->alerts_fd = -1;
 	c->started_ns = realtime_ns();
-	gethostname(c->host, sizeof(c->host) - 1);
+	load_identity(c);
 	snprintf(c->status_path, sizeof(c->status_path), "%s", status_path ? status_path : "");
 	ops.ctx = c;
 	if (cfg->state_dir)
@@ -361,7 +442,7 @@ void collector_agent_record(struct collector *c, const char *what, const char *h
 	json_t *o = json_object();
 
 	json_object_set_new(o, "event", json_string(what));
-	json_object_set_new(o, "host", json_string(c->host));
+	identify(c, o);
 	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
 	json_object_set_new(o, "hooks", json_string(hooks ? hooks : ""));
 	json_object_set_new(o, "config_sha256", json_string(c->config_sha256));
@@ -373,10 +454,6 @@ void collector_agent_record(struct collector *c, const char *what, const char *h
 static json_t *stats_json(struct collector *c)
 {
 	struct agent_stats st = { 0 };
-	static const char *const drop_names[XM_DROP_MAX] = {
-		"ring_exec", "ring_fork", "ring_exit", "ring_open", "ring_mmap", "ring_connect",
-		"ring_uring", "flow_full", "sock_full", "watch_full",
-	};
 	json_t *o = json_object(), *drops = json_object();
 
 	if (c->agent) {
@@ -398,9 +475,16 @@ static json_t *stats_json(struct collector *c)
 	json_object_set_new(o, "lost_records", json_integer((json_int_t)st.lost_records));
 	json_object_set_new(o, "flows", json_integer((json_int_t)st.flows));
 	for (int i = 0; i < XM_DROP_MAX; i++)
-		json_object_set_new(drops, drop_names[i], json_integer((json_int_t)st.drops[i]));
+		json_object_set_new(drops, agent_drop_name(i),
+				    json_integer((json_int_t)st.drops[i]));
 	json_object_set_new(o, "drops", drops);
 	return o;
+}
+
+/* Over the daemon's life: a reopen or a new config replaces the sender, not the count. */
+static uint64_t syslog_dropped(const struct collector *c)
+{
+	return c->syslog_dropped_closed + (c->syslog ? syslog_out_dropped(c->syslog) : 0);
 }
 
 /* Rewritten atomically (temp file + rename) so a reader never sees half a status. */
@@ -421,12 +505,98 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "evidence_next_seq",
 			    json_integer(c->evidence ? (json_int_t)evidence_next_seq(c->evidence) : 0));
 	json_object_set_new(o, "evidence_errors", json_integer((json_int_t)c->evidence_errors));
-	json_object_set_new(o, "syslog_dropped",
-			    json_integer(c->syslog ? (json_int_t)syslog_out_dropped(c->syslog) : 0));
+	json_object_set_new(o, "syslog_dropped", json_integer((json_int_t)syslog_dropped(c)));
+	json_object_set_new(o, "version", json_string(EXFILMON_VERSION));
+	json_object_set_new(o, "tick_ms", json_integer(c->tick_ms));
+	json_object_set_new(o, "evidence_bytes", json_integer((json_int_t)c->evidence_bytes));
+	json_object_set_new(o, "metrics_path", c->metrics_path ? json_string(c->metrics_path)
+							       : json_null());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
 	json_decref(o);
+}
+
+static uint64_t dir_segment_bytes(const char *dir)
+{
+	char path[PATH_MAX];
+	uint64_t total = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "seg-", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!stat(path, &st))
+			total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return total;
+}
+
+static void fill_metrics(struct collector *c, uint64_t now_ns, struct metrics_snapshot *m)
+{
+	struct agent_stats st = { 0 };
+
+	_Static_assert(XM_DROP_MAX <= METRICS_MAX_DROPS, "grow METRICS_MAX_DROPS");
+	memset(m, 0, sizeof(*m));
+	if (c->agent) {
+		struct session_table *t = agent_sessions(c->agent);
+
+		agent_get_stats(c->agent, &st);
+		m->hooks = agent_hooks_text(c->agent);
+		m->sessions = session_count(t);
+		m->processes = session_process_count(t);
+		m->processes_refused = session_process_refused(t);
+	}
+	m->version = EXFILMON_VERSION;
+	m->config_sha256 = c->config_sha256;
+	m->start_time_ns = c->started_ns;
+	m->now_ns = now_ns;
+	m->programs_attached = st.programs;
+	m->events = st.records;
+	m->activities = st.activities;
+	m->bad_records = st.bad_records;
+	m->alerts = c->alerts;
+	m->gaps = st.gaps;
+	m->lost_records = st.lost_records;
+	for (unsigned i = 0; i < XM_DROP_MAX; i++) {
+		m->drop_names[i] = agent_drop_name(i);
+		m->drops[i] = st.drops[i];
+	}
+	m->n_drops = XM_DROP_MAX;
+	m->maps[m->n_maps++] = (struct metrics_map){ "flows", st.flows, st.flows_capacity };
+	m->maps[m->n_maps++] = (struct metrics_map){ "processes", m->processes, PROCESS_TABLE_MAX };
+	m->evidence_bytes = c->evidence_bytes;
+	m->evidence_errors = c->evidence_errors;
+	m->evidence_next_seq = c->evidence ? evidence_next_seq(c->evidence) : 0;
+	m->syslog_dropped = syslog_dropped(c);
+	m->syslog_queued_bytes = c->syslog ? syslog_out_flush(c->syslog) : 0;
+}
+
+static void write_metrics(struct collector *c, uint64_t now_ns)
+{
+	struct metrics_snapshot m;
+	int err;
+
+	if (c->evidence_dir && now_ns - c->evidence_bytes_at_ns >= EVIDENCE_SIZE_EVERY_NS) {
+		c->evidence_bytes = dir_segment_bytes(c->evidence_dir);
+		c->evidence_bytes_at_ns = now_ns;
+	}
+	if (!c->metrics_path)
+		return;
+	fill_metrics(c, now_ns, &m);
+	err = metrics_write(c->metrics_path, &m);
+	if (err && !c->metrics_failing)
+		log_error("collector: metrics %s: %s (retried every tick)", c->metrics_path,
+			  strerror(-err));
+	else if (!err && c->metrics_failing)
+		log_info("collector: metrics %s written again", c->metrics_path);
+	c->metrics_failing = err != 0;
 }
 
 void collector_tick(struct collector *c, uint64_t now_ns)
@@ -442,6 +612,7 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 		log_error("collector: evidence maintenance: %s", strerror(-err));
 	if (c->agent)
 		session_expire(agent_sessions(c->agent), now_ns, 600ULL * 1000000000ULL);
+	write_metrics(c, now_ns);
 	write_status(c, now_ns);
 }
 
@@ -463,5 +634,10 @@ void collector_free(struct collector *c)
 	if (c->alerts_fd >= 0)
 		close(c->alerts_fd);
 	json_buf_free(&c->buf);
+	free(c->alerts_path);
+	free(c->syslog_url);
+	free(c->metrics_path);
+	free(c->syslog_ca);
+	free(c->evidence_dir);
 	free(c);
 }

@@ -25,6 +25,9 @@ void collector_on_event(void *ctx, const struct event *ev);
 void collector_tick(struct collector *c, uint64_t now_ns);
 /* Applies a new config's outputs and thresholds. Returns 0 or -errno. */
 int collector_reconfigure(struct collector *c, const struct config *cfg);
+/* Reopens the alerts file and the syslog link with the paths in force (logrotate's
+ * postrotate sends SIGHUP or SIGUSR1). Returns 0 or -errno. */
+int collector_reopen(struct collector *c);
 /* Records the agent's start or stop ("start"/"stop") with hooks and config hash. */
 void collector_agent_record(struct collector *c, const char *what, const char *hooks);
 uint64_t collector_alerts(const struct collector *c);

@@ -16,9 +16,11 @@
 
 #include "agent/agent.h"
 #include "collector.h"
+#include "service.h"
 #include "config/config.h"
 #include "model/paths.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/loop.h"
 
 struct daemon {
@@ -28,15 +30,8 @@ struct daemon {
 	struct collector *collector;
 	struct agent *agent;
 	struct loop *loop;
+	struct service service;
 };
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Prints each "FILE:LINE:COL: message" line through the log. */
 static void log_config_errors(const char *errors)
@@ -108,16 +103,28 @@ static void on_tick(void *ctx)
 
 	agent_drain(d->agent);
 	collector_tick(d->collector, realtime_ns());
+	/* Fed here, after the tick's work: a loop that stops ticking stops the pings. */
+	service_tick(&d->service, monotonic_ns());
 }
 
 static void on_signal(void *ctx, int sig)
 {
 	struct daemon *d = ctx;
 
-	if (sig == SIGHUP)
-		reload(d);
-	else
+	/* Both reopen the outputs even when the config is unchanged: logrotate's postrotate
+	 * must not leave the daemon writing to a renamed or deleted alerts file. */
+	if (sig == SIGHUP || sig == SIGUSR1) {
+		if (sig == SIGHUP) {
+			service_reloading(&d->service);
+			reload(d);
+		}
+		collector_reopen(d->collector);
+		if (sig == SIGHUP)
+			service_ready(&d->service, "reloaded");
+	} else {
 		log_info("exfilmond: %s, shutting down", strsignal(sig));
+		service_stopping(&d->service);
+	}
 }
 
 static void on_mounts(void *ctx)
@@ -136,7 +143,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: exfilmond [-c CONFIG] [--status FILE] [--log-level LEVEL] [--stderr]\n"
 		   "       exfilmond --check-config CONFIG\n"
-		   "Without -c the built-in default config runs (docs/config.md).\n");
+		   "       exfilmond --version\n"
+		   "Without -c the built-in default config runs (docs/config.md).\n"
+		   "Exit status: 0 stopped cleanly, 1 failure, 2 bad usage, 78 the config cannot be\n"
+		   "used (not restarted by the unit). SIGHUP reloads the config and reopens the\n"
+		   "outputs, SIGUSR1 only reopens them (logrotate), SIGTERM stops.\n");
 }
 
 static int check_config(const char *path)
@@ -167,6 +178,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "stderr", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int c;
@@ -178,6 +190,7 @@ static int parse_args(int argc, char **argv, struct daemon *d, int *to_stderr,
 		case 's': d->status_path = optarg; break;
 		case 'e': *to_stderr = 1; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("exfilmond %s\n", EXFILMON_VERSION); exit(0);
 		case 'l':
 			if (log_parse_level(optarg, level) == 0)
 				break;
@@ -217,6 +230,8 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	collector_agent_record(d->collector, "start", agent_hooks_text(d->agent));
+	/* Only now: the sensors are attached and the outputs open. */
+	service_ready(&d->service, agent_hooks_text(d->agent));
 	log_info("exfilmond: running, config %s sha256=%s", d->config_path ? d->config_path
 									    : "(builtin)",
 		 d->cfg.sha256);
@@ -249,8 +264,9 @@ int main(int argc, char **argv)
 	if (err)
 		return err;
 	log_setup("exfilmond", to_stderr, level);
+	service_init(&d.service);
 	if (load_config(d.config_path, &d.cfg))
-		return 1;
+		return SERVICE_EXIT_CONFIG;
 	err = start(&d);
 	if (!err)
 		err = loop_run(d.loop);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/endpoint.h"
 #include "detect_int.h"
 #include "common/log.h"
 
@@ -34,7 +35,7 @@ static void touch(struct detect *d, struct subject *s, const struct activity *ac
 	dx_reset_lists(d, s, act->ts_ns);
 	if (act->ts_ns > s->last_ns)
 		s->last_ns = act->ts_ns;
-	top_add(&s->processes, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
+	window_top_add(&s->processes, act->pid, act->comm ? act->comm : "?", act->pid, act->bytes);
 }
 
 static void count_source(struct detect *d, struct subject *s, const struct activity *act,
@@ -47,20 +48,20 @@ static void count_source(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_SOURCE] += act->bytes;
 	if (act->ts_ns > s->last_src_ns)
 		s->last_src_ns = act->ts_ns;
-	slide_add(&s->src_win, act->ts_ns, act->bytes, d->seq);
+	window_sum_add(&s->src_win, act->ts_ns, act->bytes, d->seq);
 	if (s->is_user)
-		slide_add(&s->drip_win, act->ts_ns, act->bytes, d->seq);
-	added = distinct_add(&s->objects, key, act->ts_ns);
+		window_sum_add(&s->drip_win, act->ts_ns, act->bytes, d->seq);
+	added = window_distinct_add(&s->objects, key, act->ts_ns);
 	if (added > 0) {
 		s->count[CNT_OBJECTS]++;
 		if (s->is_user)
-			slide_add(&s->drip_objs, act->ts_ns, 1, d->seq);
+			window_sum_add(&s->drip_objs, act->ts_ns, 1, d->seq);
 	}
 	else if (added == -ENOSPC && !s->saturation_counted) {
 		s->saturation_counted = true;
 		d->st.saturated++;
 	}
-	top_add(&s->sources, key, act->object, 0, act->bytes);
+	window_top_add(&s->sources, key, act->object, 0, act->bytes);
 }
 
 static void count_today(struct detect *d, struct subject *u, const struct activity *act)
@@ -79,12 +80,12 @@ static void count_today(struct detect *d, struct subject *u, const struct activi
 static void on_source(struct detect *d, struct subject *s, struct subject *u,
 		      const struct activity *act)
 {
-	uint64_t key = act->object_id ? act->object_id : top_key_of(act->object, 0);
+	uint64_t key = act->object_id ? act->object_id : window_top_key(act->object, 0);
 
 	count_today(d, u, act);
 	count_source(d, s, act, key);
 	count_source(d, u, act, key);
-	dx_judge_class(d, s, u, CLASS_SOURCE, act);
+	dx_judge_class(d, s, u, ACT_CLASS_SOURCE, act);
 	/* A collection just found makes earlier staged bytes (same drain) count. */
 	if (s && s->count[CNT_STAGED])
 		dx_judge(d, s, RULE_STAGING, act, false);
@@ -95,8 +96,7 @@ static void on_source(struct detect *d, struct subject *s, struct subject *u,
 static void dest_name(const struct activity *act, char *buf, size_t len)
 {
 	if (act->dst_ip)
-		snprintf(buf, len, strchr(act->dst_ip, ':') ? "[%s]:%u" : "%s:%u", act->dst_ip,
-			 act->dst_port);
+		endpoint_format(buf, len, act->dst_ip, act->dst_port);
 	else
 		snprintf(buf, len, "%s", act->mount ? act->mount : act->object ? act->object : "?");
 }
@@ -109,8 +109,8 @@ static void count_egress(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_EGRESS] += act->bytes;
 	if (act->ts_ns > s->last_egress_ns)
 		s->last_egress_ns = act->ts_ns;
-	slide_add(&s->egress_win, act->ts_ns, act->bytes, d->seq);
-	top_add(&s->egress_dests, key, name, 0, act->bytes);
+	window_sum_add(&s->egress_win, act->ts_ns, act->bytes, d->seq);
+	window_top_add(&s->egress_dests, key, name, 0, act->bytes);
 }
 
 /* Egress counts only after a collection by this session or this user: before one, it is
@@ -124,10 +124,10 @@ static void on_egress(struct detect *d, struct subject *s, struct subject *u,
 	if (!dx_collected(d, s ? s : u, act->ts_ns))
 		return;
 	dest_name(act, name, sizeof(name));
-	key = top_key_of(name, act->kind);
+	key = window_top_key(name, act->kind);
 	count_egress(d, s, act, key, name);
 	count_egress(d, u, act, key, name);
-	dx_judge_class(d, s, u, CLASS_EGRESS, act);
+	dx_judge_class(d, s, u, ACT_CLASS_EGRESS, act);
 }
 
 static void count_staged(struct detect *d, struct subject *s, const struct activity *act,
@@ -138,38 +138,34 @@ static void count_staged(struct detect *d, struct subject *s, const struct activ
 	s->count[CNT_STAGED] += act->bytes;
 	if (act->ts_ns > s->last_staged_ns)
 		s->last_staged_ns = act->ts_ns;
-	slide_add(&s->staged_win, act->ts_ns, act->bytes, d->seq);
-	top_add(&s->staged, key, act->object, 0, act->bytes);
+	window_sum_add(&s->staged_win, act->ts_ns, act->bytes, d->seq);
+	window_top_add(&s->staged, key, act->object, 0, act->bytes);
 }
 
 static void on_staging(struct detect *d, struct subject *s, struct subject *u,
 		       const struct activity *act)
 {
-	uint64_t key = act->object_id ? act->object_id : top_key_of(act->object, 0);
+	uint64_t key = act->object_id ? act->object_id : window_top_key(act->object, 0);
 
 	count_staged(d, s, act, key);
 	count_staged(d, u, act, key);
-	dx_judge_class(d, s, u, CLASS_STAGING, act);
+	dx_judge_class(d, s, u, ACT_CLASS_STAGING, act);
 }
 
 /* Collection (sources), unapproved egress, and staging by a collecting process. */
-static void (*const kinds[])(struct detect *, struct subject *, struct subject *,
-			     const struct activity *) = {
-	[ACT_SOURCE_FILE] = on_source,
-	[ACT_SOURCE_NET] = on_source,
-	[ACT_MMAP_SOURCE] = on_source,
-	[ACT_EGRESS_NET] = on_egress,
-	[ACT_EGRESS_MEDIA] = on_egress,
-	[ACT_EGRESS_SYNC] = on_egress,
-	[ACT_STAGING] = on_staging,
+static void (*const by_class[])(struct detect *, struct subject *, struct subject *,
+				const struct activity *) = {
+	[ACT_CLASS_SOURCE] = on_source,
+	[ACT_CLASS_EGRESS] = on_egress,
+	[ACT_CLASS_STAGING] = on_staging,
 };
 
 void detect_feed(struct detect *d, const struct activity *act)
 {
+	enum activity_class cls = activity_class(act->kind);
 	struct subject *s, *u;
 
-	if ((unsigned)act->kind >= sizeof(kinds) / sizeof(kinds[0]) ||
-	    !kinds[act->kind] || !act->bytes)
+	if (cls == ACT_CLASS_NONE || !act->bytes)
 		return;
 	d->st.activities++;
 	if (act->session_id == SESSION_NONE || act->loginuid == LOGINUID_NONE) {
@@ -187,7 +183,7 @@ void detect_feed(struct detect *d, const struct activity *act)
 	dx_note_session(u, act->session_id, act->ts_ns);
 	touch(d, s, act);
 	touch(d, u, act);
-	kinds[act->kind](d, s, u, act);
+	by_class[cls](d, s, u, act);
 }
 
 struct detect *detect_new(const struct detect_config *cfg, const struct detect_ops *ops,
@@ -229,13 +225,13 @@ void detect_reconfigure(struct detect *d, const struct detect_config *cfg)
 	d->cfg = *cfg;
 	/* Windows keep what they hold; only the bucket width changes. */
 	for (struct subject *s = d->all; s; s = s->next) {
-		slide_resize(&s->src_win, cfg->window_ns);
-		slide_resize(&s->egress_win, cfg->lookback_ns);
-		slide_resize(&s->staged_win, cfg->lookback_ns);
-		slide_resize(&s->drip_win, cfg->drip_window_ns);
-		slide_resize(&s->drip_objs, cfg->drip_window_ns);
-		distinct_set_limit(&s->objects, cfg->bulk_objects);
-		if (distinct_resize(&s->objects, cfg->window_ns))
+		window_sum_resize(&s->src_win, cfg->window_ns);
+		window_sum_resize(&s->egress_win, cfg->lookback_ns);
+		window_sum_resize(&s->staged_win, cfg->lookback_ns);
+		window_sum_resize(&s->drip_win, cfg->drip_window_ns);
+		window_sum_resize(&s->drip_objs, cfg->drip_window_ns);
+		window_distinct_set_limit(&s->objects, cfg->bulk_objects);
+		if (window_distinct_resize(&s->objects, cfg->window_ns))
 			log_warn("detect: no memory to resize a distinct-object window");
 	}
 }

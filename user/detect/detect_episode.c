@@ -46,11 +46,11 @@ static uint32_t single_session(const struct subject *u, uint64_t since)
 	return n == 1 ? sid : SESSION_NONE;
 }
 
-static void copy_items(const struct top_list *t, struct alert_item *out, unsigned *n)
+static void copy_items(const struct window_top *t, struct alert_item *out, unsigned *n)
 {
-	struct top_entry tmp[ALERT_MAX_ITEMS];
+	struct window_top_entry tmp[ALERT_MAX_ITEMS];
 
-	*n = top_sorted(t, tmp, ALERT_MAX_ITEMS);
+	*n = window_top_sorted(t, tmp, ALERT_MAX_ITEMS);
 	for (unsigned i = 0; i < *n; i++) {
 		memcpy(out[i].name, tmp[i].name, sizeof(out[i].name));
 		out[i].bytes = tmp[i].bytes;
@@ -223,7 +223,7 @@ static void open_episode(struct detect *d, struct subject *s, enum alert_rule r,
 
 /* Destinations an alert shows: a new one is worth an update only while the list grows,
  * so a staging run over thousands of files updates at most ALERT_MAX_ITEMS times. */
-static unsigned shown(const struct top_list *t)
+static unsigned shown(const struct window_top *t)
 {
 	return t->n < ALERT_MAX_ITEMS ? t->n : ALERT_MAX_ITEMS;
 }
@@ -278,7 +278,7 @@ void dx_judge(struct detect *d, struct subject *s, enum alert_rule r,
 }
 
 void dx_judge_class(struct detect *d, struct subject *s, struct subject *u,
-			enum act_class cls, const struct activity *act)
+			enum activity_class cls, const struct activity *act)
 {
 	for (int r = RULE_BULK_READ; r < N_RULES; r++) {
 		if (dx_rules[r].feeds != cls)

@@ -21,7 +21,6 @@
 #define NS_PER_S 1000000000ULL
 
 enum counter { CNT_SOURCE, CNT_OBJECTS, CNT_EGRESS, CNT_STAGED, N_COUNTERS };
-enum act_class { CLASS_SOURCE, CLASS_EGRESS, CLASS_STAGING };
 
 struct episode {
 	uint64_t id;
@@ -60,17 +59,17 @@ struct subject {
 	unsigned n_sessions;         /* users: session subjects pointing here */
 	uint64_t last_ns, last_src_ns, last_egress_ns, last_staged_ns;
 	uint64_t count[N_COUNTERS];  /* monotonic since the subject was created */
-	struct slide_sum src_win;    /* detect.window */
-	struct slide_sum egress_win; /* detect.lookback; egress after a collection only */
-	struct slide_sum staged_win; /* detect.lookback */
-	struct slide_sum drip_win;   /* users: drip window */
-	struct slide_sum drip_objs;  /* users: objects entering the window, over the drip window */
-	struct distinct_set objects; /* detect.window */
+	struct window_sum src_win;    /* detect.window */
+	struct window_sum egress_win; /* detect.lookback; egress after a collection only */
+	struct window_sum staged_win; /* detect.lookback */
+	struct window_sum drip_win;   /* users: drip window */
+	struct window_sum drip_objs;  /* users: objects entering the window, over the drip window */
+	struct window_distinct objects; /* detect.window */
 	bool saturation_counted;
 	uint64_t collected_ns;       /* last slice of a collection episode; 0 none */
 	uint64_t bulk_ns;            /* users: last slice of a bulk episode of theirs */
 	struct collection coll;
-	struct top_list sources, processes, egress_dests, staged;
+	struct window_top sources, processes, egress_dests, staged;
 	struct episode ep[N_RULES];
 	unsigned open_in_sessions[N_RULES];             /* users */
 	struct recent_session recent[RECENT_SESSIONS];  /* users */
@@ -97,7 +96,7 @@ struct detect {
 };
 
 struct rule_def {
-	enum act_class feeds;        /* slices of this class extend an open episode */
+	enum activity_class feeds;        /* slices of this class extend an open episode */
 	enum counter primary;
 	bool users_only;
 	bool collection;             /* counts as a collection for exfiltration and staging */
@@ -106,7 +105,7 @@ struct rule_def {
 	uint64_t (*threshold)(const struct detect *d, const struct subject *s);
 	bool (*gate)(const struct detect *d, const struct subject *s, uint64_t now);
 	bool (*first)(const struct subject *s, uint64_t *ns, uint64_t *seq);
-	struct top_list *(*dests)(struct subject *s);
+	struct window_top *(*dests)(struct subject *s);
 };
 
 
@@ -124,7 +123,7 @@ void dx_fill_who(struct detect *d, struct subject *s, const struct episode *e,
 void dx_judge(struct detect *d, struct subject *s, enum alert_rule r,
 		  const struct activity *act, bool extend);
 void dx_judge_class(struct detect *d, struct subject *s, struct subject *u,
-			enum act_class cls, const struct activity *act);
+			enum activity_class cls, const struct activity *act);
 const struct collection *dx_linked(const struct detect *d, struct subject *s, uint64_t now);
 unsigned dx_expire(struct detect *d, bool users, uint64_t now);
 struct subject *dx_find_session(struct detect *d, uint32_t sid, struct subject *u);

@@ -23,27 +23,27 @@ bool dx_within(uint64_t when, uint64_t now, uint64_t span)
 
 static uint64_t win_source(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->src_win, now);
+	return window_sum_total(&s->src_win, now);
 }
 
 static uint64_t win_objects(struct detect *d, struct subject *s, uint64_t now)
 {
-	return distinct_count(&s->objects, now);
+	return window_distinct_count(&s->objects, now);
 }
 
 static uint64_t win_egress(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->egress_win, now);
+	return window_sum_total(&s->egress_win, now);
 }
 
 static uint64_t win_staged(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->staged_win, now);
+	return window_sum_total(&s->staged_win, now);
 }
 
 static uint64_t win_drip(struct detect *d, struct subject *s, uint64_t now)
 {
-	return slide_total(&s->drip_win, now);
+	return window_sum_total(&s->drip_win, now);
 }
 
 static uint64_t win_today(struct detect *d, struct subject *s, uint64_t now)
@@ -111,22 +111,22 @@ static bool gate_no_bulk(const struct detect *d, const struct subject *s, uint64
 
 static bool first_source(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->src_win, ns, seq);
+	return window_sum_first(&s->src_win, ns, seq);
 }
 
 static bool first_egress(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->egress_win, ns, seq);
+	return window_sum_first(&s->egress_win, ns, seq);
 }
 
 static bool first_staged(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->staged_win, ns, seq);
+	return window_sum_first(&s->staged_win, ns, seq);
 }
 
 static bool first_drip(const struct subject *s, uint64_t *ns, uint64_t *seq)
 {
-	return slide_first(&s->drip_win, ns, seq);
+	return window_sum_first(&s->drip_win, ns, seq);
 }
 
 static bool first_today(const struct subject *s, uint64_t *ns, uint64_t *seq)
@@ -136,12 +136,12 @@ static bool first_today(const struct subject *s, uint64_t *ns, uint64_t *seq)
 	return s->today_first_ns != 0;
 }
 
-static struct top_list *dests_egress(struct subject *s)
+static struct window_top *dests_egress(struct subject *s)
 {
 	return &s->egress_dests;
 }
 
-static struct top_list *dests_staged(struct subject *s)
+static struct window_top *dests_staged(struct subject *s)
 {
 	return &s->staged;
 }
@@ -149,22 +149,22 @@ static struct top_list *dests_staged(struct subject *s)
 #define RULE(feeds_, primary_, ...) { .feeds = feeds_, .primary = primary_, __VA_ARGS__ }
 
 const struct rule_def dx_rules[N_RULES] = {
-	[RULE_BULK_READ] = RULE(CLASS_SOURCE, CNT_SOURCE, .collection = true, .bulk = true,
+	[RULE_BULK_READ] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .collection = true, .bulk = true,
 				.windowed = win_source, .threshold = th_bulk_read,
 				.gate = gate_none, .first = first_source),
-	[RULE_BULK_OBJECTS] = RULE(CLASS_SOURCE, CNT_OBJECTS, .collection = true, .bulk = true,
+	[RULE_BULK_OBJECTS] = RULE(ACT_CLASS_SOURCE, CNT_OBJECTS, .collection = true, .bulk = true,
 				   .windowed = win_objects, .threshold = th_bulk_objects,
 				   .gate = gate_none, .first = first_source),
-	[RULE_EXFIL] = RULE(CLASS_EGRESS, CNT_EGRESS, .windowed = win_egress,
+	[RULE_EXFIL] = RULE(ACT_CLASS_EGRESS, CNT_EGRESS, .windowed = win_egress,
 			    .threshold = th_exfil, .gate = dx_collected, .first = first_egress,
 			    .dests = dests_egress),
-	[RULE_STAGING] = RULE(CLASS_STAGING, CNT_STAGED, .windowed = win_staged,
+	[RULE_STAGING] = RULE(ACT_CLASS_STAGING, CNT_STAGED, .windowed = win_staged,
 			      .threshold = th_staging, .gate = dx_collected, .first = first_staged,
 			      .dests = dests_staged),
-	[RULE_DRIP] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+	[RULE_DRIP] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
 			   .windowed = win_drip, .threshold = th_drip, .gate = gate_no_bulk,
 			   .first = first_drip),
-	[RULE_BASELINE] = RULE(CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
+	[RULE_BASELINE] = RULE(ACT_CLASS_SOURCE, CNT_SOURCE, .users_only = true, .collection = true,
 			       .windowed = win_today, .threshold = th_baseline, .gate = gate_none,
 			       .first = first_today),
 };
@@ -184,7 +184,7 @@ uint64_t dx_window_of(struct detect *d, struct subject *s, enum alert_rule r,
 	if (r == RULE_DRIP && c == CNT_SOURCE)
 		return win_drip(d, s, now);
 	if (r == RULE_DRIP && c == CNT_OBJECTS)
-		return slide_total(&s->drip_objs, now);
+		return window_sum_total(&s->drip_objs, now);
 	if (r == RULE_BASELINE && c == CNT_SOURCE)
 		return win_today(d, s, now);
 	if (r == RULE_BASELINE && c == CNT_OBJECTS)

@@ -42,7 +42,7 @@ int dx_tab_rebuild(struct detect *d, uint32_t cap)
 
 void dx_subject_free(struct subject *s)
 {
-	distinct_free(&s->objects);
+	window_distinct_free(&s->objects);
 	free(s);
 }
 
@@ -53,14 +53,14 @@ static int subject_init(struct detect *d, struct subject *s, bool is_user, uint3
 	s->is_user = is_user;
 	s->id = id;
 	s->loginuid = loginuid;
-	slide_init(&s->src_win, d->cfg.window_ns);
-	slide_init(&s->egress_win, d->cfg.lookback_ns);
-	slide_init(&s->staged_win, d->cfg.lookback_ns);
-	slide_init(&s->drip_win, d->cfg.drip_window_ns);
-	slide_init(&s->drip_objs, d->cfg.drip_window_ns);
+	window_sum_init(&s->src_win, d->cfg.window_ns);
+	window_sum_init(&s->egress_win, d->cfg.lookback_ns);
+	window_sum_init(&s->staged_win, d->cfg.lookback_ns);
+	window_sum_init(&s->drip_win, d->cfg.drip_window_ns);
+	window_sum_init(&s->drip_objs, d->cfg.drip_window_ns);
 	if (is_user)
 		s->baseline = baseline_get(d->baselines, loginuid);
-	return distinct_init(&s->objects, d->cfg.window_ns, d->cfg.bulk_objects);
+	return window_distinct_init(&s->objects, d->cfg.window_ns, d->cfg.bulk_objects);
 }
 
 static struct subject *subject_get(struct detect *d, bool is_user, uint32_t id,
@@ -176,13 +176,13 @@ void dx_reset_lists(struct detect *d, struct subject *s, uint64_t now)
 	if (src_span > long_span)
 		long_span = src_span;
 	if (stale(s->last_src_ns, now, src_span) && !any_open(s, coll, 4))
-		top_reset(&s->sources);
+		window_top_reset(&s->sources);
 	if (stale(s->last_egress_ns, now, d->cfg.lookback_ns) && !s->ep[RULE_EXFIL].open)
-		top_reset(&s->egress_dests);
+		window_top_reset(&s->egress_dests);
 	if (stale(s->last_staged_ns, now, d->cfg.lookback_ns) && !s->ep[RULE_STAGING].open)
-		top_reset(&s->staged);
+		window_top_reset(&s->staged);
 	if (stale(s->last_ns, now, long_span) && !any_open(s, all, 6))
-		top_reset(&s->processes);
+		window_top_reset(&s->processes);
 }
 
 static bool expired(const struct detect *d, const struct subject *s, uint64_t now)

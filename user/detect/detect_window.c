@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "detect_window.h"
 
 #define MIN_SLOTS 64u
@@ -27,14 +28,14 @@ static bool in_window(uint64_t head, uint64_t b)
 	return b <= head && head - b < WINDOW_BUCKETS;
 }
 
-void slide_init(struct slide_sum *s, uint64_t span_ns)
+void window_sum_init(struct window_sum *s, uint64_t span_ns)
 {
 	memset(s, 0, sizeof(*s));
 	s->width_ns = width_of(span_ns);
 }
 
 /* Moves the head to bucket b, emptying the buckets that fall out of the window. */
-static void slide_advance(struct slide_sum *s, uint64_t b)
+static void sum_advance(struct window_sum *s, uint64_t b)
 {
 	if (b <= s->head)
 		return;
@@ -43,7 +44,7 @@ static void slide_advance(struct slide_sum *s, uint64_t b)
 		s->total = 0;
 	} else {
 		for (uint64_t i = s->head + 1; i <= b; i++) {
-			struct slide_bucket *k = &s->b[i % WINDOW_BUCKETS];
+			struct window_bucket *k = &s->b[i % WINDOW_BUCKETS];
 
 			s->total -= k->sum;
 			memset(k, 0, sizeof(*k));
@@ -52,10 +53,10 @@ static void slide_advance(struct slide_sum *s, uint64_t b)
 	s->head = b;
 }
 
-static void bucket_put(struct slide_sum *s, uint64_t b, uint64_t v, uint64_t first_ns,
+static void bucket_put(struct window_sum *s, uint64_t b, uint64_t v, uint64_t first_ns,
 		       uint64_t seq)
 {
-	struct slide_bucket *k = &s->b[b % WINDOW_BUCKETS];
+	struct window_bucket *k = &s->b[b % WINDOW_BUCKETS];
 
 	if (!k->sum || first_ns < k->first_ns) {
 		k->first_ns = first_ns;
@@ -65,27 +66,27 @@ static void bucket_put(struct slide_sum *s, uint64_t b, uint64_t v, uint64_t fir
 	s->total += v;
 }
 
-void slide_add(struct slide_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq)
+void window_sum_add(struct window_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq)
 {
 	uint64_t b = ts_ns / s->width_ns;
 
 	if (!v)
 		return;
-	slide_advance(s, b);
+	sum_advance(s, b);
 	if (in_window(s->head, b))
 		bucket_put(s, b, v, ts_ns, seq);
 }
 
-uint64_t slide_total(struct slide_sum *s, uint64_t now_ns)
+uint64_t window_sum_total(struct window_sum *s, uint64_t now_ns)
 {
-	slide_advance(s, now_ns / s->width_ns);
+	sum_advance(s, now_ns / s->width_ns);
 	return s->total;
 }
 
-bool slide_first(const struct slide_sum *s, uint64_t *first_ns, uint64_t *first_seq)
+bool window_sum_first(const struct window_sum *s, uint64_t *first_ns, uint64_t *first_seq)
 {
 	for (unsigned age = WINDOW_BUCKETS; age-- > 0;) {
-		const struct slide_bucket *k;
+		const struct window_bucket *k;
 
 		if (age > s->head)
 			continue;
@@ -99,17 +100,17 @@ bool slide_first(const struct slide_sum *s, uint64_t *first_ns, uint64_t *first_
 	return false;
 }
 
-void slide_resize(struct slide_sum *s, uint64_t span_ns)
+void window_sum_resize(struct window_sum *s, uint64_t span_ns)
 {
-	struct slide_sum old = *s;
+	struct window_sum old = *s;
 
 	if (width_of(span_ns) == s->width_ns)
 		return;
-	slide_init(s, span_ns);
+	window_sum_init(s, span_ns);
 	s->head = old.head * old.width_ns / s->width_ns;
 	/* Oldest first, so the newest bucket decides where the window ends. */
 	for (unsigned age = WINDOW_BUCKETS; age-- > 0;) {
-		const struct slide_bucket *k;
+		const struct window_bucket *k;
 		uint64_t b;
 
 		if (age > old.head)
@@ -118,7 +119,7 @@ void slide_resize(struct slide_sum *s, uint64_t span_ns)
 		if (!k->sum)
 			continue;
 		b = k->first_ns / s->width_ns;
-		slide_advance(s, b);
+		sum_advance(s, b);
 		if (in_window(s->head, b))
 			bucket_put(s, b, k->sum, k->first_ns, k->first_seq);
 	}
@@ -133,13 +134,13 @@ static uint32_t slots_for(uint64_t max_ids)
 	return (uint32_t)cap;
 }
 
-static uint32_t home_of(const struct distinct_set *d, uint64_t id)
+static uint32_t home_of(const struct window_distinct *d, uint64_t id)
 {
 	return (uint32_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & (d->cap - 1);
 }
 
 /* The slot holding id, or the empty slot where it would go. */
-static struct distinct_slot *probe(struct distinct_set *d, uint64_t id)
+static struct window_distinct_slot *probe(struct window_distinct *d, uint64_t id)
 {
 	uint32_t i = home_of(d, id), mask = d->cap - 1;
 
@@ -148,7 +149,7 @@ static struct distinct_slot *probe(struct distinct_set *d, uint64_t id)
 	return &d->slot[i];
 }
 
-int distinct_init(struct distinct_set *d, uint64_t span_ns, uint64_t max_ids)
+int window_distinct_init(struct window_distinct *d, uint64_t span_ns, uint64_t max_ids)
 {
 	memset(d, 0, sizeof(*d));
 	d->width_ns = width_of(span_ns);
@@ -158,14 +159,14 @@ int distinct_init(struct distinct_set *d, uint64_t span_ns, uint64_t max_ids)
 	return d->slot ? 0 : -ENOMEM;
 }
 
-void distinct_free(struct distinct_set *d)
+void window_distinct_free(struct window_distinct *d)
 {
 	free(d->slot);
 	d->slot = NULL;
 	d->cap = d->used = d->live = 0;
 }
 
-void distinct_set_limit(struct distinct_set *d, uint64_t max_ids)
+void window_distinct_set_limit(struct window_distinct *d, uint64_t max_ids)
 {
 	uint32_t cap = slots_for(max_ids);
 
@@ -175,7 +176,7 @@ void distinct_set_limit(struct distinct_set *d, uint64_t max_ids)
 		d->saturated = false;
 }
 
-static void distinct_advance(struct distinct_set *d, uint64_t b)
+static void distinct_advance(struct window_distinct *d, uint64_t b)
 {
 	if (b <= d->head)
 		return;
@@ -192,13 +193,13 @@ static void distinct_advance(struct distinct_set *d, uint64_t b)
 /* Empties the slots of ids outside the window and re-places the survivors, in place:
  * after the purge, every occupied slot after an empty one is taken out and put back from
  * its home, which closes the gaps the purge left in the probe chains. */
-static void sweep(struct distinct_set *d)
+static void sweep(struct window_distinct *d)
 {
 	uint32_t mask = d->cap - 1, start = 0;
 
 	d->used = 0;
 	for (uint32_t i = 0; i < d->cap; i++) {
-		struct distinct_slot *s = &d->slot[i];
+		struct window_distinct_slot *s = &d->slot[i];
 
 		if (s->bucket && !in_window(d->head, s->bucket - 1))
 			s->bucket = 0;
@@ -208,7 +209,7 @@ static void sweep(struct distinct_set *d)
 			d->used++;
 	}
 	for (uint32_t k = 1; k <= d->cap; k++) {
-		struct distinct_slot *s = &d->slot[(start + k) & mask], tmp = *s;
+		struct window_distinct_slot *s = &d->slot[(start + k) & mask], tmp = *s;
 
 		if (!tmp.bucket)
 			continue;
@@ -218,9 +219,9 @@ static void sweep(struct distinct_set *d)
 	d->expired = 0;
 }
 
-static int grow(struct distinct_set *d)
+static int grow(struct window_distinct *d)
 {
-	struct distinct_slot *old = d->slot;
+	struct window_distinct_slot *old = d->slot;
 	uint32_t old_cap = d->cap;
 
 	d->slot = calloc((size_t)old_cap * 2, sizeof(*d->slot));
@@ -242,7 +243,7 @@ static int grow(struct distinct_set *d)
 }
 
 /* Keeps a quarter of the slots free so probe chains stay short. */
-static int make_room(struct distinct_set *d)
+static int make_room(struct window_distinct *d)
 {
 	if (d->expired && d->expired >= d->used / 4)
 		sweep(d);
@@ -254,9 +255,9 @@ static int make_room(struct distinct_set *d)
 	return -ENOSPC;
 }
 
-static int insert(struct distinct_set *d, uint64_t id, uint64_t b)
+static int insert(struct window_distinct *d, uint64_t id, uint64_t b)
 {
-	struct distinct_slot *s;
+	struct window_distinct_slot *s;
 	int err;
 
 	err = make_room(d);
@@ -271,10 +272,10 @@ static int insert(struct distinct_set *d, uint64_t id, uint64_t b)
 	return 1;
 }
 
-int distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts_ns)
+int window_distinct_add(struct window_distinct *d, uint64_t id, uint64_t ts_ns)
 {
 	uint64_t b = ts_ns / d->width_ns, last;
-	struct distinct_slot *s;
+	struct window_distinct_slot *s;
 
 	distinct_advance(d, b);
 	if (!d->slot || !in_window(d->head, b))
@@ -300,13 +301,13 @@ int distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts_ns)
 	return 1;
 }
 
-uint32_t distinct_count(struct distinct_set *d, uint64_t now_ns)
+uint32_t window_distinct_count(struct window_distinct *d, uint64_t now_ns)
 {
 	distinct_advance(d, now_ns / d->width_ns);
 	return d->live;
 }
 
-int distinct_resize(struct distinct_set *d, uint64_t span_ns)
+int window_distinct_resize(struct window_distinct *d, uint64_t span_ns)
 {
 	uint64_t old_w = d->width_ns, new_w = width_of(span_ns);
 
@@ -329,12 +330,12 @@ int distinct_resize(struct distinct_set *d, uint64_t span_ns)
 	return 0;
 }
 
-void top_reset(struct top_list *t)
+void window_top_reset(struct window_top *t)
 {
 	t->n = 0;
 }
 
-static void top_set(struct top_entry *e, uint64_t key, const char *name, uint32_t pid)
+static void top_fill(struct window_top_entry *e, uint64_t key, const char *name, uint32_t pid)
 {
 	size_t len = strnlen(name, TOP_NAME - 1);
 
@@ -344,7 +345,8 @@ static void top_set(struct top_entry *e, uint64_t key, const char *name, uint32_
 	e->name[len] = '\0';
 }
 
-void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, uint64_t bytes)
+void window_top_add(struct window_top *t, uint64_t key, const char *name, uint32_t pid,
+		    uint64_t bytes)
 {
 	unsigned smallest = 0;
 
@@ -357,9 +359,9 @@ void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, u
 			smallest = i;
 	}
 	if (t->n < TOP_N) {
-		struct top_entry *e = &t->v[t->n++];
+		struct window_top_entry *e = &t->v[t->n++];
 
-		top_set(e, key, name ? name : "?", pid);
+		top_fill(e, key, name ? name : "?", pid);
 		e->bytes = bytes;
 		e->err = 0;
 		return;
@@ -367,20 +369,20 @@ void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, u
 	/* Space-Saving: the newcomer replaces the smallest and inherits its count. */
 	t->v[smallest].err = t->v[smallest].bytes;
 	t->v[smallest].bytes += bytes;
-	top_set(&t->v[smallest], key, name ? name : "?", pid);
+	top_fill(&t->v[smallest], key, name ? name : "?", pid);
 }
 
 static int by_certain_desc(const void *a, const void *b)
 {
-	const struct top_entry *x = a, *y = b;
+	const struct window_top_entry *x = a, *y = b;
 	uint64_t cx = x->bytes - x->err, cy = y->bytes - y->err;
 
 	return cx < cy ? 1 : cx > cy ? -1 : 0;
 }
 
-unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned max)
+unsigned window_top_sorted(const struct window_top *t, struct window_top_entry *out, unsigned max)
 {
-	struct top_entry tmp[TOP_N];
+	struct window_top_entry tmp[TOP_N];
 	unsigned n = t->n;
 
 	memcpy(tmp, t->v, n * sizeof(tmp[0]));
@@ -395,13 +397,7 @@ unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned ma
 	return n;
 }
 
-uint64_t top_key_of(const char *s, uint64_t seed)
+uint64_t window_top_key(const char *s, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv1a64_str(s, FNV1A64_INIT ^ seed);
 }

@@ -4,7 +4,8 @@
  * time buckets, a distinct-object counter over the same kind of window, and a top-N
  * table of named byte counts. None allocates per call on the hot path and none scans
  * more than a constant number of entries per call, so a subject costs the same whether
- * it moved one byte or a terabyte.
+ * it moved one byte or a terabyte. Everything here is named window_: window_sum_*,
+ * window_distinct_* and window_top_*.
  */
 #ifndef EXFILMON_DETECT_WINDOW_H
 #define EXFILMON_DETECT_WINDOW_H
@@ -17,50 +18,50 @@
  * one bucket (the effective span lies between span - span/60 and span). */
 #define WINDOW_BUCKETS 60
 
-struct slide_bucket {
+struct window_bucket {
 	uint64_t sum;
 	uint64_t first_ns;           /* earliest activity in the bucket */
 	uint64_t first_seq;          /* its evidence seq; 0 when unknown */
 };
 
-struct slide_sum {
+struct window_sum {
 	uint64_t width_ns;           /* span / WINDOW_BUCKETS, at least 1 */
 	uint64_t head;               /* absolute index (ts / width) of the newest bucket */
 	uint64_t total;              /* sum of the live buckets */
-	struct slide_bucket b[WINDOW_BUCKETS];
+	struct window_bucket b[WINDOW_BUCKETS];
 };
 
 /* Empties s and sets its span (0 is taken as 1ns). */
-void slide_init(struct slide_sum *s, uint64_t span_ns);
+void window_sum_init(struct window_sum *s, uint64_t span_ns);
 /*
  * Adds v at time ts_ns. A time older than the newest bucket lands in its own bucket
  * while it is still inside the window and is left out once it is not; a newer time
  * slides the window forward.
  */
-void slide_add(struct slide_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq);
+void window_sum_add(struct window_sum *s, uint64_t ts_ns, uint64_t v, uint64_t seq);
 /* The sum over the window ending at now_ns (slides the window forward to now_ns). */
-uint64_t slide_total(struct slide_sum *s, uint64_t now_ns);
+uint64_t window_sum_total(struct window_sum *s, uint64_t now_ns);
 /* Earliest time and evidence seq still inside the window; false when it is empty. */
-bool slide_first(const struct slide_sum *s, uint64_t *first_ns, uint64_t *first_seq);
+bool window_sum_first(const struct window_sum *s, uint64_t *first_ns, uint64_t *first_seq);
 /* Changes the span, moving what the old buckets hold into the new ones by time. */
-void slide_resize(struct slide_sum *s, uint64_t span_ns);
+void window_sum_resize(struct window_sum *s, uint64_t span_ns);
 
 /*
  * Distinct ids whose last sighting lies within a sliding window. Open addressing with
  * the absolute bucket of each id's last sighting and a count of ids per bucket, so
- * the count is exact (to one bucket, as for slide_sum) and expiry is O(1) per bucket.
+ * the count is exact (to one bucket, as for window_sum) and expiry is O(1) per bucket.
  * The table starts small and doubles, up to about 4 x max_ids slots (at most 2^22);
  * ids that left the window are swept out in place when they crowd it. Counts are exact
  * up to 3 x max_ids live ids; past that the table is full of live ids, further new ids
- * are not counted and distinct_add returns -ENOSPC.
+ * are not counted and window_distinct_add returns -ENOSPC.
  */
-struct distinct_slot {
+struct window_distinct_slot {
 	uint64_t id;
 	uint64_t bucket;             /* absolute bucket of the last sighting + 1; 0 empty */
 };
 
-struct distinct_set {
-	struct distinct_slot *slot;
+struct window_distinct {
+	struct window_distinct_slot *slot;
 	uint32_t cap, used;          /* slots; slots occupied by live or expired ids */
 	uint32_t max_cap;
 	uint32_t live;               /* ids seen within the window */
@@ -71,21 +72,21 @@ struct distinct_set {
 };
 
 /* Sizes the set for exact counts up to at least max_ids. Returns 0 or -ENOMEM. */
-int distinct_init(struct distinct_set *d, uint64_t span_ns, uint64_t max_ids);
+int window_distinct_init(struct window_distinct *d, uint64_t span_ns, uint64_t max_ids);
 /* Frees the table (accepts a zeroed set). */
-void distinct_free(struct distinct_set *d);
+void window_distinct_free(struct window_distinct *d);
 /* Raises the exact-count limit (a table never shrinks). */
-void distinct_set_limit(struct distinct_set *d, uint64_t max_ids);
+void window_distinct_set_limit(struct window_distinct *d, uint64_t max_ids);
 /*
  * Notes id at ts_ns. Returns 1 when the id entered the window (never seen, or seen
  * only before the window), 0 when it was already inside or ts_ns is too old to count,
  * -ENOSPC when the set is saturated, -ENOMEM when growing failed.
  */
-int distinct_add(struct distinct_set *d, uint64_t id, uint64_t ts_ns);
+int window_distinct_add(struct window_distinct *d, uint64_t id, uint64_t ts_ns);
 /* Distinct ids within the window ending at now_ns. */
-uint32_t distinct_count(struct distinct_set *d, uint64_t now_ns);
+uint32_t window_distinct_count(struct window_distinct *d, uint64_t now_ns);
 /* Changes the span; ids keep their last-sighting times. Returns 0 or -ENOMEM. */
-int distinct_resize(struct distinct_set *d, uint64_t span_ns);
+int window_distinct_resize(struct window_distinct *d, uint64_t span_ns);
 
 /*
  * Top-N heavy hitters by bytes (the Space-Saving algorithm): exact while at most TOP_N
@@ -97,7 +98,7 @@ int distinct_resize(struct distinct_set *d, uint64_t span_ns);
 #define TOP_N 16
 #define TOP_NAME 256
 
-struct top_entry {
+struct window_top_entry {
 	uint64_t key;
 	uint64_t bytes;              /* upper bound of the entry's bytes */
 	uint64_t err;                /* bytes that may belong to evicted entries */
@@ -105,21 +106,22 @@ struct top_entry {
 	char name[TOP_NAME];
 };
 
-struct top_list {
+struct window_top {
 	unsigned n;
-	struct top_entry v[TOP_N];
+	struct window_top_entry v[TOP_N];
 };
 
-void top_reset(struct top_list *t);
+void window_top_reset(struct window_top *t);
 /* Adds bytes to the entry for key, creating it with name and pid when new. */
-void top_add(struct top_list *t, uint64_t key, const char *name, uint32_t pid, uint64_t bytes);
+void window_top_add(struct window_top *t, uint64_t key, const char *name, uint32_t pid,
+		    uint64_t bytes);
 /*
  * Copies up to max entries into out, largest first, with bytes set to the count that is
  * certain (bytes - err). Returns how many were copied.
  */
-unsigned top_sorted(const struct top_list *t, struct top_entry *out, unsigned max);
+unsigned window_top_sorted(const struct window_top *t, struct window_top_entry *out, unsigned max);
 
 /* 64-bit FNV-1a of a string, for keys of named entries (not for security). */
-uint64_t top_key_of(const char *s, uint64_t seed);
+uint64_t window_top_key(const char *s, uint64_t seed);
 
 #endif

@@ -16,18 +16,8 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "common/array_size.h"
 #include "evidence_format.h"
-
-void ev_hex(const uint8_t *bin, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[bin[i] >> 4];
-		out[2 * i + 1] = digits[bin[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32])
 {
@@ -271,7 +261,7 @@ int ev_index_parse(const char *line, struct ev_index_entry *e)
 	const char *p = line;
 	uint64_t n;
 
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
 		if (parse_u64(&p, fields[i]) || *p++ != ' ')
 			return -EINVAL;
 	if (parse_u64(&p, &n) || n > UINT32_MAX || *p++ != ' ')
@@ -337,7 +327,9 @@ int ev_list_segments(const char *dir, char ***names, size_t *n)
 		*n = 0;
 		return err;
 	}
-	qsort(*names, *n, sizeof(char *), cmp_name);
+	/* An empty directory leaves *names NULL, which qsort may not be given. */
+	if (*n)
+		qsort(*names, *n, sizeof(char *), cmp_name);
 	return 0;
 }
 

@@ -78,8 +78,6 @@ struct ev_index_entry {
 
 /* Computes the block hash into out (the header's own hash field counts as zero). */
 void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32]);
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void ev_hex(const uint8_t *bin, size_t n, char *out);
 /* True when h has our magic, a version and codec we read, and lengths a reader may
  * allocate. */
 bool ev_hdr_plausible(const struct ev_block_hdr *h);

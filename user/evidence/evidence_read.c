@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 
+#include "common/hash.h"
 #include "evidence_format.h"
 #include "evidence_read.h"
 
@@ -238,7 +239,7 @@ static bool chain_start_ok(struct walk *w, const char *seg, const struct ev_bloc
 		return !memcmp(h->prev_hash, zero, 32);
 	w->rep->first_block = h->block_no;
 	w->rep->retention_cut = true;
-	ev_hex(h->prev_hash, 32, w->first_prev);
+	hex_encode(h->prev_hash, 32, w->first_prev);
 	snprintf(w->first_segment, sizeof(w->first_segment), "%s", seg);
 	return true;
 }
@@ -301,6 +302,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	    !grow(&w->raw, &w->raw_cap, h.raw_len + 1) ||
 	    pread(fd, w->comp, h.comp_len, off + EV_HDR_LEN) != h.comp_len) {
 		problem(w, seg, block, off, "cannot read the block");
+		w->rep->unreadable = true;
 		return 0;
 	}
 	ev_block_hash(&h, w->comp, hash);
@@ -316,9 +318,14 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 	memcpy(w->prev_hash, h.hash, 32);
 	w->next_block = h.block_no + 1;
 	w->rep->blocks++;
-	ev_hex(h.hash, 32, w->rep->head);
+	hex_encode(h.hash, 32, w->rep->head);
 	snprintf(w->rep->head_segment, sizeof(w->rep->head_segment), "%s", seg);
 	w->rep->head_block = h.block_no;
+	if (w->f && w->f->probe && w->f->probe_block == h.block_no) {
+		w->rep->probe_found = true;
+		memcpy(w->rep->probe_hash, w->rep->head, sizeof(w->rep->probe_hash));
+		snprintf(w->rep->probe_segment, sizeof(w->rep->probe_segment), "%s", seg);
+	}
 	if (w->fn && !block_may_match(w, &h, off)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
@@ -371,6 +378,7 @@ static int walk_segment(struct walk *w, const char *seg, bool last_segment)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		problem(w, seg, w->next_block, 0, strerror(errno));
+		w->rep->unreadable = true;
 		return -1;
 	}
 	load_index(w, seg);

@@ -31,6 +31,10 @@ struct ev_filter {
 	/* A short block at the end of the newest segment may be a seal in progress on a
 	 * live store: wait up to this long for it to complete before calling it torn. */
 	unsigned settle_ms;
+	/* Report the hash and segment of this block when the chain reaches it (verify
+	 * --expect: a chain head received off the box). */
+	bool probe;
+	uint64_t probe_block;
 };
 
 struct ev_report {
@@ -50,6 +54,10 @@ struct ev_report {
 	char index_problem[256];
 	uint64_t index_missing;      /* blocks without an index line (queries read them fully) */
 	unsigned torn_files;         /* torn tails the writer set aside (see "recovery") */
+	bool unreadable;             /* the problem is an I/O error, not the content */
+	bool probe_found;            /* f->probe: the block verified, with this hash */
+	char probe_hash[65];
+	char probe_segment[32];
 };
 
 /*

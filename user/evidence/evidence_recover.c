@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
+#include "common/timeutil.h"
+#include "common/hash.h"
 #include "evidence_int.h"
 #include "model/event.h"
 #include "common/log.h"
@@ -74,12 +75,9 @@ static void scan_segment(struct evidence *ev, int fd, uint64_t size, struct scan
 /* Writes a recovery record and seals it, so the chain itself tells what open found. */
 static void record_recovery(struct evidence *ev, const char *json)
 {
-	struct timespec ts;
-
 	/* The clock only stamps the record; no decision depends on it. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (evidence_append(ev, "recovery", (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec,
-			    json, strlen(json), NULL) || evidence_seal(ev))
+	if (evidence_append(ev, "recovery", realtime_ns(), json, strlen(json), NULL) ||
+	    evidence_seal(ev))
 		log_error("evidence: could not record the recovery: %s", json);
 }
 
@@ -87,10 +85,8 @@ static void record_recovery(struct evidence *ev, const char *json)
 static int set_aside_tail(struct evidence *ev, const char *name, int fd, uint64_t off,
 			  uint64_t size, char *json, size_t json_len)
 {
-	char path[PATH_MAX + 64], digest[65];
-	uint8_t md[32];
+	char path[PATH_MAX + 64], digest[SHA256_HEX_LEN];
 	unsigned char *tail = malloc(size - off);
-	unsigned int md_len = 0;
 	int tfd, err = 0;
 
 	if (!tail)
@@ -103,8 +99,7 @@ static int set_aside_tail(struct evidence *ev, const char *name, int fd, uint64_
 		err = -errno ? -errno : -EIO;
 	if (tfd >= 0)
 		close(tfd);
-	EVP_Digest(tail, size - off, md, &md_len, EVP_sha256(), NULL);
-	ev_hex(md, 32, digest);
+	sha256_hex(tail, size - off, digest);
 	free(tail);
 	/* Never truncate evidence that could not be saved first. */
 	if (err)

@@ -17,9 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <zlib.h>
 
+#include "common/hash.h"
 #include "evidence_int.h"
 #include "model/event.h"
 #include "common/log.h"
@@ -48,7 +47,7 @@ static int delete_segment(struct evidence *ev, const char *name, const char *rea
 	int err = evs_segment_last_header(ev, name, &h);
 
 	if (!err)
-		ev_hex(h.hash, 32, head);
+		hex_encode(h.hash, 32, head);
 	else if (err != -ENODATA)
 		return err;
 	snprintf(json, sizeof(json),

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
+#include "common/hash.h"
 #include "evidence_int.h"
 #include "model/event.h"
 #include "common/log.h"
@@ -244,7 +244,7 @@ static void block_done(struct evidence *ev, const struct ev_block_hdr *h)
 	ev->n_records = 0;
 	ev->open_seen = false;
 	memset(&ev->sessions, 0, sizeof(ev->sessions));
-	ev_hex(h->hash, 32, head);
+	hex_encode(h->hash, 32, head);
 	if (ev->o.on_seal)
 		ev->o.on_seal(ev->o.ctx, ev->seg_name, h->block_no, head);
 }

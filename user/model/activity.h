@@ -2,7 +2,7 @@
 /*
  * What the collector hands detection: one normalized slice of activity (a delta of bytes
  * over an object) attributed to a process and its login session. Kernel records and
- * counter deltas are turned into these by events.c; detect_*.c never sees the ABI.
+ * counter deltas are turned into these by agent/drain.c; detect/ never sees the ABI.
  */
 #ifndef EXFILMON_ACTIVITY_H
 #define EXFILMON_ACTIVITY_H
@@ -19,7 +19,18 @@ enum activity_kind {
 	ACT_MMAP_SOURCE,       /* a watched file mapped; bytes = mapping length */
 };
 
-#define SESSION_NONE 0xffffffffu /* audit "unset" session: not a person's login */
+/* What a slice means for detection: collection, movement out, or staging in between.
+ * The one place that decides it; detection, trace, case and report all ask here. */
+enum activity_class {
+	ACT_CLASS_NONE = 0,    /* not a kind detection counts */
+	ACT_CLASS_SOURCE,      /* bytes collected from a source */
+	ACT_CLASS_EGRESS,      /* bytes leaving: network, media, sync folder */
+	ACT_CLASS_STAGING,     /* bytes a collector wrote locally */
+};
+
+/* The kernel's "unset" audit sessionid and loginuid (AUDIT_SID_UNSET, AUDIT_UID_UNSET),
+ * which the BPF side passes through unchanged: not a person's login. */
+#define SESSION_NONE 0xffffffffu
 #define LOGINUID_NONE 0xffffffffu
 
 struct activity {
@@ -40,5 +51,14 @@ struct activity {
 	uint16_t dst_port;
 	const char *mount;         /* media/sync egress: mount point or folder, else NULL */
 };
+
+/* The class of a kind; ACT_CLASS_NONE for a value outside enum activity_kind. */
+enum activity_class activity_class(enum activity_kind kind);
+/* "source_file", "source_net", "egress_net", "egress_media", "egress_sync", "staging",
+ * "mmap_source"; "unknown" for anything else. */
+const char *activity_kind_name(enum activity_kind kind);
+/* The kind activity_kind_name gives name, or 0 when name is NULL or not one of them
+ * (evidence readers classify recorded slices with activity_class of this). */
+enum activity_kind activity_kind_from_name(const char *name);
 
 #endif

@@ -1,25 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Activity slices as JSON records (evidence, trace) and the names of activity kinds.
+ * Activity slices as JSON records (evidence, trace).
  */
 #include <limits.h>
 #include <stdint.h>
 
 #include "activity_json.h"
-
-static const char *const kind_names[] = {
-	[ACT_SOURCE_FILE] = "source_file", [ACT_SOURCE_NET] = "source_net",
-	[ACT_EGRESS_NET] = "egress_net", [ACT_EGRESS_MEDIA] = "egress_media",
-	[ACT_EGRESS_SYNC] = "egress_sync", [ACT_STAGING] = "staging",
-	[ACT_MMAP_SOURCE] = "mmap_source",
-};
-
-const char *activity_kind_name(enum activity_kind kind)
-{
-	size_t n = sizeof(kind_names) / sizeof(kind_names[0]);
-
-	return (size_t)kind < n && kind_names[kind] ? kind_names[kind] : "unknown";
-}
 
 static int64_t clamp_u64(uint64_t v)
 {

@@ -10,9 +10,6 @@
  * login), loginuid, uid, pid, comm, exe, kind, object, bytes, ops, first_ns, last_ns, and
  * for egress dst_ip/dst_port or mount. Caller frees; NULL with errno set. */
 char *activity_json(const struct activity *act);
-/* "source_file", "source_net", "egress_net", "egress_media", "egress_sync", "staging",
- * "mmap_source"; "unknown" for anything else. */
-const char *activity_kind_name(enum activity_kind kind);
 /* The activity record of activity_json, appended to b (not reset first). */
 void activity_json_write(struct json_buf *b, const struct activity *act);
 

@@ -23,13 +23,28 @@ enum event_kind {
 	EV_GAP,         /* detail lost (gap) */
 };
 
+/* What the peer of a connect/accept is (the kernel's socket class, decoded). */
+enum conn_class {
+	CONN_ALLOWED = 0,       /* allowlisted destination: not counted */
+	CONN_SOURCE,            /* a configured source service */
+	CONN_EGRESS,            /* outside the egress allowlist */
+};
+
+/* How a watched file that was opened is classified (the kernel's watch flags, decoded). */
+enum open_class {
+	OPEN_STAGING = 0,       /* none of the below: a file a collector writes */
+	OPEN_SOURCE,            /* a watched source */
+	OPEN_SINK_MEDIA,        /* on removable or external media */
+	OPEN_SINK_SYNC,         /* in a sync folder */
+};
+
 struct event_conn {
 	char local_ip[48];
 	char remote_ip[48];
 	uint16_t local_port;
 	uint16_t remote_port;
 	const char *proto;      /* "tcp", "udp", "other" */
-	const char *cls;        /* "source", "egress", "allowed" */
+	enum conn_class cls;
 	int accepted;
 };
 
@@ -54,7 +69,7 @@ struct event {
 	const char *path;       /* exec: executable; open/mmap/uring: the file */
 	const char *args;       /* exec: argv joined by spaces */
 	uint32_t exit_code;
-	uint32_t watch_flags;   /* open: xm_watch_flag bits */
+	enum open_class open_cls; /* open: what the file is */
 	uint64_t len;           /* mmap: mapped length */
 	uint32_t opcode;        /* uring: IORING_OP_* */
 	struct event_conn conn;
@@ -62,7 +77,13 @@ struct event {
 	struct event_gap gap;
 };
 
+/* "exec", "fork", "exit", "open", "mmap", "connect", "io_uring", "activity", "gap";
+ * "unknown" for anything else. */
 const char *event_kind_name(enum event_kind kind);
+/* "allowed", "source", "egress"; "unknown" for anything else. */
+const char *conn_class_name(enum conn_class cls);
+/* "staging", "source", "media", "sync"; "unknown" for anything else. */
+const char *open_class_name(enum open_class cls);
 
 /* Session keys of the evidence index beside real audit session ids. */
 #define EVIDENCE_NO_SESSION (-1)     /* the record concerns no session */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Event to JSON, written straight into a reused buffer (output_json.h's writer: the same
+ * Event to JSON, written straight into a reused buffer (common/json_writer.h: the same
  * bytes jansson would dump, without building a tree per event). Every string from the
  * kernel or the file system passes through json_sanitize_utf8 first: a path is
  * attacker-chosen bytes, and the record must stay valid JSON whatever it contains.
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "abi.h"
 #include "event_json.h"
 #include "activity_json.h"
 
@@ -77,10 +76,7 @@ static void add_specific(struct json_buf *o, const struct event *ev)
 		break;
 	case EV_OPEN:
 		set_str(o, "path", ev->path);
-		set_str(o, "class", ev->watch_flags & XM_W_SOURCE  ? "source"
-				    : ev->watch_flags & XM_W_MEDIA ? "media"
-				    : ev->watch_flags & XM_W_SINK  ? "sync"
-								   : "staging");
+		set_str(o, "class", open_class_name(ev->open_cls));
 		break;
 	case EV_MMAP:
 		set_str(o, "path", ev->path);
@@ -97,7 +93,7 @@ static void add_specific(struct json_buf *o, const struct event *ev)
 		set_u64(o, "local_port", ev->conn.local_port);
 		set_str(o, "remote_ip", ev->conn.remote_ip);
 		set_u64(o, "remote_port", ev->conn.remote_port);
-		set_str(o, "class", ev->conn.cls);
+		set_str(o, "class", conn_class_name(ev->conn.cls));
 		break;
 	case EV_GAP:
 		set_str(o, "what", ev->gap.what);

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "common/endpoint.h"
+#include "common/array_size.h"
 #include "output_json.h"
 
 
@@ -126,6 +128,9 @@ static json_t *ecs_event(const struct alert *a)
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)a->id);
 	json_object_set_new(e, "kind", json_string("alert"));
 	json_object_set_new(e, "category", categories(a));
+	/* "access" is an allowed type of both the file and the network category. */
+	json_object_set_new(e, "type", json_pack("[s]", "access"));
+	json_object_set_new(e, "severity", json_integer(output_rule_severity(a->rule)));
 	json_object_set_new(e, "action", json_string(alert_rule_name(a->rule)));
 	json_object_set_new(e, "id", json_string(id));
 	json_object_set_new(e, "sequence", json_integer(a->revision));
@@ -137,7 +142,7 @@ static json_t *ecs_event(const struct alert *a)
 static json_t *ecs_rule(const struct alert *a)
 {
 	json_t *r = json_object();
-	size_t n = sizeof(rule_descriptions) / sizeof(rule_descriptions[0]);
+	size_t n = ARRAY_SIZE(rule_descriptions);
 
 	json_object_set_new(r, "name", json_string(alert_rule_name(a->rule)));
 	json_object_set_new(r, "description",
@@ -186,26 +191,20 @@ static void ecs_file(json_t *root, const struct alert *a)
 /* destination.ip/port from the top "ip:port" or "[v6]:port" destination, when it is one. */
 static void ecs_destination(json_t *root, const struct alert *a)
 {
-	const char *name, *colon;
+	const char *port_text;
 	char ip[64], *end;
 	unsigned long port;
 	json_t *d;
 
 	if (!a->n_destinations || is_path(a->destinations[0].name))
 		return;
-	name = a->destinations[0].name;
-	colon = strrchr(name, ':');
-	if (!colon || colon == name || (size_t)(colon - name) >= sizeof(ip))
+	if (endpoint_split(a->destinations[0].name, ip, sizeof(ip), &port_text))
 		return;
-	if (name[0] == '[' && colon[-1] == ']')
-		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name - 2), name + 1);
-	else
-		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - name), name);
 	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
+	port = strtoul(port_text, &end, 10);
 	d = json_object();
 	json_object_set_new(d, "ip", str(ip));
-	if (!errno && end != colon + 1 && !*end && port <= 65535)
+	if (!errno && end != port_text && !*end && port <= 65535)
 		json_object_set_new(d, "port", json_integer((json_int_t)port));
 	json_object_set_new(root, "destination", d);
 }
@@ -256,13 +255,42 @@ static char *dump(json_t *o)
 	return s;
 }
 
-char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe)
+int output_rule_severity(enum alert_rule rule)
 {
-	json_t *o = json_object(), *host = json_object();
+	switch (rule) {
+	case RULE_EXFIL: return 73;
+	case RULE_BASELINE: return 21;
+	default: return 47;
+	}
+}
 
-	if (!o || !host) {
-		json_decref(o);
-		json_decref(host);
+static void set_nonempty(json_t *o, const char *key, const char *v)
+{
+	if (v && *v)
+		json_object_set_new(o, key, str(v));
+}
+
+void output_ecs_identity(json_t *o, const struct output_identity *id)
+{
+	json_t *host = json_object(), *agent = json_object();
+
+	json_object_set_new(host, "name", str(id->host_name));
+	set_nonempty(host, "id", id->host_id);
+	json_object_set_new(agent, "type", json_string("exfilmon"));
+	json_object_set_new(agent, "name", str(id->host_name));
+	set_nonempty(agent, "id", id->agent_id);
+	set_nonempty(agent, "version", id->agent_version);
+	json_object_set_new(o, "host", host);
+	json_object_set_new(o, "agent", agent);
+	json_object_set_new(o, "ecs", json_pack("{s:s}", "version", OUTPUT_ECS_VERSION));
+}
+
+char *output_alert_json_ecs(const struct alert *a, const struct output_identity *id,
+			    const char *exe)
+{
+	json_t *o = json_object();
+
+	if (!o) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -270,13 +298,20 @@ char *output_alert_json_exe(const struct alert *a, const char *host_name, const 
 	json_object_set_new(o, "event", ecs_event(a));
 	json_object_set_new(o, "rule", ecs_rule(a));
 	json_object_set_new(o, "user", ecs_user(a));
-	json_object_set_new(host, "name", str(host_name));
-	json_object_set_new(o, "host", host);
+	output_ecs_identity(o, id);
 	ecs_process(o, a, exe);
 	ecs_file(o, a);
 	ecs_destination(o, a);
 	json_object_set_new(o, "exfilmon", exfilmon_obj(a));
 	return dump(o);
+}
+
+char *output_alert_json_exe(const struct alert *a, const char *host_name, const char *exe)
+{
+	const struct output_identity id = { .host_name = host_name,
+					    .agent_version = EXFILMON_VERSION };
+
+	return output_alert_json_ecs(a, &id, exe);
 }
 
 char *output_alert_json(const struct alert *a, const char *host_name)

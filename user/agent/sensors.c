@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Loader: probes the kernel (tracefs, which syscall tracepoints exist, the sock length
+ * Sensors: probes the kernel (tracefs, which syscall tracepoints exist, the sock length
  * tracepoints, bpf_task_pt_regs), switches programs off with set_autoload rather than
  * comparing version numbers, then loads and attaches the skeleton.
  */
@@ -17,9 +17,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "common/array_size.h"
 #include "abi.h"
 #include "exfilmon.skel.h"
-#include "loader.h"
+#include "sensors.h"
 #include "common/log.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -61,7 +62,7 @@ int sensors_ensure_tracefs(void)
 		return 0;
 	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
 		return -errno;
-	log_info("loader: mounted tracefs at %s", TRACEFS);
+	log_info("sensors: mounted tracefs at %s", TRACEFS);
 	return 0;
 }
 
@@ -142,11 +143,11 @@ static void choose_uring(struct sensors *s, const struct btf *vmlinux)
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_submit_sqe_legacy, legacy);
 	bpf_program__set_autoload(s->skel->progs.on_io_uring_complete_legacy, legacy);
 	if (cqe || res || legacy) {
-		s->hooks |= XM_HOOK_URING;
+		s->hooks |= SENSORS_HOOK_URING;
 		s->uring_legacy = legacy;
 		return;
 	}
-	log_info("loader: io_uring tracepoints absent or of another signature; io_uring reads "
+	log_info("sensors: io_uring tracepoints absent or of another signature; io_uring reads "
 		 "are not seen on this kernel");
 }
 
@@ -187,7 +188,7 @@ static unsigned choose_fast(struct sensors *s, const struct btf *vmlinux, bool f
 	struct bpf_object *obj = s->skel->obj;
 	unsigned used = 0;
 
-	for (size_t i = 0; i < sizeof(fast_hooks) / sizeof(fast_hooks[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(fast_hooks); i++) {
 		const struct fast_hook *h = &fast_hooks[i];
 		bool on = fast && vmlinux &&
 			  btf__find_by_name_kind(vmlinux, h->func, BTF_KIND_FUNC) > 0;
@@ -200,7 +201,7 @@ static unsigned choose_fast(struct sensors *s, const struct btf *vmlinux, bool f
 		used += on;
 	}
 	if (used)
-		s->hooks |= XM_HOOK_FEXIT;
+		s->hooks |= SENSORS_HOOK_FEXIT;
 	return used;
 }
 
@@ -217,7 +218,7 @@ static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 			continue;
 		name = sec + 20;
 		if (!tracepoint_exists("syscalls", name)) {
-			log_info("loader: %s not on this kernel, not attached", name);
+			log_info("sensors: %s not on this kernel, not attached", name);
 			bpf_program__set_autoload(prog, false);
 		}
 	}
@@ -234,7 +235,7 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 		       btf_has_raw_tp(vmlinux, "sock_recv_length");
 
 	if (sock_tp) {
-		s->hooks |= XM_HOOK_SOCK_LEN_TP;
+		s->hooks |= SENSORS_HOOK_SOCK_LEN_TP;
 		bpf_program__set_autoload(skel->progs.on_sys_exit_sendmsg, false);
 		bpf_program__set_autoload(skel->progs.on_sys_exit_recvmsg, false);
 	} else {
@@ -251,11 +252,11 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 		 n_fast ? "fexit fast path on vfs_read/readv/write/writev, copy_file_range, "
 			  "splice, sendfile; " : "",
 		 n_fast ? "opens and mmap on " : "",
-		 s->hooks & XM_HOOK_TASK_REGS ? "fd from task pt_regs"
+		 s->hooks & SENSORS_HOOK_TASK_REGS ? "fd from task pt_regs"
 					      : "arguments saved by sys_enter tracepoints",
 		 sock_tp ? "sock:sock_{send,recv}_length tracepoints"
 			 : "send/recv/read/write syscall exit tracepoints",
-		 !(s->hooks & XM_HOOK_URING) ? "not seen" :
+		 !(s->hooks & SENSORS_HOOK_URING) ? "not seen" :
 		 s->uring_legacy ? "io_uring_file_get/submit_sqe/complete tracepoints (by user_data)"
 				 : "io_uring_file_get/complete tracepoints");
 }
@@ -297,7 +298,7 @@ static void choose_arg_source(struct sensors *s)
 
 	s->skel->rodata->args_from_enter = !regs;
 	if (regs)
-		s->hooks |= XM_HOOK_TASK_REGS;
+		s->hooks |= SENSORS_HOOK_TASK_REGS;
 	bpf_object__for_each_program(prog, s->skel->obj)
 		if (regs && !strncmp(bpf_program__section_name(prog),
 				     "tracepoint/syscalls/sys_enter_", 30))
@@ -318,7 +319,7 @@ static void fill_maps(struct sensors *s)
 		.allow = bpf_map__fd(k->maps.allow),
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
-		.settings = bpf_map__fd(k->maps.settings),
+		.collectors = bpf_map__fd(k->maps.collectors),
 		.dir_gen = (uint64_t *)&k->bss->dir_gen,
 	};
 }
@@ -332,7 +333,7 @@ static int attach_all(struct sensors *s)
 	err = exfilmon_bpf__attach(s->skel);
 	if (err) {
 		if (!probing)
-			log_error("loader: attach sensors: %s", strerror(-err));
+			log_error("sensors: attach sensors: %s", strerror(-err));
 		return err;
 	}
 	bpf_object__for_each_program(prog, s->skel->obj)
@@ -348,7 +349,7 @@ static int open_and_load(struct sensors *s, const struct sensors_opts *opts, boo
 	s->skel = exfilmon_bpf__open();
 	if (!s->skel) {
 		err = -errno;
-		log_error("loader: open BPF object: %s", strerror(-err));
+		log_error("sensors: open BPF object: %s", strerror(-err));
 		goto out;
 	}
 	if (opts->ring_bytes)
@@ -357,7 +358,7 @@ static int open_and_load(struct sensors *s, const struct sensors_opts *opts, boo
 	choose_hooks(s, vmlinux, fast);
 	err = exfilmon_bpf__load(s->skel);
 	if (err && !fast)
-		log_error("loader: load BPF programs: %s", strerror(-err));
+		log_error("sensors: load BPF programs: %s", strerror(-err));
 out:
 	btf__free(vmlinux);
 	return err;
@@ -381,7 +382,7 @@ static int load_and_attach(struct sensors *s, const struct sensors_opts *opts)
 		probing = false;
 		if (!err)
 			return 0;
-		log_info("loader: fexit fast path not available (%s); using tracepoints",
+		log_info("sensors: fexit fast path not available (%s); using tracepoints",
 			 strerror(-err));
 		exfilmon_bpf__destroy(s->skel);
 		s->skel = NULL;
@@ -408,7 +409,7 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 	libbpf_set_print(libbpf_log);
 	err = sensors_ensure_tracefs();
 	if (err) {
-		log_error("loader: mount tracefs at %s: %s", TRACEFS, strerror(-err));
+		log_error("sensors: mount tracefs at %s: %s", TRACEFS, strerror(-err));
 		goto out_free;
 	}
 	err = load_and_attach(s, opts);
@@ -418,11 +419,11 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 				 NULL);
 	if (!s->rb) {
 		err = -errno;
-		log_error("loader: ring buffer: %s", strerror(-err));
+		log_error("sensors: ring buffer: %s", strerror(-err));
 		goto out_destroy;
 	}
 	fill_maps(s);
-	log_info("loader: %u programs attached; %s", s->attached, s->hooks_text);
+	log_info("sensors: %u programs attached; %s", s->attached, s->hooks_text);
 	return s;
 
 out_destroy:

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Sensor lifecycle: probe the running kernel, open/load/attach the skeleton with the
- * hooks it supports, hand out the maps, and tear it all down. The only module besides
- * maps.c that includes libbpf; everything above sees plain fds and ABI structs.
+ * hooks it supports, hand out the maps, and tear it all down. The only module that
+ * includes the skeleton; the rest of agent/ sees plain map fds and ABI structs, and
+ * nothing above agent/ sees libbpf at all.
  */
-#ifndef EXFILMON_LOADER_H
-#define EXFILMON_LOADER_H
+#ifndef EXFILMON_SENSORS_H
+#define EXFILMON_SENSORS_H
 
 #include <stdint.h>
 
@@ -20,17 +21,25 @@ struct sensors_opts {
 	void *ctx;
 };
 
-/* Map fds userspace reads and writes. */
+/* Map fds userspace reads and writes (collectors: read only, by the BPF tests). */
 struct sensor_maps {
-	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, settings;
+	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, collectors;
 	/* The generation of the kernel's directory verdicts, in the skeleton's mapped .bss
 	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
 	 * skeleton (unit tests). */
 	uint64_t *dir_gen;
 };
 
+/* Which hooks the probes chose (sensors_hooks), reported by status. Userspace only. */
+enum sensors_hook_set {
+	SENSORS_HOOK_SOCK_LEN_TP = 1 << 0, /* sock:sock_{send,recv}_length carry socket bytes */
+	SENSORS_HOOK_TASK_REGS = 1 << 1,   /* exit programs read args via bpf_task_pt_regs */
+	SENSORS_HOOK_URING = 1 << 2,       /* io_uring tracepoints attached */
+	SENSORS_HOOK_FEXIT = 1 << 3,       /* fexit fast path on the VFS read/write functions */
+};
+
 /* Loads and attaches everything the kernel supports. NULL with errno set; the reason
- * has been logged ("loader: attach sys_exit_read: Operation not permitted"). */
+ * has been logged ("sensors: attach sys_exit_read: Operation not permitted"). */
 struct sensors *sensors_start(const struct sensors_opts *opts);
 /* Detaches every program; maps and the ring stay readable for a last drain. */
 void sensors_detach(struct sensors *s);
@@ -41,7 +50,7 @@ const struct sensor_maps *sensors_maps(const struct sensors *s);
 int sensors_ring_fd(const struct sensors *s);
 int sensors_ring_consume(struct sensors *s);
 
-/* xm_hook_set bits and a text naming the hooks chosen ("tracepoints: ...; sock: ..."). */
+/* sensors_hook_set bits and a text naming the hooks chosen ("tracepoints: ...; sock: ..."). */
 uint32_t sensors_hooks(const struct sensors *s);
 const char *sensors_hooks_text(const struct sensors *s);
 unsigned sensors_attached(const struct sensors *s);
