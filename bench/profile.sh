@@ -10,7 +10,8 @@
 #
 # Workloads (bench/workloads, fresh audit session, pinned): read4k and read64 of an
 # unwatched and of a watched 8 MiB file, open+read(2 KiB)+close of 5,000 unwatched and
-# of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line
+# of 5,000 watched small files (each opened once, as in bench/run.sh), unconnected UDP
+# sendto of 1 KiB to 127.0.0.77 (egress). Prints one line
 # per (workload, tracer, program) with the average ns per run, the median (and the
 # minimum) over the rounds; programs that ran fewer than 1,000 times in a workload
 # (background activity) only with VERBOSE=1. CYCLES=K makes the open+read+close workloads
@@ -162,6 +163,7 @@ workloads() {
 	read64_watched -n 200000 read64 $T/src/big
 	openclose_unwatched -n $((N * CYCLES)) openclose $T/plain/small $N
 	openclose_watched -n $((N * CYCLES)) openclose $T/src/small $N
+	udp_egress -n 200000 udp 127.0.0.77 15433
 	EOF
 }
 
