@@ -24,7 +24,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto libssl libsystemd
+PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto libssl libsystemd libnats
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -141,6 +141,11 @@ $(OUT)/tests/%.o: tests/unit/%.c
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
 
+# The fleet tests' JetStream helper (stream creation, read-back), built against libnats.
+$(OUT)/tests/nats_tool: tests/lib/nats_tool.c $(LAYER_LIBS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,LINK,$@)$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
+
 # Unit tests, one cmocka binary per tests/unit/test_*.c. They run without root except
 # test_policy, which creates BPF maps (no programs) and so needs CAP_BPF: root in CI.
 test: $(UNIT_BINS)
@@ -166,7 +171,7 @@ bpf-test: $(BPF_TEST_BINS)
 	done; exit $$fail
 
 # Root integration tests against the real BPF programs.
-integration: all
+integration: all $(OUT)/tests/nats_tool
 	$(Q)tests/integration/run.sh
 
 check: test bpf-test integration

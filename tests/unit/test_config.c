@@ -721,7 +721,53 @@ static void test_config_key_describe_docs_and_example_cover_every_key(void **sta
 			fail();
 		}
 	}
-	assert_int_equal(i, 27);
+	assert_int_equal(i, 33);
+}
+
+
+static void test_config_fleet_section_parses(void **state)
+{
+	struct config cfg;
+
+	assert_int_equal(load("fleet:\n"
+			      "  servers: [tls://nats1:4222, \"nats://[::1]:4222\"]\n"
+			      "  tls: {ca: /etc/x/ca.pem, cert: /etc/x/h.pem, key: /etc/x/h.key}\n"
+			      "  credentials: /etc/x/h.creds\n"
+			      "  host_id: ws-17\n"
+			      "  heartbeat: 30s\n"
+			      "  groups: [support, emea]\n", &cfg), 0);
+	assert_int_equal(cfg.n_fleet_servers, 2);
+	assert_string_equal(cfg.fleet_servers[0], "tls://nats1:4222");
+	assert_string_equal(cfg.fleet_tls_ca, "/etc/x/ca.pem");
+	assert_string_equal(cfg.fleet_tls_key, "/etc/x/h.key");
+	assert_string_equal(cfg.fleet_credentials, "/etc/x/h.creds");
+	assert_string_equal(cfg.fleet_host_id, "ws-17");
+	assert_int_equal(cfg.fleet_heartbeat_ns, 30000000000ULL);
+	assert_int_equal(cfg.n_fleet_groups, 2);
+	config_free(&cfg);
+	/* No fleet section: standalone, host id from the machine id. */
+	assert_int_equal(load("detect:\n  window: 5m\n", &cfg), 0);
+	assert_int_equal(cfg.n_fleet_servers, 0);
+	assert_string_equal(cfg.fleet_host_id, "/etc/machine-id");
+	assert_int_equal(cfg.fleet_heartbeat_ns, 15000000000ULL);
+	config_free(&cfg);
+}
+
+static void test_config_fleet_section_refuses(void **state)
+{
+	expect_error("fleet:\n  servers: [http://x:1]\n",
+		     "t.yaml:2:13: fleet.servers: invalid server URL \"http://x:1\"");
+	expect_error("fleet:\n  servers: [nats://x]\n", "invalid server URL \"nats://x\"");
+	expect_error("fleet:\n  servers: [\"nats://u:p@x:1\"]\n", "invalid server URL");
+	expect_error("fleet:\n  tls: {ca: /a, cart: /b}\n",
+		     "fleet.tls: unknown entry \"cart\" (expected ca, cert, key)");
+	expect_error("fleet:\n  tls: {ca: rel.pem}\n", "\"rel.pem\" is not an absolute path");
+	expect_error("fleet:\n  tls: {cert: /a.pem}\n",
+		     "fleet.tls: cert and key go together: give both or neither");
+	expect_error("fleet:\n  host_id: \"a.>\"\n", "fleet.host_id: invalid host id \"a.>\"");
+	expect_error("fleet:\n  host_id: \"\"\n", "fleet.host_id");
+	expect_error("fleet:\n  groups: [ok, \"no*\"]\n", "fleet.groups: invalid name \"no*\"");
+	expect_error("fleet:\n  heartbeat: 0s\n", "fleet.heartbeat: duration \"0s\" out of range");
 }
 
 int main(void)
@@ -745,6 +791,8 @@ int main(void)
 		cmocka_unit_test(test_config_load_refuses_huge_file),
 		cmocka_unit_test(test_config_load_accepts_null_errors),
 		cmocka_unit_test(test_config_defaults_builtin),
+		cmocka_unit_test(test_config_fleet_section_parses),
+		cmocka_unit_test(test_config_fleet_section_refuses),
 		cmocka_unit_test(test_config_load_string_rejects_path_tricks),
 		cmocka_unit_test(test_config_load_string_normalizes_paths),
 		cmocka_unit_test(test_config_path_within),

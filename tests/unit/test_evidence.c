@@ -804,6 +804,88 @@ static void test_evidence_read_bad_directories(void **state)
 	assert_non_null(strstr(rep.problem, "block 0 at offset 0: not an evidence block"));
 }
 
+
+struct unshipped_seen {
+	uint64_t first, last, records;
+	unsigned calls;
+};
+
+static void on_unshipped(void *ctx, uint64_t first, uint64_t last, uint64_t records)
+{
+	struct unshipped_seen *u = ctx;
+
+	if (!u->calls++)
+		u->first = first;
+	u->last = last;
+	u->records += records;
+}
+
+static int unshipped_cb(void *ctx, const struct ev_record *r)
+{
+	char *out = ctx;
+
+	if (!strcmp(r->type, "retention") && strstr(r->json, "\"unshipped\""))
+		snprintf(out, 512, "%s", r->json);
+	return 0;
+}
+
+/* Retention of blocks a shipper has not acknowledged says so, in the store and to the
+ * callback; blocks below the shipped mark are not counted. */
+static void test_evidence_retention_records_unshipped_blocks(void **state)
+{
+	struct evidence_opts o = { .dir = dir, .segment_bytes = 400, .block_bytes = 1 << 20,
+				   .seal_interval_ns = SEC, .retention_bytes = 2000,
+				   .on_unshipped_deleted = on_unshipped };
+	struct unshipped_seen u = { 0 };
+	char last[512] = "";
+	struct ev_report rep;
+	struct evidence *ev;
+
+	fill(60, 5, 400);   /* 12 blocks of 5 records, two per segment */
+	o.ctx = &u;
+	ev = evidence_open(&o);
+	assert_non_null(ev);
+	evidence_set_unshipped(ev, 1);   /* block 0 shipped, the rest not */
+	assert_int_equal(evidence_maintain(ev, 5000), 0);
+	evidence_close(ev);
+	assert_true(u.calls >= 1);
+	assert_int_equal(u.first, 1);
+	assert_int_equal(u.records, 5 * (u.last - u.first + 1));
+	assert_int_equal(evidence_read(dir, NULL, unshipped_cb, last, &rep), 0);
+	assert_true(rep.intact);
+	/* the last deletion's record names its own two unshipped blocks */
+	assert_non_null(strstr(last, "\"unshipped\":{\"blocks\":2,\"records\":10"));
+}
+
+static void test_evidence_block_read_by_number(void **state)
+{
+	struct ev_block b = { 0 };
+	struct ev_block_hdr h;
+	uint64_t first = 99, bytes, ts;
+	uint8_t hash[32];
+
+	fill(60, 5, 400);   /* blocks 0..11 over six segments */
+	for (uint64_t n = 0; n < 12; n++) {
+		assert_int_equal(evidence_block_read(dir, n, &b), 0);
+		memcpy(&h, b.bytes, sizeof(h));
+		assert_int_equal(h.block_no, n);
+		assert_int_equal(b.len, EV_HDR_LEN + h.comp_len);
+		ev_block_hash(&h, b.bytes + EV_HDR_LEN, hash);
+		assert_memory_equal(hash, b.hash, 32);
+		assert_int_equal(strtoull(b.segment + 4, NULL, 16), n - n % 2);
+	}
+	assert_int_equal(evidence_block_read(dir, 12, &b), -EAGAIN);
+	assert_int_equal(evidence_range_size(dir, 10, 12, &bytes, &ts), 0);
+	assert_true(bytes > 2 * EV_HDR_LEN);
+	assert_int_equal(ts, 1000 + 54);   /* block 10 holds records 50..54 */
+	/* Retention removed the first segment: its blocks are gone, not pending. */
+	assert_int_equal(unlink(seg_path("seg-0000000000000000.xev")), 0);
+	assert_int_equal(evidence_block_read(dir, 1, &b), -ENOENT);
+	assert_int_equal(evidence_first_block(dir, &first), 0);
+	assert_int_equal(first, 2);
+	ev_block_free(&b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -827,6 +909,8 @@ int main(void)
 		T(test_evidence_retention_by_size_is_recorded),
 		T(test_evidence_retention_by_age_uses_given_time),
 		T(test_evidence_retention_then_removed_segment_fails),
+		T(test_evidence_retention_records_unshipped_blocks),
+		T(test_evidence_block_read_by_number),
 		T(test_evidence_empty_last_segment_resumes_chain),
 		T(test_evidence_read_waits_for_seal_in_progress),
 		T(test_evidence_read_json_with_nul_keeps_length),

@@ -75,9 +75,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		/* One line per fact even when the fleet thread logs at the same time. */
+		flockfile(stderr);
 		fprintf(stderr, "%s.%03ld %-5s ", stamp, ts.tv_nsec / 1000000, level_names[level]);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
+		funlockfile(stderr);
 	} else {
 		vsyslog(syslog_prio[level], fmt, ap);
 	}

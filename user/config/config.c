@@ -170,6 +170,13 @@ void config_free(struct config *cfg)
 	free(cfg->metrics_path);
 	free(cfg->syslog_ca);
 	free(cfg->state_dir);
+	cfg_free_str_list(cfg->fleet_servers, cfg->n_fleet_servers);
+	free(cfg->fleet_tls_ca);
+	free(cfg->fleet_tls_cert);
+	free(cfg->fleet_tls_key);
+	free(cfg->fleet_credentials);
+	free(cfg->fleet_host_id);
+	cfg_free_str_list(cfg->fleet_groups, cfg->n_fleet_groups);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

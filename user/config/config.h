@@ -58,6 +58,17 @@ struct config {
 	char *state_dir;            /* baselines and agent state */
 	uint32_t ring_bytes;        /* BPF ring buffer size, power of two */
 	uint32_t poll_interval_ms;  /* how often kernel counters are drained */
+	/* fleet: shipping to NATS JetStream (docs/fleet.md); no servers: standalone */
+	char **fleet_servers;       /* nats://HOST:PORT or tls://HOST:PORT */
+	size_t n_fleet_servers;
+	char *fleet_tls_ca;         /* PEM CA the server certificate must chain to; NULL: system */
+	char *fleet_tls_cert;       /* client certificate and key (PEM), both or neither */
+	char *fleet_tls_key;
+	char *fleet_credentials;    /* NATS .creds (JWT) or nkey seed file; NULL: none */
+	char *fleet_host_id;        /* [A-Za-z0-9_-]{1,64}, or an absolute path to read it from */
+	uint64_t fleet_heartbeat_ns;
+	char **fleet_groups;        /* policy groups this host belongs to */
+	size_t n_fleet_groups;
 	char sha256[65];            /* hex SHA-256 of the file's bytes ("builtin" hashes the default text) */
 };
 
@@ -91,6 +102,9 @@ void config_free(struct config *cfg);
  * rules; a rule with port 0 matches every port. */
 bool config_net_match(const struct net_match *rules, size_t n, const uint8_t addr[16],
 		      uint16_t port);
+
+/* True when s is a host id or group name: [A-Za-z0-9_-]{1,64}. */
+bool config_name_ok(const char *s);
 
 /* True when path is tree or lies below it; both in the normalized spelling config_load
  * stores (no "//", "/.", "..", trailing slash). For the source/sink overlap rule. */

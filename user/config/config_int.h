@@ -39,6 +39,7 @@ enum key_flags {
 	F_ZERO_OK = 1 << 4,       /* 0 means "no limit" whatever min says */
 	F_CLEAR_IN_SECTION = 1 << 5, /* absent from a section the file has: empty, not default */
 	F_NOT_ROOT = 1 << 6,      /* "/" itself is refused */
+	F_URL = 1 << 7,           /* list items are NATS server URLs, not names */
 };
 
 struct errbuf {
@@ -55,8 +56,8 @@ struct ctx {
 	yaml_document_t *doc;
 	struct config *cfg;
 	struct errbuf errs;
-	yaml_node_t *seen[32];     /* per key: the value node, for duplicates and cross checks */
-	yaml_node_t *section[32];  /* per key: the name of its section in the file, if there */
+	yaml_node_t *seen[48];     /* per key: the value node, for duplicates and cross checks */
+	yaml_node_t *section[48];  /* per key: the name of its section in the file, if there */
 };
 
 typedef int (*key_parser)(struct ctx *c, yaml_node_t *n, const struct key *k);
@@ -105,6 +106,9 @@ int cfg_value_ring(struct ctx *c, yaml_node_t *n, const struct key *k);
 void cfg_free_str_list(char **list, size_t n);
 int cfg_value_paths(struct ctx *c, yaml_node_t *n, const struct key *k);
 int cfg_value_nets(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_words(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_host_id(struct ctx *c, yaml_node_t *n, const struct key *k);
+int cfg_value_tls(struct ctx *c, yaml_node_t *n, const struct key *k);
 size_t cfg_section_len(const struct key *k);
 bool cfg_in_section(const struct key *k, const char *section);
 long cfg_find_key(const char *section, const char *name);

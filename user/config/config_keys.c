@@ -91,10 +91,24 @@ const struct key cfg_keys[] = {
 	  "a size, e.g. 4MiB", "a power of two from 4KiB to 1GiB", "kernel-to-agent ring buffer" },
 	{ "agent.poll_interval", cfg_value_interval_ms, OFF(poll_interval_ms), 0, 10000000ULL, 60 * SEC,
 	  0, "250ms", "e.g. 1s, 250ms", "10ms to 60s", "how often kernel counters are drained" },
+	{ "fleet.servers", cfg_value_words, OFF(fleet_servers), OFF(n_fleet_servers), 0, 32, F_URL,
+	  "[]", "a list of nats://HOST:PORT or tls://HOST:PORT", NULL,
+	  "NATS JetStream servers to ship evidence, alerts and heartbeats to; empty: standalone" },
+	{ "fleet.tls", cfg_value_tls, 0, 0, 0, 0, 0, "{}", "{ca: PATH, cert: PATH, key: PATH}", NULL,
+	  "CA that the server certificate must chain to, and this host's client certificate" },
+	{ "fleet.credentials", cfg_value_path, OFF(fleet_credentials), 0, 0, 0, F_OFF, "off",
+	  "an absolute path or off", NULL, "NATS user credentials (.creds) file" },
+	{ "fleet.host_id", cfg_value_host_id, OFF(fleet_host_id), 0, 0, 0, 0, "/etc/machine-id",
+	  "1-64 of A-Z a-z 0-9 _ -, or an absolute path of a file holding it", NULL,
+	  "this host's name in subjects and message ids" },
+	{ "fleet.heartbeat", cfg_value_duration, OFF(fleet_heartbeat_ns), 0, SEC, 3600 * SEC, 0,
+	  "15s", "e.g. 15s, 1m", "1s to 1h", "how often a heartbeat is published" },
+	{ "fleet.groups", cfg_value_words, OFF(fleet_groups), OFF(n_fleet_groups), 0, 64, 0, "[]",
+	  "a list of names (A-Z a-z 0-9 _ -)", NULL, "policy groups this host belongs to" },
 };
 const size_t cfg_n_keys = ARRAY_SIZE(cfg_keys);
 
-_Static_assert(ARRAY_SIZE(cfg_keys) <= 32, "grow ctx.seen and ctx.section");
+_Static_assert(ARRAY_SIZE(cfg_keys) <= 48, "grow ctx.seen and ctx.section");
 
 /* Length of the section part of a key name ("detect" in "detect.window"). */
 size_t cfg_section_len(const struct key *k)

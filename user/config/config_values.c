@@ -443,3 +443,116 @@ int cfg_value_nets(struct ctx *c, yaml_node_t *n, const struct key *k)
 	*FIELD(size_t, k->off2) = got;
 	return err;
 }
+
+/* A NATS server URL as libnats takes it: nats:// or tls://, then HOST:PORT (no user). */
+static bool url_ok(const char *s)
+{
+	char host[256];
+	uint16_t port;
+
+	if (!strncmp(s, "nats://", 7))
+		s += 7;
+	else if (!strncmp(s, "tls://", 6))
+		s += 6;
+	else
+		return false;
+	return !parse_host_port(s, host, sizeof(host), &port);
+}
+
+/* [A-Za-z0-9_-]{1,64}: one NATS subject token and a message-id part, never a wildcard
+ * or separator that would let a host publish for others (docs/fleet.md). */
+bool config_name_ok(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return n && n <= 64 && !s[n];
+}
+
+/* A list of server URLs (F_URL) or of names. */
+int cfg_value_words(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	long len = list_length(c, n, k);
+	size_t got = 0;
+	char **list;
+	int err = 0;
+
+	if (len < 0)
+		return -EINVAL;
+	list = calloc(len + 1, sizeof(*list));
+	if (!list)
+		return cfg_nomem(c);
+	for (long i = 0; i < len && err != -ENOMEM; i++) {
+		yaml_node_t *item;
+		const char *s = list_item(c, n, k, i, &item);
+		bool url = k->flags & F_URL;
+
+		if (!s)
+			err = -EINVAL;
+		else if (!(url ? url_ok(s) : config_name_ok(s)))
+			err = bad_value(c, item, k, url ? "server URL" : "name", s, -EINVAL);
+		else if (!(list[got++] = strdup(s)))
+			err = cfg_nomem(c);
+	}
+	cfg_free_str_list(*FIELD(char **, k->off), *FIELD(size_t, k->off2));
+	*FIELD(char **, k->off) = list;
+	*FIELD(size_t, k->off2) = got;
+	return err;
+}
+
+/* A host id as written, or an absolute path of a file holding it (read at start). */
+int cfg_value_host_id(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	const char *s = cfg_need_scalar(c, n, k);
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '/')
+		return cfg_value_path(c, n, k);
+	if (!config_name_ok(s))
+		return bad_value(c, n, k, "host id", s, -EINVAL);
+	return set_string(c, k, s);
+}
+
+/* tls: {ca: PATH, cert: PATH, key: PATH}, every entry optional. */
+int cfg_value_tls(struct ctx *c, yaml_node_t *n, const struct key *k)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} parts[] = {
+		{ "ca", offsetof(struct config, fleet_tls_ca) },
+		{ "cert", offsetof(struct config, fleet_tls_cert) },
+		{ "key", offsetof(struct config, fleet_tls_key) },
+	};
+	int err = 0;
+
+	if (cfg_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error_at(c, n, k->name, "expected a mapping, found %s (expected %s)",
+			     cfg_node_kind(n), k->example);
+		return -EINVAL;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		const char *name = cfg_scalar(kn);
+		struct key part = *k;
+		size_t i;
+
+		for (i = 0; name && i < ARRAY_SIZE(parts); i++)
+			if (!strcmp(name, parts[i].name))
+				break;
+		if (!name || i == ARRAY_SIZE(parts)) {
+			cfg_error_at(c, kn, k->name, "unknown entry \"%s\" (expected ca, cert, key)",
+				     name ? name : "?");
+			err = -EINVAL;
+			continue;
+		}
+		part.off = parts[i].off;
+		if (cfg_value_path(c, vn, &part))
+			err = -EINVAL;
+	}
+	return err;
+}

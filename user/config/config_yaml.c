@@ -288,6 +288,9 @@ static void cross_checks(struct ctx *c)
 	if (cfg->n_source_paths == 0 && cfg->n_services == 0)
 		cfg_error_at(c, where(c, "sources.paths"), "sources",
 			 "no paths and no services: nothing would be watched");
+	if (!cfg->fleet_tls_cert != !cfg->fleet_tls_key)
+		cfg_error_at(c, where(c, "fleet.tls"), "fleet.tls",
+			     "cert and key go together: give both or neither");
 	if (cfg->evidence_retention_bytes &&
 	    cfg->evidence_retention_bytes < cfg->evidence_segment_bytes)
 		cfg_error_at(c, where(c, "evidence.retention_size"), "evidence.retention_size",

@@ -33,6 +33,51 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "-";
 }
 
+/* Seconds since a realtime ns stamp, or -1 for never. */
+static double ago_s(long long ns)
+{
+	if (!ns)
+		return -1;
+	return ((double)realtime_ns() - (double)ns) / 1e9;
+}
+
+static void print_fleet(json_t *f)
+{
+	json_t *age = json_object_get(f, "oldest_unshipped_age_s");
+	double ack = ago_s(num(f, "last_ack_ns")), hb = ago_s(num(f, "last_heartbeat_ns"));
+	char age_text[32] = "-";
+
+	if (!json_is_object(f)) {
+		printf("fleet:           off (standalone, no fleet.servers)\n");
+		return;
+	}
+	printf("fleet:           %s %s as %s\n", json_is_true(json_object_get(f, "connected"))
+		       ? "connected to" : "NOT CONNECTED", json_is_true(json_object_get(f, "connected"))
+		       ? str(f, "server") : "", str(f, "host_id"));
+	if (json_is_integer(age))
+		snprintf(age_text, sizeof(age_text), "%llds old", (long long)json_integer_value(age));
+	printf("fleet backlog:   %lld blocks, %lld bytes, oldest unshipped %s\n",
+	       num(f, "backlog_blocks"), num(f, "backlog_bytes"), age_text);
+	printf("fleet shipped:   %lld blocks, %lld alerts (%lld alerts dropped), last ack %s",
+	       num(f, "blocks_shipped"), num(f, "alerts_shipped"), num(f, "alerts_dropped"),
+	       str(f, "last_ack"));
+	if (ack >= 0)
+		printf(" %.0fs ago", ack);
+	printf("\n");
+	if (hb >= 0)
+		printf("fleet heartbeat: %lld sent, last %.0fs ago\n", num(f, "heartbeats_sent"), hb);
+	else
+		printf("fleet heartbeat: none sent yet\n");
+	if (num(f, "deleted_unshipped_blocks"))
+		printf("fleet LOST:      retention deleted %lld blocks (%lld records) never shipped\n",
+		       num(f, "deleted_unshipped_blocks"), num(f, "deleted_unshipped_records"));
+	if (num(f, "unreadable_blocks"))
+		printf("fleet SKIPPED:   %lld blocks unreadable in the store (altered? run exfilctl "
+		       "verify)\n", num(f, "unreadable_blocks"));
+	if (*str(f, "last_error") && strcmp(str(f, "last_error"), "-"))
+		printf("fleet error:     %s\n", str(f, "last_error"));
+}
+
 /* A busy machine may run a tick late; below this a file is never called stale. */
 #define STALE_MIN_MS 2000
 
@@ -121,6 +166,7 @@ static void print_human(json_t *o, const struct health *h)
 		if (json_integer_value(v))
 			printf(" %s=%lld", key, (long long)json_integer_value(v));
 	printf("\n");
+	print_fleet(json_object_get(o, "fleet"));
 }
 
 int ctl_status(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include "evidence/evidence.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "output/fleet.h"
 #include "output/output_json.h"
 #include "agent/session.h"
 #include "output/syslog_out.h"
@@ -41,6 +42,8 @@ struct collector {
 	struct evidence *evidence;
 	struct detect *detect;
 	struct syslog_out *syslog;
+	struct fleet *fleet;          /* NULL: standalone (no fleet.servers) */
+	char fleet_key[8192];         /* the fleet settings it runs with, to see a reload change them */
 	int alerts_fd;
 	char host[256];
 	char host_id[33];             /* /etc/machine-id: ECS host.id */
@@ -116,6 +119,16 @@ static void on_seal(void *ctx, const char *segment, uint64_t block_no, const cha
 		 (unsigned long long)block_no, head_hex);
 	if (c->syslog)
 		syslog_out_send(c->syslog, 6, "CHAIN", msg);
+	if (c->fleet)
+		fleet_sealed(c->fleet, segment, block_no, head_hex);
+}
+
+static void on_unshipped_deleted(void *ctx, uint64_t first, uint64_t last, uint64_t records)
+{
+	struct collector *c = ctx;
+
+	if (c->fleet)
+		fleet_unshipped_deleted(c->fleet, first, last, records);
 }
 
 static void emit_alert(void *ctx, const struct alert *a)
@@ -142,6 +155,9 @@ static void emit_alert(void *ctx, const struct alert *a)
 	}
 	if (c->syslog)
 		syslog_out_send(c->syslog, 2, "ALERT", json);
+	if (c->fleet && fleet_alert(c->fleet, json, a->id, a->revision))
+		log_error("collector: queue alert %llu for the fleet: out of memory",
+			  (unsigned long long)a->id);
 	/* Indexed under exfilmon.session_id, as output_alert_json writes it. */
 	if (c->evidence) {
 		int err = evidence_append_session(c->evidence, "alert", a->raised_ns, json,
@@ -344,6 +360,7 @@ static int open_evidence(struct collector *c, const struct config *cfg)
 		.retention_ns = cfg->evidence_retention_ns,
 		.retention_bytes = cfg->evidence_retention_bytes,
 		.on_seal = on_seal,
+		.on_unshipped_deleted = on_unshipped_deleted,
 		.ctx = c,
 	};
 
@@ -356,6 +373,41 @@ static int open_evidence(struct collector *c, const struct config *cfg)
 		return -errno;
 	}
 	return 0;
+}
+
+/* Every fleet setting as one string: a reload restarts shipping only when it changes. */
+static void fleet_key(const struct config *cfg, char *out, size_t len)
+{
+	FILE *f = fmemopen(out, len, "w");
+
+	if (!f) {
+		out[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_fleet_servers; i++)
+		fprintf(f, "s=%s\n", cfg->fleet_servers[i]);
+	for (size_t i = 0; i < cfg->n_fleet_groups; i++)
+		fprintf(f, "g=%s\n", cfg->fleet_groups[i]);
+	fprintf(f, "%s\n%s\n%s\n%s\n%s\n%llu\n", cfg->fleet_tls_ca ?: "", cfg->fleet_tls_cert ?: "",
+		cfg->fleet_tls_key ?: "", cfg->fleet_credentials ?: "", cfg->fleet_host_id ?: "",
+		(unsigned long long)cfg->fleet_heartbeat_ns);
+	fclose(f);
+}
+
+/* Starts shipping when cfg has fleet servers. A fleet that cannot start (a bad host id)
+ * is logged and the agent runs standalone: local recording never depends on it. */
+static void start_fleet(struct collector *c, const struct config *cfg)
+{
+	struct fleet_opts fo = { .cfg = cfg, .host_name = c->host, .config_sha256 = cfg->sha256 };
+
+	fleet_key(cfg, c->fleet_key, sizeof(c->fleet_key));
+	if (!fleet_enabled(cfg) || !c->evidence)
+		return;
+	fo.next_block = evidence_next_block(c->evidence);
+	c->fleet = fleet_start(&fo);
+	if (!c->fleet)
+		log_error("collector: fleet shipping not started: %s; recording locally only",
+			  strerror(errno));
 }
 
 static void record_config(struct collector *c, const struct config *cfg)
@@ -415,6 +467,7 @@ struct collector *collector_new(const struct config *cfg, const char *status_pat
 		goto fail;
 	}
 	record_config(c, cfg);
+	start_fleet(c, cfg);
 	return c;
 fail:
 	collector_free(c);
@@ -432,8 +485,17 @@ int collector_reconfigure(struct collector *c, const struct config *cfg)
 
 	if (err)
 		return err;
+	char key[sizeof(c->fleet_key)];
+
 	detect_reconfigure(c->detect, &cfg->detect);
 	record_config(c, cfg);
+	fleet_key(cfg, key, sizeof(key));
+	if (strcmp(key, c->fleet_key)) {
+		log_info("collector: fleet settings changed, restarting shipping");
+		fleet_stop(c->fleet, false);
+		c->fleet = NULL;
+		start_fleet(c, cfg);
+	}
 	return 0;
 }
 
@@ -487,6 +549,65 @@ static uint64_t syslog_dropped(const struct collector *c)
 	return c->syslog_dropped_closed + (c->syslog ? syslog_out_dropped(c->syslog) : 0);
 }
 
+static json_t *fleet_json(struct collector *c, uint64_t now_ns)
+{
+	struct fleet_status st;
+	json_t *o;
+
+	if (!c->fleet)
+		return json_null();
+	fleet_get_status(c->fleet, &st);
+	o = json_object();
+	json_object_set_new(o, "host_id", json_string(st.host_id));
+	json_object_set_new(o, "connected", json_boolean(st.connected));
+	json_object_set_new(o, "server", json_string(st.server));
+	json_object_set_new(o, "next_block", json_integer((json_int_t)st.next_block));
+	json_object_set_new(o, "backlog_blocks", json_integer((json_int_t)st.backlog_blocks));
+	json_object_set_new(o, "backlog_bytes", json_integer((json_int_t)st.backlog_bytes));
+	json_object_set_new(o, "oldest_unshipped_age_s",
+			    st.oldest_unshipped_ns && st.backlog_blocks && now_ns > st.oldest_unshipped_ns
+				    ? json_integer((json_int_t)((now_ns - st.oldest_unshipped_ns) / 1000000000ULL))
+				    : json_null());
+	json_object_set_new(o, "blocks_shipped", json_integer((json_int_t)st.blocks_shipped));
+	json_object_set_new(o, "duplicates", json_integer((json_int_t)st.duplicates));
+	json_object_set_new(o, "unreadable_blocks", json_integer((json_int_t)st.unreadable_blocks));
+	json_object_set_new(o, "alerts_shipped", json_integer((json_int_t)st.alerts_shipped));
+	json_object_set_new(o, "alerts_dropped", json_integer((json_int_t)st.alerts_dropped));
+	json_object_set_new(o, "last_ack", json_string(st.last_ack));
+	json_object_set_new(o, "last_ack_ns", json_integer((json_int_t)st.last_ack_ns));
+	json_object_set_new(o, "last_heartbeat_ns", json_integer((json_int_t)st.last_heartbeat_ns));
+	json_object_set_new(o, "heartbeats_sent", json_integer((json_int_t)st.heartbeats_sent));
+	json_object_set_new(o, "deleted_unshipped_blocks", json_integer((json_int_t)st.deleted.blocks));
+	json_object_set_new(o, "deleted_unshipped_records",
+			    json_integer((json_int_t)st.deleted.records));
+	json_object_set_new(o, "last_error", json_string(st.last_error));
+	return o;
+}
+
+/* The heartbeat's figures, from the same sources as the status file. */
+static void push_fleet_counters(struct collector *c)
+{
+	struct fleet_counters fc = { 0 };
+	struct agent_stats st = { 0 };
+
+	if (!c->fleet)
+		return;
+	if (c->agent)
+		agent_get_stats(c->agent, &st);
+	fc.records_written = c->evidence ? evidence_next_seq(c->evidence) : 0;
+	fc.blocks_written = c->evidence ? evidence_next_block(c->evidence) : 0;
+	for (int i = XM_DROP_RING_EXEC; i <= XM_DROP_RING_URING; i++)
+		fc.ring_drops += st.drops[i];
+	fc.ring_drops += st.lost_records;
+	fc.gap_records = st.gaps;
+	fc.map_full = st.drops[XM_DROP_FLOW_FULL] + st.drops[XM_DROP_SOCK_FULL] +
+		      st.drops[XM_DROP_WATCH_FULL];
+	fc.syslog_drops = syslog_dropped(c);
+	fc.sensors_attached = st.programs;
+	snprintf(fc.config_sha256, sizeof(fc.config_sha256), "%s", c->config_sha256);
+	fleet_set_counters(c->fleet, &fc);
+}
+
 /* Rewritten atomically (temp file + rename) so a reader never sees half a status. */
 static void write_status(struct collector *c, uint64_t now_ns)
 {
@@ -511,6 +632,7 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "evidence_bytes", json_integer((json_int_t)c->evidence_bytes));
 	json_object_set_new(o, "metrics_path", c->metrics_path ? json_string(c->metrics_path)
 							       : json_null());
+	json_object_set_new(o, "fleet", fleet_json(c, now_ns));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
@@ -608,10 +730,15 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 	/* Frames queued while the collector was unreachable go out when it is back. */
 	if (c->syslog)
 		syslog_out_flush(c->syslog);
+	/* Retention records which of the blocks it deletes never left the host. */
+	if (c->evidence)
+		evidence_set_unshipped(c->evidence,
+				       c->fleet ? fleet_first_unshipped(c->fleet) : UINT64_MAX);
 	if (c->evidence && (err = evidence_maintain(c->evidence, now_ns)))
 		log_error("collector: evidence maintenance: %s", strerror(-err));
 	if (c->agent)
 		session_expire(agent_sessions(c->agent), now_ns, 600ULL * 1000000000ULL);
+	push_fleet_counters(c);
 	write_metrics(c, now_ns);
 	write_status(c, now_ns);
 }
@@ -629,7 +756,9 @@ void collector_free(struct collector *c)
 		detect_save(c->detect);
 		detect_free(c->detect);
 	}
+	/* The store seals its last block first, so a clean stop ships it too. */
 	evidence_close(c->evidence);
+	fleet_stop(c->fleet, true);
 	syslog_out_close(c->syslog);
 	if (c->alerts_fd >= 0)
 		close(c->alerts_fd);

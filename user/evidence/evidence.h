@@ -15,7 +15,9 @@
  *   "gap"       detail lost: session(s), time span, what kind, how many
  *   "alert"     an alert revision (the same JSON as the alerts file)
  *   "retention" a segment deleted by retention: deleted_segment, last_block, last_hash,
- *               last_ts, reason ("age"|"size"); written and sealed before the unlink
+ *               last_ts, reason ("age"|"size"), and when some of its blocks were never
+ *               shipped, unshipped {blocks, records, first_block, last_block}; written
+ *               and sealed before the unlink
  *   "recovery"  what open found at the end of the last segment: event "torn_tail"
  *               (segment, offset, bytes, set_aside file, sha256 of those bytes) or
  *               "altered_block" (segment, offset; the file is left for verify)
@@ -37,6 +39,10 @@ struct evidence_opts {
 	uint64_t retention_bytes;     /* and the oldest while the total exceeds this (0: keep) */
 	/* Told every seal: the segment, block number in it and new chain head (hex). */
 	void (*on_seal)(void *ctx, const char *segment, uint64_t block_no, const char *head_hex);
+	/* Told when retention deletes blocks that were never shipped (evidence_set_unshipped):
+	 * the first and last such block and how many records they held. May be NULL. */
+	void (*on_unshipped_deleted)(void *ctx, uint64_t first_block, uint64_t last_block,
+				     uint64_t records);
 	void *ctx;
 };
 
@@ -59,6 +65,13 @@ int evidence_append_session(struct evidence *ev, const char *type, uint64_t ts_n
 
 /* The sequence number the next append will get. */
 uint64_t evidence_next_seq(const struct evidence *ev);
+
+/* The number the next sealed block will get (so blocks 0..this-1 exist or existed). */
+uint64_t evidence_next_block(const struct evidence *ev);
+
+/* Tells retention that blocks from first_block on have not been shipped off the host yet,
+ * so deleting them is recorded as such. UINT64_MAX (the default): nothing is shipped. */
+void evidence_set_unshipped(struct evidence *ev, uint64_t first_block);
 
 /* Name of the segment file being written ("seg-<16 hex>.xev"). */
 const char *evidence_segment(const struct evidence *ev);

@@ -30,6 +30,7 @@ struct evidence {
 	bool open_seen;
 	uint64_t last_retention_ns;
 	bool retention_ran;
+	uint64_t unshipped_from;     /* first block not yet shipped (UINT64_MAX: no shipping) */
 	/* the open block */
 	unsigned char *buf;
 	size_t len, cap;

@@ -71,4 +71,37 @@ struct ev_report {
 int evidence_read(const char *dir, const struct ev_filter *f, ev_record_fn fn, void *ctx,
 		  struct ev_report *rep);
 
+/* One sealed block as it is on disk, for shipping it elsewhere byte for byte. */
+struct ev_block {
+	unsigned char *bytes;        /* 128-byte header then comp_len payload bytes (malloc'd) */
+	size_t len;
+	uint64_t block_no;
+	uint32_t n_records;
+	uint64_t last_ts;            /* ns, the block's newest record */
+	char segment[32];            /* "seg-<16 hex>.xev" */
+	uint8_t hash[32];            /* as the header says; the receiver checks the chain */
+};
+
+/*
+ * Reads block block_no of the store in dir into b (b->bytes freed first; free it with
+ * ev_block_free). The block is located by segment names and a walk of headers. Returns
+ * 0, -ENOENT when block_no is older than the oldest segment (deleted by retention),
+ * -EAGAIN when it is not (completely) on disk, -EBADMSG when the header found there
+ * has another number or is not ours, or -errno from reading.
+ */
+int evidence_block_read(const char *dir, uint64_t block_no, struct ev_block *b);
+void ev_block_free(struct ev_block *b);
+
+/* Bytes on disk of blocks from..to-1 (headers included) and the newest record time of
+ * block `from` (0 when it is not there): the size and age of a shipping backlog. */
+int evidence_range_size(const char *dir, uint64_t from, uint64_t to, uint64_t *bytes,
+			uint64_t *from_last_ts);
+
+/* First block number of the oldest segment that starts after block_no: where reading
+ * can go on past a block that cannot be read. 0, or -ENOENT when there is none yet. */
+int evidence_segment_after(const char *dir, uint64_t block_no, uint64_t *first);
+
+/* Number of the first block of the oldest segment, 0 when the store is empty. */
+int evidence_first_block(const char *dir, uint64_t *block_no);
+
 #endif

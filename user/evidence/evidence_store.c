@@ -75,6 +75,7 @@ struct evidence *evidence_open(const struct evidence_opts *opts)
 		return NULL;
 	ev->o = *opts;
 	ev->fd = ev->idx_fd = -1;
+	ev->unshipped_from = UINT64_MAX;
 	if (!ev->o.block_bytes)
 		ev->o.block_bytes = 256 * 1024;
 	if (!ev->o.segment_bytes)
@@ -295,6 +296,16 @@ int evidence_maintain(struct evidence *ev, uint64_t now_ns)
 		err = evs_retention(ev, now_ns);
 	}
 	return err;
+}
+
+uint64_t evidence_next_block(const struct evidence *ev)
+{
+	return ev->block_no;
+}
+
+void evidence_set_unshipped(struct evidence *ev, uint64_t first_block)
+{
+	ev->unshipped_from = first_block;
 }
 
 void evidence_close(struct evidence *ev)
