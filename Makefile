@@ -192,7 +192,16 @@ $(OUT)/fuzz/gen_evidence: tests/lib/gen_evidence.c $(FUZZ_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,LINK,$@)$(FUZZ_CC) $(FUZZ_FLAGS) $^ $(FUZZ_LIBS) -o $@
 
-fuzz: $(OUT)/fuzz/evidence_reader_fuzz $(OUT)/fuzz/gen_evidence
+# The policy-bundle fuzz target: the parser, verifier and gate stand on config/.
+BUNDLE_FUZZ_SRCS := $(foreach l,common model config,$(call layer_srcs,$(l)))
+BUNDLE_FUZZ_LIBS := $(shell pkg-config --cflags --libs libcrypto yaml-0.1 jansson 2>/dev/null)
+
+$(OUT)/fuzz/bundle_fuzz: fuzz/bundle_fuzz.c $(BUNDLE_FUZZ_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $^ $(BUNDLE_FUZZ_LIBS) -lm -o $@
+
+fuzz: $(OUT)/fuzz/evidence_reader_fuzz $(OUT)/fuzz/gen_evidence $(OUT)/fuzz/bundle_fuzz
 
 bench: all
 	$(Q)bench/run.sh

@@ -89,6 +89,46 @@ int on_sys_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 	return transfer_exit(ctx->ret, args.a[0], args.a[2]);
 }
 
+/*
+ * A new watched file could not be remembered (its map is full). Degrade towards
+ * suspicion: the opener's reads (a source) or writes (a sink) of unwatched regular files
+ * now count as that class, and the session is named in fills for the alert.
+ */
+static __always_inline void watch_refused(__u32 flags, __u32 map, __u32 drop)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *cur = bpf_map_lookup_elem(&suspects, &pid);
+
+	drop_count(drop);
+	fill_note(task_session(current_task()), map, 1);
+	if (cur)
+		*cur |= flags & (XM_W_SOURCE | XM_W_SINK);	/* racy by design: only grows */
+	else
+		bpf_map_update_elem(&suspects, &pid, &flags, BPF_NOEXIST);
+	suspects_any = 1;
+}
+
+/* Remembers a file found at open time in the map of its class (sources in watch, sink
+ * files in sinks, so neither can crowd out the other). Returns its entry or NULL. */
+static __always_inline struct xm_watch_val *watch_learn(struct xm_watch_key *wk,
+							 struct xm_watch_val *nv)
+{
+	__u32 session = task_session(current_task());
+
+	if (nv->flags & XM_W_SOURCE) {
+		if (bpf_map_update_elem(&watch, wk, nv, BPF_NOEXIST) == 0)
+			fill_note(session, XM_FILL_WATCH, 0);
+		else if (!bpf_map_lookup_elem(&watch, wk))
+			watch_refused(nv->flags, XM_FILL_WATCH, XM_DROP_WATCH_FULL);
+		return bpf_map_lookup_elem(&watch, wk);
+	}
+	if (bpf_map_update_elem(&sinks, wk, nv, BPF_NOEXIST) == 0)
+		fill_note(session, XM_FILL_SINKS, 0);
+	else if (!bpf_map_lookup_elem(&sinks, wk))
+		watch_refused(nv->flags, XM_FILL_SINKS, XM_DROP_SINK_FULL);
+	return bpf_map_lookup_elem(&sinks, wk);
+}
+
 /* Learns whether a newly opened file is watched; returns its entry or NULL. */
 static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, __u16 mode,
 							  struct xm_watch_key *wk)
@@ -101,6 +141,9 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 		return v->flags & XM_W_DIR ? NULL : v;
 	if (mode != XM_S_IFREG)
 		return NULL;
+	v = bpf_map_lookup_elem(&sinks, wk);
+	if (v)
+		return v;
 	if (ancestry_watch(fh->dentry, wk->dev, &root)) {
 		nv.flags = root.flags & ~XM_W_DIR;
 		nv.source_id = root.source_id;
@@ -110,10 +153,9 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 			return NULL;
 		nv.flags = sd->flags;
 	}
-	v = map_try_init(&watch, wk, &nv);
-	if (!v)
-		drop_count(XM_DROP_WATCH_FULL);
-	return v;
+	if (nv.flags & XM_W_SINK)
+		staged_arrival(wk);
+	return watch_learn(wk, &nv);
 }
 
 static __always_inline int open_exit(long ret)
@@ -222,5 +264,121 @@ int on_sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	r->flags = args.a[3];
 	r->_pad = 0;
 	record_submit(r);
+	return 0;
+}
+
+/*
+ * Linux AIO: fs/aio.c calls the file's read_iter/write_iter itself, with no read syscall
+ * and no vfs_read, so the submission is where the bytes are seen. Each submitted iocb
+ * (the first XM_AIO_MAX of a batch) counts its requested length: a read past the end of
+ * the file is over-counted, never hidden. Vectored commands count their first
+ * XM_AIO_IOVS buffers.
+ */
+#define XM_AIO_MAX 8
+#define XM_AIO_IOVS 8
+#define XM_IOCB_CMD_PREAD 0
+#define XM_IOCB_CMD_PWRITE 1
+#define XM_IOCB_CMD_PREADV 7
+#define XM_IOCB_CMD_PWRITEV 8
+
+struct xm_iocb {                 /* struct iocb of the uapi, as user memory holds it */
+	__u64 data;
+	__u32 key, rw_flags;
+	__u16 opcode;
+	__s16 reqprio;
+	__u32 fildes;
+	__u64 buf, nbytes;
+	__s64 offset;
+	__u64 reserved2;
+	__u32 flags, resfd;
+};
+
+static __always_inline __u64 iov_bytes(__u64 uiov, __u64 n)
+{
+	__u64 total = 0;
+
+	for (int i = 0; i < XM_AIO_IOVS; i++) {
+		__u64 iov[2];
+
+		if (i >= n || bpf_probe_read_user(iov, sizeof(iov), (void *)(uiov + 16 * i)))
+			break;
+		total += iov[1];
+	}
+	return total;
+}
+
+static __always_inline void aio_account(__u64 uiocb)
+{
+	struct xm_iocb cb;
+	__u64 bytes;
+	enum io_dir dir;
+
+	if (bpf_probe_read_user(&cb, sizeof(cb), (void *)uiocb))
+		return;
+	dir = cb.opcode == XM_IOCB_CMD_PWRITE || cb.opcode == XM_IOCB_CMD_PWRITEV ? IO_WRITE
+										  : IO_READ;
+	if (cb.opcode == XM_IOCB_CMD_PREAD || cb.opcode == XM_IOCB_CMD_PWRITE)
+		bytes = cb.nbytes;
+	else if (cb.opcode == XM_IOCB_CMD_PREADV || cb.opcode == XM_IOCB_CMD_PWRITEV)
+		bytes = iov_bytes(cb.buf, cb.nbytes);
+	else
+		return;
+	fd_io((int)cb.fildes, bytes, dir);
+}
+
+SEC("tracepoint/syscalls/sys_exit_io_submit")
+int on_sys_exit_io_submit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct xm_sys_args args;
+	long n = ctx->ret;
+
+	if (sys_args_get(&args, 3) || n <= 0)
+		return 0;
+	for (int i = 0; i < XM_AIO_MAX; i++) {
+		__u64 uiocb;
+
+		if (i >= n || bpf_probe_read_user(&uiocb, sizeof(uiocb), (void *)(args.a[2] + 8 * i)))
+			break;
+		aio_account(uiocb);
+	}
+	return 0;
+}
+
+/*
+ * mremap growing a mapping: the pages added can be read without a syscall, so a
+ * mapping of a watched source counts its growth as mapped bytes, as mmap counts its
+ * length. The file behind the new address comes from the task's VMA (bpf_find_vma,
+ * 5.17+; the loader leaves this program off where the helper is missing).
+ */
+struct mremap_ctx {
+	struct xm_watch_key wk;
+	int watched;
+};
+
+static long mremap_vma(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct mremap_ctx *c = data;
+	struct xm_watch_val *v;
+	struct file *f = vma->vm_file;
+
+	if (!f)
+		return 0;
+	inode_id(f->f_inode, &c->wk, PTR_BTF);
+	v = bpf_map_lookup_elem(&watch, &c->wk);
+	c->watched = v && (v->flags & XM_W_SOURCE);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int on_sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct mremap_ctx c = {};
+	struct xm_sys_args args;
+
+	if (sys_args_get(&args, 3) || (ctx->ret < 0 && ctx->ret > -4096) || args.a[2] <= args.a[1])
+		return 0;
+	bpf_find_vma(bpf_get_current_task_btf(), ctx->ret, mremap_vma, &c, 0);
+	if (c.watched)
+		file_flow_add(&c.wk, XM_FLOW_MMAP, args.a[2] - args.a[1], FLOW_PLAIN);
 	return 0;
 }

@@ -58,11 +58,64 @@ static __always_inline void staging_account(struct file *f, __u16 mode,
 {
 	struct xm_watch_val none = {};
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct xm_staged *st;
 
 	if (mode != XM_S_IFREG || !bpf_map_lookup_elem(&collectors, &pid))
 		return;
 	if (file_flow_add(wk, XM_FLOW_STAGING, bytes, FLOW_PLAIN))
 		open_record(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_flags), wk, &none);
+	st = bpf_map_lookup_elem(&staged, wk);
+	if (!st) {
+		struct xm_staged init = { .pid = pid, .session = task_session(current_task()) };
+
+		bpf_map_update_elem(&staged, wk, &init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&staged, wk);
+		if (!st)
+			return;
+	}
+	__sync_fetch_and_add(&st->bytes, bytes);
+}
+
+/*
+ * A staged file turning up in a sync folder (mv or ln: the inode moved, no byte was
+ * written there) is found when it is opened there, by the sync client or anyone: its
+ * staged bytes count as written to the folder, by the collector that staged them.
+ */
+static __always_inline void staged_arrival(struct xm_watch_key *wk)
+{
+	struct xm_staged *st = bpf_map_lookup_elem(&staged, wk);
+	struct xm_flow_key key = { .ino = wk->ino, .dev = wk->dev, .kind = XM_FLOW_SINK_WRITE };
+	__u64 bytes;
+
+	if (!st)
+		return;
+	bytes = st->bytes;
+	key.pid = st->pid;
+	key.session = st->session;
+	bpf_map_delete_elem(&staged, wk);
+	if (bytes)
+		flow_add_as(&key, bytes, FLOW_PLAIN);
+}
+
+/* A process whose watched file could not be remembered (map full, file.bpf.c): its
+ * unwatched regular files count as the class it lost. Returns 1 when counted. */
+static __always_inline int suspect_account(struct xm_watch_key *wk, __u64 bytes,
+					   enum io_dir dir)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *flags = bpf_map_lookup_elem(&suspects, &pid);
+
+	if (!flags)
+		return 0;
+	if (dir == IO_READ && (*flags & XM_W_SOURCE)) {
+		file_flow_add(wk, XM_FLOW_FILE_READ, bytes, FLOW_COLLECTS);
+		return 1;
+	}
+	if (dir == IO_WRITE && (*flags & XM_W_SINK)) {
+		file_flow_add(wk, XM_FLOW_SINK_WRITE, bytes, FLOW_PLAIN);
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -88,7 +141,11 @@ static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
 		return;
 	}
 	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v && dir == IO_WRITE)
+		v = bpf_map_lookup_elem(&sinks, &wk);
 	if (!v) {
+		if (suspects_any && mode == XM_S_IFREG && suspect_account(&wk, ret, dir))
+			return;
 		if (dir == IO_WRITE)
 			staging_account(f, mode, &wk, ret);
 		return;

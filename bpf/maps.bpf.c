@@ -6,6 +6,10 @@
 #include "maps.bpf.h"
 
 watch_map_t watch SEC(".maps");
+sinks_map_t sinks SEC(".maps");
+fills_map_t fills SEC(".maps");
+flowfree_map_t flowfree SEC(".maps");
+suspects_map_t suspects SEC(".maps");
 flows_map_t flows SEC(".maps");
 totals_map_t totals SEC(".maps");
 gaps_map_t gaps SEC(".maps");
@@ -19,11 +23,15 @@ scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
 dircache_map_t dircache SEC(".maps");
+dgramdst_map_t dgramdst SEC(".maps");
+staged_map_t staged SEC(".maps");
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;
 const volatile __u64 dircache_ttl_ns = 1000000000ULL;
 __u64 ring_woken_ns = 0;
 __u64 dir_gen = 0;
+__u32 suspects_any = 0;
+__u32 dgram_hooks_on = 0;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,18 +11,30 @@
 #include "abi.h"
 
 #define XM_WATCH_ENTRIES 262144
+#define XM_SINK_ENTRIES 131072
+#define XM_TOTAL_ENTRIES 16384
+#define XM_FILL_ENTRIES 8192
 #define XM_FLOW_ENTRIES 65536
 #define XM_SOCK_ENTRIES 65536
 #define XM_NET_ENTRIES 1024
 #define XM_DIRCACHE_ENTRIES 16384
 
-/* Watched inodes and tree roots, filled by userspace and extended at open time. */
+/* Watched inodes and tree roots, filled by userspace and extended at open time. Sink
+ * files found at open time go to a map of their own (sinks, same layout): thousands of
+ * files touched in a sync folder must never leave new source files unwatched. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XM_WATCH_ENTRIES);
 	__type(key, struct xm_watch_key);
 	__type(value, struct xm_watch_val);
 } watch_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_SINK_ENTRIES);
+	__type(key, struct xm_watch_key);
+	__type(value, struct xm_watch_val);
+} sinks_map_t;
 
 /* Byte counters per process, session and object; userspace drains deltas. */
 typedef struct {
@@ -32,13 +44,42 @@ typedef struct {
 	__type(value, struct xm_flow_val);
 } flows_map_t;
 
-/* Per-session totals, only written when a flow could not be created (map full). */
+/* Per session, login user and kind; only written when a flow could not be created (the
+ * session's quota used up, or the map full), so those bytes keep their attribution. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, XM_TOTAL_ENTRIES);
 	__type(key, struct xm_total_key);
 	__type(value, struct xm_total_val);
 } totals_map_t;
+
+/* Entries created and refused per session and map (xm_fill_key). */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_FILL_ENTRIES);
+	__type(key, struct xm_fill_key);
+	__type(value, struct xm_fill_val);
+} fills_map_t;
+
+/* Flows of each session that userspace deleted (its processes exited), written only by
+ * userspace: live flows of a session = fills[session, FLOWS].created - flowfree[session],
+ * two counters each with one writer, so neither side loses the other's updates. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XM_FILL_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} flowfree_map_t;
+
+/* Processes whose new watched file could not be remembered (map full): their reads of
+ * and writes to unwatched regular files count as the class they lost (XM_W_SOURCE,
+ * XM_W_SINK). Keyed by tgid. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} suspects_map_t;
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -107,6 +148,31 @@ typedef struct {
 	__type(value, __u64);
 } collectors_map_t;
 
+/* Files a collector wrote (struct xm_staged), bounded by LRU: the oldest staged file
+ * forgotten first. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct xm_watch_key);
+	__type(value, struct xm_staged);
+} staged_map_t;
+
+/* Destination of the datagram a thread is sending (cgroup sendmsg hooks), keyed by
+ * pid_tgid, consumed by the byte accounting of the same send. LRU: a send the
+ * accounting never sees (an error after the hook) must not pin a slot. */
+struct xm_dgram_dst {
+	__u8 addr[16];
+	__u16 port;
+	__u16 _pad[3];
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct xm_dgram_dst);
+} dgramdst_map_t;
+
 /* Syscall arguments saved at entry, for kernels without bpf_task_pt_regs (before 5.15)
  * where an exit program cannot read them itself. LRU: a task that dies inside a syscall
  * never reaches its exit, and its entry must not pin a slot forever. */
@@ -134,6 +200,10 @@ typedef struct {
 } scratch_map_t;
 
 extern watch_map_t watch SEC(".maps");
+extern sinks_map_t sinks SEC(".maps");
+extern fills_map_t fills SEC(".maps");
+extern flowfree_map_t flowfree SEC(".maps");
+extern suspects_map_t suspects SEC(".maps");
 extern flows_map_t flows SEC(".maps");
 extern totals_map_t totals SEC(".maps");
 extern gaps_map_t gaps SEC(".maps");
@@ -147,6 +217,8 @@ extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
 extern sysargs_map_t sysargs SEC(".maps");
 extern dircache_map_t dircache SEC(".maps");
+extern dgramdst_map_t dgramdst SEC(".maps");
+extern staged_map_t staged SEC(".maps");
 
 /* Set by user/agent/sensors.c: 1 when exit programs take their arguments from sysargs. */
 extern const volatile __u32 args_from_enter;
@@ -165,6 +237,11 @@ extern const volatile __u64 dircache_ttl_ns;
  * recent value will do. */
 #define XM_RING_WAKE_NS 10000000ULL
 extern __u64 ring_woken_ns;
+/* Set once a process is in suspects: until then no read pays for that lookup. */
+extern __u32 suspects_any;
+/* Set by userspace once the cgroup sendmsg hooks are attached: datagrams with an address
+ * are then accounted through dgramdst, not by the sendto exit. */
+extern __u32 dgram_hooks_on;
 
 /* Generation of the directory verdicts in dircache: moved by every rename, directory
  * removal and policy apply (userspace, through the skeleton's mapped .bss), each of

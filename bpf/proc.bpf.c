@@ -50,8 +50,14 @@ SEC("tp/sched/sched_process_fork")
 int on_sched_process_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
 	struct task_struct *task = current_task();
+	__u32 parent = bpf_get_current_pid_tgid() >> 32, child = ctx->child_pid;
+	__u64 *collected = bpf_map_lookup_elem(&collectors, &parent);
 	struct xm_fork *r;
 
+	/* A collector's children hold what it read (a fork shares the buffers, a pipeline
+	 * of subshells passes them on): they are collectors too. */
+	if (collected)
+		bpf_map_update_elem(&collectors, &child, collected, BPF_NOEXIST);
 	r = record_reserve(sizeof(*r), XM_REC_FORK, XM_DROP_RING_FORK, task_session(task));
 	if (!r)
 		return 0;
@@ -72,10 +78,15 @@ int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 	__u32 pid = id >> 32;
 	struct xm_exit *r;
 
-	/* Threads exit too; the process is gone when its leader goes. */
-	if (pid != (__u32)id)
+	/* Threads exit too; the process is gone when its leader goes. A thread's own
+	 * collector mark (sched_process_fork fires for threads as well) goes with it. */
+	if (pid != (__u32)id) {
+		pid = (__u32)id;
+		bpf_map_delete_elem(&collectors, &pid);
 		return 0;
+	}
 	bpf_map_delete_elem(&collectors, &pid);
+	bpf_map_delete_elem(&suspects, &pid);
 	r = record_reserve(sizeof(*r), XM_REC_EXIT, XM_DROP_RING_EXIT, task_session(task));
 	if (!r)
 		return 0;

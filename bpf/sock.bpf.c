@@ -144,9 +144,20 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 	if (sys_args_get(&args, 5) || ret <= 0)
 		return 0;
 	sk = fd_sock((int)args.a[0]);
-	if (!sk || sk_read_ends(sk, &e))
+	if (!sk)
 		return 0;
-	if (!addr_unset(e.raddr)) {
+	if (sk_read_ends(sk, &e)) {
+		/* Another family (AF_PACKET, ...): egress unless it stays on the machine. */
+		if (sock_via_syscalls)
+			sock_account(sk, ret, dir);
+		return 0;
+	}
+	/* The sock length tracepoint counts every send itself: a UDP destination from the
+	 * cgroup hooks, any other protocol without a peer as egress to an unknown place. */
+	if (dir == IO_WRITE && !sock_via_syscalls &&
+	    (dgram_hooks_on || (e.proto != XM_IPPROTO_UDP && e.proto != XM_IPPROTO_TCP)))
+		return 0;
+	if (!addr_unset(e.raddr) || (dir == IO_WRITE && dgram_hooks_on)) {
 		if (sock_via_syscalls)
 			sock_account(sk, ret, dir);
 		return 0;
@@ -191,4 +202,42 @@ SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int on_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	return msg_exit(ctx->ret, IO_READ);
+}
+
+/*
+ * Where a UDP datagram that names its destination really goes: sendto, sendmsg and
+ * sendmmsg with an address, a connected socket sent elsewhere, compat and io_uring sends
+ * alike all pass here (udp_sendmsg runs the cgroup hook when the message carries an
+ * address). The destination waits in dgramdst for the accounting of the same send.
+ * Always allows the send: this is a sensor, not a firewall.
+ */
+static __always_inline int dgram_dst_save(const __u8 addr[16], __u16 port)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct xm_dgram_dst d = { .port = port };
+
+	__builtin_memcpy(d.addr, addr, 16);
+	bpf_map_update_elem(&dgramdst, &tid, &d, BPF_ANY);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int on_cgroup_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	__u8 addr[16];
+
+	v4_mapped(addr, ctx->user_ip4);
+	return dgram_dst_save(addr, bpf_ntohs(ctx->user_port));
+}
+
+SEC("cgroup/sendmsg6")
+int on_cgroup_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return dgram_dst_save((const __u8 *)a, bpf_ntohs(ctx->user_port));
 }

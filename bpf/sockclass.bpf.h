@@ -14,8 +14,15 @@
 
 #include "flow.bpf.h"
 
+#define XM_AF_UNIX 1
 #define XM_AF_INET 2
 #define XM_AF_INET6 10
+#define XM_AF_KEY 15
+#define XM_AF_NETLINK 16
+#define XM_AF_ALG 38
+#define XM_IPPROTO_TCP 6
+#define XM_IPPROTO_UDP 17
+#define XM_IPPROTO_SCTP 132
 
 struct sk_ends {
 	__u8 raddr[16];
@@ -99,13 +106,35 @@ static __always_inline __u16 net_classify(const __u8 addr[16], __u16 port)
 	return XM_SOCK_EGRESS;
 }
 
-/* Cached class of a connected socket's peer; XM_SOCK_OTHER for anything uncounted. */
+/*
+ * A socket family that stays on this machine (unix, netlink, PF_KEY, the crypto API).
+ * Every other non-inet family (AF_PACKET, Bluetooth, CAN, vsock, ...) can carry data off
+ * the box, and its "peer" is not an address the allowlist could name: it is egress.
+ */
+static __always_inline int family_local(__u16 family)
+{
+	return family == XM_AF_UNIX || family == XM_AF_NETLINK || family == XM_AF_KEY ||
+	       family == XM_AF_ALG;
+}
+
+/* Cached class of a connected socket's peer; XM_SOCK_OTHER for anything uncounted. An
+ * egress socket of another family reports peer :: with rport = its family. */
 static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 {
 	__u64 key = (__u64)sk;
 	struct xm_sock_val *c, v = {};
 
-	if (!sk || sk_read_ends(sk, e) || addr_unset(e->raddr))
+	if (!sk)
+		return XM_SOCK_OTHER;
+	if (sk_read_ends(sk, e)) {
+		if (family_local(e->family))
+			return XM_SOCK_OTHER;
+		__builtin_memset(e->raddr, 0, 16);
+		e->rport = e->family;
+		e->proto = 0;
+		return XM_SOCK_EGRESS;
+	}
+	if (addr_unset(e->raddr))
 		return XM_SOCK_OTHER;
 	c = bpf_map_lookup_elem(&socks, &key);
 	if (c && c->rport == e->rport && addr_equal(c->raddr, e->raddr))
@@ -141,12 +170,43 @@ static __always_inline void net_account(const __u8 addr[16], __u16 port, __u16 c
 	flow_add(&key, bytes, opts);
 }
 
-/* Bytes moved on a connected socket, counted against its (cached) peer class. */
+/*
+ * The destination of the datagram this thread is sending, saved by the cgroup
+ * sendmsg4/6 hooks (sock.bpf.c) for UDP sends that name an address: sendto, sendmsg,
+ * sendmmsg, a connected socket sent elsewhere. Taken once; -1 when there is none.
+ */
+static __always_inline int dgram_dst_take(__u8 addr[16], __u16 *port)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct xm_dgram_dst *d = bpf_map_lookup_elem(&dgramdst, &tid);
+
+	if (!d)
+		return -1;
+	__builtin_memcpy(addr, d->addr, 16);
+	*port = d->port;
+	bpf_map_delete_elem(&dgramdst, &tid);
+	return 0;
+}
+
+/* Bytes moved on a socket, counted against its (cached) peer class. A UDP datagram that
+ * named its destination is counted against that destination; a raw or other
+ * non-TCP/UDP inet socket sending without a peer of its own is egress to an unknown
+ * destination (peer :: port 0): suspicion, not silence. */
 static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
 {
 	struct sk_ends e;
 	__u16 cls = sock_class(sk, &e);
 
+	if (dir == IO_WRITE && (e.family == XM_AF_INET || e.family == XM_AF_INET6)) {
+		if (e.proto == XM_IPPROTO_UDP && dgram_dst_take(e.raddr, &e.rport) == 0)
+			cls = net_classify(e.raddr, e.rport);
+		else if (cls == XM_SOCK_OTHER && addr_unset(e.raddr) &&
+			 e.proto != XM_IPPROTO_UDP && e.proto != XM_IPPROTO_TCP) {
+			__builtin_memset(e.raddr, 0, 16);
+			e.rport = 0;
+			cls = XM_SOCK_EGRESS;
+		}
+	}
 	net_account(e.raddr, e.rport, cls, bytes, dir);
 }
 

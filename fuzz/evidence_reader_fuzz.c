@@ -61,7 +61,7 @@ static void put_block(const uint8_t *raw, size_t raw_len, uint32_t n_records)
 	h.last_ts = 2;
 	h.raw_len = (uint32_t)raw_len;
 	h.comp_len = (uint32_t)comp_len;
-	ev_block_hash(&h, buf + sizeof(h), h.hash);
+	ev_block_hash(&h, buf + sizeof(h), NULL, h.hash);
 	memcpy(buf, &h, sizeof(h));
 	put_file("seg-0000000000000000.xev", buf, sizeof(h) + comp_len);
 	free(buf);

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Builds the evidence-reader fuzz target (make fuzz: clang's libFuzzer, AddressSanitizer
-# and UndefinedBehaviorSanitizer), seeds a corpus from a real store written by
-# tests/lib/gen_evidence.c (one seed per input mode, see the target), and runs it for
-# SECONDS (default 30). Exits non-zero on any crash, leak or sanitizer report.
+# Builds the evidence-reader and policy-bundle fuzz targets (make fuzz: clang's
+# libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer), seeds a corpus from a real
+# store written by tests/lib/gen_evidence.c (one seed per input mode, see the target),
+# and runs it for SECONDS (default 30); then the bundle target (fuzz/bundle_fuzz.c, seeds
+# written here) for BUNDLE_SECONDS (default 10). Exits non-zero on any crash, leak or
+# sanitizer report.
 # usage: fuzz/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +54,7 @@ def payload(hdr, comp):
     version, = struct.unpack_from("<I", hdr, 8)
     flags, = struct.unpack_from("<I", hdr, 36)
     raw_len, = struct.unpack_from("<I", hdr, 56)
-    if version == 2 and flags & 15 == 1:
+    if version == 3 and (flags >> 4) & 15 == 1:
         return lz4_block(comp, raw_len)
     return zlib.decompress(comp)
 
@@ -86,3 +88,22 @@ if ! "$out/evidence_reader_fuzz" -max_total_time="$secs" -max_len=65536 -timeout
 fi
 grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$log" | tail -2
 echo "fuzz: no crash in ${secs}s"
+
+bsecs=${BUNDLE_SECONDS:-10}
+mkdir -p "$out/bundle-corpus"
+if [ -z "$(ls "$out/bundle-corpus")" ]; then
+	yaml=$(cat examples/exfilmon.yaml)
+	printf '\001\007%s\n' "$yaml" >"$out/bundle-corpus/signed-example"
+	printf '\000exfilmon-policy 1\nserial: 3\nnot_before: 2026-12-01T00:00:00Z\nexpiry: 2027-12-01T00:00:00Z\ngroups: support,all\nkey_id: 0123456789abcdef\nconfig_sha256: %064d\nsignature: %0128d\nsources:\n  paths: [/srv]\n' 0 0 \
+		>"$out/bundle-corpus/header"
+	printf '\000%s\n' "$yaml" >"$out/bundle-corpus/plain"
+fi
+blog=$out/bundle_fuzz.log
+if ! "$out/bundle_fuzz" -max_total_time="$bsecs" -max_len=16384 -timeout=10 \
+	-print_final_stats=1 -artifact_prefix="$out/bundle-" "$out/bundle-corpus" >"$blog" 2>&1; then
+	tail -40 "$blog"
+	echo "fuzz: bundle FAILED (crash input saved under $out/bundle-*)"
+	exit 1
+fi
+grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' "$blog" | tail -2
+echo "fuzz: bundle: no crash in ${bsecs}s"

@@ -17,12 +17,15 @@
 #include <linux/types.h>
 #endif
 
-#define XM_ABI_VERSION 1
+#define XM_ABI_VERSION 2
 
 #define XM_COMM_LEN 16
 #define XM_PATH_LEN 256     /* kernel-built paths; longer ones keep their last components */
 #define XM_ARGS_LEN 192     /* argv summary, NUL-separated as in /proc/PID/cmdline */
 #define XM_PATH_DEPTH 24    /* dentry levels walked for ancestry and path building */
+/* Live flows one session may hold: one process sending a byte to 131,070 peers must not
+ * fill the flow map for everyone. Beyond it the session's bytes go to its totals. */
+#define XM_FLOW_SESSION_QUOTA 8192
 
 /* Ring record types. Written out, never reused: a retired type leaves a hole. */
 enum xm_rec_type {
@@ -57,7 +60,10 @@ enum xm_drop {
 	XM_DROP_RING_URING,
 	XM_DROP_FLOW_FULL,       /* flow map full: those bytes went to the session total only */
 	XM_DROP_SOCK_FULL,       /* socket classification map full */
-	XM_DROP_WATCH_FULL,      /* a newly found watched file could not be added */
+	XM_DROP_WATCH_FULL,      /* a newly found watched source could not be added */
+	XM_DROP_FLOW_QUOTA,      /* the session's flow quota was used up: its session total */
+	XM_DROP_SINK_FULL,       /* a newly found sink file could not be added */
+	XM_DROP_TOTALS_FULL,     /* not even a session total could be created */
 	XM_DROP_MAX,
 };
 
@@ -220,18 +226,54 @@ struct xm_flow_val {
 };
 _Static_assert(sizeof(struct xm_flow_val) == 64, "xm_flow_val layout changed");
 
-/* Map: totals (hash). Per session and flow kind; survives flow-map exhaustion. */
+/* Map: totals (hash). Per session, login user and flow kind: what a session moved when
+ * it could not have a flow of its own (quota used up, flow map full), still attributed. */
 struct xm_total_key {
 	__u32 session;
-	__u32 kind;
+	__u32 loginuid;
+	__u32 kind;          /* xm_flow_kind */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct xm_total_key) == 8, "xm_total_key layout changed");
+_Static_assert(sizeof(struct xm_total_key) == 16, "xm_total_key layout changed");
 
 struct xm_total_val {
 	__u64 bytes;
 	__u64 ops;
 };
 _Static_assert(sizeof(struct xm_total_val) == 16, "xm_total_val layout changed");
+
+/* Which map an xm_fill_key counts entries of. */
+enum xm_fill_map {
+	XM_FILL_FLOWS = 1,
+	XM_FILL_WATCH = 2,       /* sources found at open time */
+	XM_FILL_SINKS = 3,       /* sink files found at open time */
+	XM_FILL_TOTALS = 4,
+};
+
+/* Map: fills (hash). Entries each session's activity created in a map, and creations
+ * refused (map full or quota), so userspace can name the session that fills a map. */
+struct xm_fill_key {
+	__u32 session;
+	__u32 loginuid;
+	__u32 map;           /* xm_fill_map */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct xm_fill_key) == 16, "xm_fill_key layout changed");
+
+struct xm_fill_val {
+	__u64 created;
+	__u64 refused;
+};
+_Static_assert(sizeof(struct xm_fill_val) == 16, "xm_fill_val layout changed");
+
+/* Map: staged (LRU hash) keyed by xm_watch_key: ordinary files a collector wrote, so a
+ * rename or hard link of one into a sync folder (no byte written there) still counts. */
+struct xm_staged {
+	__u64 bytes;         /* staged into this inode so far */
+	__u32 pid;           /* the collector that wrote them */
+	__u32 session;
+};
+_Static_assert(sizeof(struct xm_staged) == 16, "xm_staged layout changed");
 
 /* Map: gaps (hash). Ring records lost, per session and record type. */
 struct xm_gap_key {

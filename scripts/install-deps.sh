@@ -11,7 +11,7 @@ BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 TEST_PKGS="postgresql postgresql-client curl python3 fusefat dosfstools exfat-fuse exfatprogs
 	rsyslog iproute2 util-linux procps liburing-dev chromium tzdata prometheus-node-exporter
 	rsyslog-openssl openssl debhelper lintian fakeroot debootstrap strace systemd
-	nats-server"
+	nats-server btrfs-progs"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in

@@ -18,10 +18,11 @@
 #include "common/log.h"
 #include "harness.h"
 
-static uint32_t own_session(void)
+/* /proc/self/sessionid or loginuid: the audit ids the kernel stamps on our flows. */
+static uint32_t own_audit_id(const char *path)
 {
 	unsigned long v = 0xffffffffUL;
-	FILE *f = fopen("/proc/self/sessionid", "r");
+	FILE *f = fopen(path, "r");
 
 	if (f) {
 		if (fscanf(f, "%lu", &v) != 1)
@@ -69,7 +70,8 @@ int harness_setup(void **state)
 	fprintf(stderr, "bpf-test: %u programs attached; %s\n", sensors_attached(h->sensors),
 		sensors_hooks_text(h->sensors));
 	h->pid = (uint32_t)getpid();
-	h->session = own_session();
+	h->session = own_audit_id("/proc/self/sessionid");
+	h->loginuid = own_audit_id("/proc/self/loginuid");
 	snprintf(h->dir, sizeof(h->dir), "/tmp/xm-bpf-test.XXXXXX");
 	if (!mkdtemp(h->dir)) {
 		sensors_stop(h->sensors);

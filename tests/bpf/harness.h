@@ -21,6 +21,7 @@ struct harness {
 	const struct sensor_maps *maps;
 	uint32_t pid;               /* this process's tgid */
 	uint32_t session;           /* its audit sessionid, as the kernel reads it */
+	uint32_t loginuid;          /* its audit loginuid */
 	char dir[64];               /* a scratch directory, removed at teardown */
 	/* Ring records of this process seen by harness_consume, newest last. */
 	unsigned n_open, n_mmap;

@@ -181,12 +181,14 @@ static void test_mmap_of_watched_source_counts_length(void **state)
 	assert_int_equal(h->last_mmap.ino, k.ino);
 }
 
-/* With the flow map full the bytes still reach the session total, and the loss is
- * counted (degrade towards suspicion, never towards silence). */
+/* With the flow map full the bytes still reach the session total, keyed by session and
+ * loginuid so they stay that person's, and the loss is counted (degrade towards
+ * suspicion, never towards silence). */
 static void test_full_flow_map_bytes_reach_totals(void **state)
 {
 	struct harness *h = *state;
-	struct xm_total_key tk = { .session = h->session, .kind = XM_FLOW_FILE_READ };
+	struct xm_total_key tk = { .session = h->session, .loginuid = h->loginuid,
+				   .kind = XM_FLOW_FILE_READ };
 	struct xm_total_val before = { 0 }, after = { 0 };
 	struct xm_flow_key fill = { .kind = 200 };
 	struct xm_flow_val zero = { 0 };

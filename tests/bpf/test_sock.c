@@ -116,12 +116,53 @@ static void test_tcp_from_service_is_source_and_reply_is_egress(void **state)
 	close(lfd);
 }
 
+/*
+ * Issue 11 A1: one session may hold XM_FLOW_SESSION_QUOTA flows. A byte to each of
+ * QUOTA + 10 peers creates flows up to the quota; every datagram beyond it lands in the
+ * session's totals under its own loginuid (never nobody's), counted as a quota drop.
+ */
+static void test_session_flow_quota_sends_the_rest_to_session_totals(void **state)
+{
+	struct harness *h = *state;
+	struct xm_fill_key fk = { .session = h->session, .loginuid = h->loginuid,
+				  .map = XM_FILL_FLOWS };
+	struct xm_total_key tk = { .session = h->session, .loginuid = h->loginuid,
+				   .kind = XM_FLOW_NET_EGRESS };
+	struct xm_total_val before = { 0 }, after = { 0 };
+	struct xm_fill_val fill = { 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	uint32_t n = XM_FLOW_SESSION_QUOTA + 10, base = 127u << 24 | 91u << 16 | 1;
+	uint64_t drops = harness_drops(h, XM_DROP_FLOW_QUOTA), live;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	bpf_map_lookup_elem(h->maps->fills, &fk, &fill);
+	live = fill.created;   /* nothing frees quota here: no drain runs */
+	bpf_map_lookup_elem(h->maps->totals, &tk, &before);
+	for (uint32_t i = 0; i < n; i++) {
+		to.sin_addr.s_addr = htonl(base + i);
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	}
+	close(fd);
+	/* The quota is reached and not passed; each datagram refused a flow is one byte in
+	 * the session's totals. (Other flows of this process created meanwhile, on the
+	 * pre-5.15 path, may take a slot of their own: hence "at least".) */
+	assert_int_equal(bpf_map_lookup_elem(h->maps->fills, &fk, &fill), 0);
+	assert_int_equal(fill.created, XM_FLOW_SESSION_QUOTA);
+	assert_int_equal(bpf_map_lookup_elem(h->maps->totals, &tk, &after), 0);
+	assert_true(after.bytes - before.bytes >= n - (XM_FLOW_SESSION_QUOTA - live));
+	assert_int_equal(harness_drops(h, XM_DROP_FLOW_QUOTA) - drops,
+			 after.bytes - before.bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_sendto_unlisted_peer_is_egress),
 		cmocka_unit_test(test_udp_sendto_allowlisted_peer_is_not_counted),
 		cmocka_unit_test(test_tcp_from_service_is_source_and_reply_is_egress),
+		/* Last: it uses up this session's flow quota. */
+		cmocka_unit_test(test_session_flow_quota_sends_the_rest_to_session_totals),
 	};
 
 	return cmocka_run_group_tests_name("bpf_sock", tests, harness_setup, harness_teardown);

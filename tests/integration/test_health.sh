@@ -53,7 +53,7 @@ wait_until 30 sh -c "awk '\$1 == \"exfilmon_activities_total\" && \$2 > 0' '$T/t
 check_ge "metrics: events counted" "$(prom exfilmon_events_total)" 1
 check_ge "metrics: activity counted" "$(prom exfilmon_activities_total)" 1
 check "metrics: flow map capacity" "$(prom 'exfilmon_map_capacity{map="flows"}')" 65536
-check "metrics: drops by reason" "$(grep -c '^exfilmon_drops_total{reason="[a-z_]*"} [0-9]*$' "$T/textfile/exfilmon.prom")" 10
+check "metrics: drops by reason" "$(grep -c '^exfilmon_drops_total{reason="[a-z_]*"} [0-9]*$' "$T/textfile/exfilmon.prom")" 13
 check "metrics: gaps" "$(prom exfilmon_gaps_total | grep -c '^[0-9]*$')" 1
 wait_until 30 sh -c "awk '\$1 == \"exfilmon_evidence_bytes\" && \$2 > 0' '$T/textfile/exfilmon.prom' | grep -q ."
 check_ge "metrics: evidence bytes" "$(prom exfilmon_evidence_bytes)" 1

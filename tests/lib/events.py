@@ -28,7 +28,8 @@ def records(path):
 
 def match(r, a):
     checks = [("kind", a.kind), ("event", a.event), ("object", a.object), ("what", a.what),
-              ("path", a.path), ("class", a.cls)]
+              ("path", a.path), ("class", a.cls),
+              ("reason", a.reason)]
     for key, want in checks:
         if want is not None and str(r.get(key)) != want:
             return False
@@ -45,7 +46,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("op", choices=["sum", "count", "lost"])
     ap.add_argument("file")
-    for opt in ("kind", "event", "session", "pid", "object", "path", "object-prefix", "what"):
+    for opt in ("kind", "event", "session", "pid", "object", "path", "object-prefix", "what",
+                "reason"):
         ap.add_argument("--" + opt)
     ap.add_argument("--class", dest="cls")
     a = ap.parse_args()

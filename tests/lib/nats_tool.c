@@ -91,13 +91,11 @@ static void print_evidence(natsMsg *m)
 	int len = natsMsg_GetDataLength(m);
 	const char *id = "-";
 	char hex[65] = "-";
-	uint8_t hash[32];
 	bool ok = false;
 
 	natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
 	if (len >= EV_HDR_LEN && ev_hdr_plausible(h) && (int)(EV_HDR_LEN + h->comp_len) == len) {
-		ev_block_hash(h, (const unsigned char *)h + EV_HDR_LEN, hash);
-		ok = !memcmp(hash, h->hash, 32);
+		ok = ev_block_hash_ok(h, (const unsigned char *)h + EV_HDR_LEN);
 		hex_encode(h->hash, 32, hex);
 	}
 	printf("%llu %s %s %s\n", len >= EV_HDR_LEN ? (unsigned long long)h->block_no : 0ULL, hex,

@@ -721,7 +721,7 @@ static void test_config_key_describe_docs_and_example_cover_every_key(void **sta
 			fail();
 		}
 	}
-	assert_int_equal(i, 33);
+	assert_int_equal(i, 35);
 }
 
 

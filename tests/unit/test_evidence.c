@@ -369,6 +369,33 @@ static void test_evidence_altered_index_is_reported(void **state)
 	free(data);
 }
 
+/* Issue 11 C16: an index edited to hide a session from a query does not: the block hash
+ * covers the session list, the lie fails it, and the block is read in full. */
+static void test_evidence_read_edited_index_hides_no_session(void **state)
+{
+	struct ev_filter f = { .have_session = true, .session_id = 1 };
+	char *idx = seg_path("seg-0000000000000000.idx");
+	unsigned char *data;
+	struct ev_report rep;
+	char got[1024] = "";
+	char *p;
+	off_t len;
+
+	fill(6, 1, 1 << 20);
+	data = slurp(idx, &len);
+	data[len] = '\0';
+	/* Block 1 holds session 1: the index now claims session 2. */
+	p = strchr(strchr((char *)data, '\n') + 1, '\n') - 1;
+	assert_int_equal(*p, '1');
+	*p = '2';
+	spit(idx, data, len);
+	assert_int_equal(evidence_read(dir, &f, session_cb, got, &rep), 0);
+	assert_true(rep.intact);
+	assert_true(rep.index_altered);
+	assert_non_null(strstr(got, "config"));
+	free(data);
+}
+
 static void test_evidence_torn_index_line_is_rebuilt(void **state)
 {
 	char *idx = seg_path("seg-0000000000000000.idx");
@@ -862,7 +889,6 @@ static void test_evidence_block_read_by_number(void **state)
 	struct ev_block b = { 0 };
 	struct ev_block_hdr h;
 	uint64_t first = 99, bytes, ts;
-	uint8_t hash[32];
 
 	fill(60, 5, 400);   /* blocks 0..11 over six segments */
 	for (uint64_t n = 0; n < 12; n++) {
@@ -870,8 +896,8 @@ static void test_evidence_block_read_by_number(void **state)
 		memcpy(&h, b.bytes, sizeof(h));
 		assert_int_equal(h.block_no, n);
 		assert_int_equal(b.len, EV_HDR_LEN + h.comp_len);
-		ev_block_hash(&h, b.bytes + EV_HDR_LEN, hash);
-		assert_memory_equal(hash, b.hash, 32);
+		assert_true(ev_block_hash_ok(&h, b.bytes + EV_HDR_LEN));
+		assert_memory_equal(h.hash, b.hash, 32);
 		assert_int_equal(strtoull(b.segment + 4, NULL, 16), n - n % 2);
 	}
 	assert_int_equal(evidence_block_read(dir, 12, &b), -EAGAIN);
@@ -899,6 +925,7 @@ int main(void)
 		T(test_evidence_time_filter),
 		T(test_evidence_missing_index_reads_blocks_in_full),
 		T(test_evidence_altered_index_is_reported),
+		T(test_evidence_read_edited_index_hides_no_session),
 		T(test_evidence_torn_index_line_is_rebuilt),
 		T(test_evidence_truncation_at_every_offset),
 		T(test_evidence_every_bit_flip_is_caught),

@@ -146,7 +146,7 @@ static void test_ev_block_compress_round_trips_as_version_2(void **state)
 	size_t n = ev_block_compress(payload, sizeof(payload), &comp, &flags);
 
 	assert_true(n > 0);
-	assert_int_equal(flags, EV_CODEC_LZ4);
+	assert_int_equal(flags, EV_CODEC_LZ4 << EV_CODEC_SHIFT);
 	hdr_for(&h, EV_VERSION, flags, sizeof(payload), n);
 	assert_true(ev_hdr_plausible(&h));
 	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
@@ -169,8 +169,10 @@ static void test_ev_block_decompress_reads_version_1_zlib(void **state)
 	assert_true(ev_hdr_plausible(&h));
 	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
 	assert_memory_equal(raw, payload, sizeof(payload));
-	/* Version 2 may name zlib too. */
-	hdr_for(&h, 2, EV_CODEC_ZLIB, sizeof(payload), n);
+	/* Version 2 is zlib; version 3 may name zlib too. */
+	hdr_for(&h, 2, EV_FLAG_SESSIONS, sizeof(payload), n);
+	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
+	hdr_for(&h, 3, EV_CODEC_ZLIB << EV_CODEC_SHIFT, sizeof(payload), n);
 	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
 	/* A raw_len that does not match what the payload holds is refused. */
 	hdr_for(&h, 1, 0, sizeof(payload) - 1, n);
@@ -182,15 +184,20 @@ static void test_ev_hdr_plausible_refuses_unknown_codecs(void **state)
 	struct ev_block_hdr h;
 	unsigned char raw[16];
 
-	hdr_for(&h, 2, 7, 10, 10);
+	hdr_for(&h, 3, 7u << EV_CODEC_SHIFT, 10, 10);
 	assert_false(ev_hdr_plausible(&h));
 	assert_int_equal(ev_block_decompress(&h, raw, raw), -EINVAL);
-	hdr_for(&h, 2, EV_CODEC_LZ4 | 0x100, 10, 10);
+	hdr_for(&h, 3, (EV_CODEC_LZ4 << EV_CODEC_SHIFT) | 0x100, 10, 10);
 	assert_false(ev_hdr_plausible(&h));
-	hdr_for(&h, 1, EV_CODEC_LZ4, 10, 10);	/* version 1 was zlib only */
+	/* Versions 1 and 2 were zlib only: codec bits there are a forgery. */
+	hdr_for(&h, 1, EV_CODEC_LZ4 << EV_CODEC_SHIFT, 10, 10);
 	assert_false(ev_hdr_plausible(&h));
-	hdr_for(&h, 3, 0, 10, 10);
+	hdr_for(&h, 2, EV_FLAG_SESSIONS | (EV_CODEC_LZ4 << EV_CODEC_SHIFT), 10, 10);
 	assert_false(ev_hdr_plausible(&h));
+	hdr_for(&h, 4, 0, 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	hdr_for(&h, 3, EV_FLAG_SESSIONS | (EV_CODEC_ZLIB << EV_CODEC_SHIFT), 10, 10);
+	assert_true(ev_hdr_plausible(&h));
 }
 
 int main(void)

@@ -70,6 +70,18 @@ static void test_fleet_heartbeat_json_has_every_field(void **state)
 	assert_true(json_is_false(json_object_get(o, "clean_shutdown")));
 	json_decref(o);
 	free(s);
+	/* With the policy keeper's figures: {"serial", "sha256"}. */
+	hb.counters.have_policy = true;
+	hb.counters.policy_serial = 2026120401;
+	snprintf(hb.counters.policy_sha256, sizeof(hb.counters.policy_sha256), "%s", "ef");
+	s = fleet_heartbeat_json(&hb);
+	o = json_loads(s, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "policy"),
+							    "serial")), 2026120401);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "policy"),
+							      "sha256")), "ef");
+	json_decref(o);
+	free(s);
 }
 
 static void test_fleet_heartbeat_json_without_chain_is_null(void **state)

@@ -145,7 +145,8 @@ static void test_session_get_ssh_login_without_utmp_uses_environ(void **state)
 	struct session_table *t = session_table_new(&src);
 	const struct session_info *s = session_get(t, 5, 1101, 4242);
 
-	assert_string_equal(s->remote_host, "10.9.8.7");
+	/* Anyone can set SSH_CONNECTION: without logind or utmp it is only a claim. */
+	assert_string_equal(s->remote_host, "unverified:10.9.8.7");
 	assert_string_equal(s->tty, "pts/3");
 	/* Without logind or utmp the login time is the leader's start: boot + 1000 ticks. */
 	assert_int_equal(s->login_ns, BTIME_NS + ticks_ns(1000));
@@ -194,7 +195,7 @@ static void test_session_get_from_proc_only(void **state)
 	assert_string_equal(s->user, "dave");
 	assert_int_equal(s->leader_pid, 6000);
 	assert_string_equal(s->tty, "pts/7");
-	assert_string_equal(s->remote_host, "192.0.2.44");
+	assert_string_equal(s->remote_host, "unverified:192.0.2.44");
 	assert_int_equal(s->login_ns, BTIME_NS + ticks_ns(5000));
 	session_table_free(t);
 }

@@ -16,6 +16,17 @@
 #include "agent_int.h"
 #include "common/log.h"
 
+/* A policy that did not fit is in force as far as it goes; the alert says what is not. */
+static void report_partial(struct agent *a)
+{
+	const struct policy_stats *ps = policy_stats(a->policy);
+
+	if (ps->refused)
+		agent_integrity(a, SESSION_NONE, LOGINUID_NONE, "policy_partial",
+				"%zu watched files or folders did not fit the kernel maps: they are "
+				"not watched", ps->refused);
+}
+
 static int start_policy(struct agent *a, const struct config *cfg)
 {
 	struct policy_paths paths = {
@@ -31,6 +42,8 @@ static int start_policy(struct agent *a, const struct config *cfg)
 	err = policy_apply(a->policy, cfg);
 	if (err)
 		log_error("agent: apply policy: %s", strerror(-err));
+	else
+		report_partial(a);
 	return err;
 }
 
@@ -125,7 +138,11 @@ void agent_stop(struct agent *a)
 
 int agent_reconfigure(struct agent *a, const struct config *cfg)
 {
-	return policy_apply(a->policy, cfg);
+	int err = policy_apply(a->policy, cfg);
+
+	if (!err)
+		report_partial(a);
+	return err;
 }
 
 int agent_ring_fd(const struct agent *a)
@@ -138,10 +155,36 @@ int agent_poll_ring(struct agent *a)
 	return sensors_ring_consume(a->sensors);
 }
 
+/* Seconds between read-backs of the policy maps. */
+#define VERIFY_NS (3ULL * 1000000000ULL)
+
+static void on_tamper(void *ctx, const char *map, const char *what)
+{
+	struct agent *a = ctx;
+
+	agent_integrity(a, SESSION_NONE, LOGINUID_NONE, "policy_tamper",
+			"%s map differs from the policy: %s (repaired)", map, what);
+}
+
+/* Sync folders created since the last look are watched from now on. Someone with root
+ * can edit the maps (bpftool map update): read them back now and then, report any
+ * difference and put the policy back. */
+static void verify_policy(struct agent *a)
+{
+	uint64_t now = agent_now_ns();
+
+	if (now - a->last_verify_ns < VERIFY_NS)
+		return;
+	a->last_verify_ns = now;
+	policy_discover(a->policy);
+	policy_verify(a->policy, on_tamper, a);
+}
+
 int agent_drain(struct agent *a)
 {
 	int err;
 
+	verify_policy(a);
 	/* Exits that are still in the ring must be seen before their flows are dropped. */
 	agent_poll_ring(a);
 	err = drain_flows(a);
@@ -192,6 +235,8 @@ const char *agent_drop_name(unsigned int i)
 		[XM_DROP_RING_MMAP] = "ring_mmap", [XM_DROP_RING_CONNECT] = "ring_connect",
 		[XM_DROP_RING_URING] = "ring_uring", [XM_DROP_FLOW_FULL] = "flow_full",
 		[XM_DROP_SOCK_FULL] = "sock_full", [XM_DROP_WATCH_FULL] = "watch_full",
+		[XM_DROP_FLOW_QUOTA] = "flow_quota", [XM_DROP_SINK_FULL] = "sink_full",
+		[XM_DROP_TOTALS_FULL] = "totals_full",
 	};
 	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
 

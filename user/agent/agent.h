@@ -33,6 +33,7 @@ struct agent_stats {
 	uint64_t lost_records;     /* ring records the kernel could not reserve */
 	uint64_t drops[XM_DROP_MAX];
 	uint64_t flows;            /* entries in the flow map after the last drain */
+	uint64_t integrity;        /* EV_INTEGRITY emitted */
 	uint64_t flows_capacity;   /* the flow map's max_entries */
 	uint32_t hooks;
 	unsigned programs;

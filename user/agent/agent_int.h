@@ -27,6 +27,10 @@ struct agent {
 	char mountinfo[160];
 	void *flow_cache;            /* tsearch tree of struct flow_seen */
 	void *gap_cache;             /* tsearch tree of struct gap_seen */
+	void *total_cache;           /* tsearch tree of struct total_seen */
+	void *fill_cache;            /* tsearch tree of struct fill_seen (integrity.c) */
+	uint64_t last_sweep_ns;      /* CLOCK_MONOTONIC of the last /proc sweep of flows */
+	uint64_t last_verify_ns;     /* CLOCK_MONOTONIC of the last policy read-back */
 	uint32_t exited[AGENT_MAX_EXITED]; /* pids that exited since the last drain */
 	unsigned n_exited;
 	struct mount_cache_entry mounts[AGENT_MOUNT_CACHE];
@@ -42,6 +46,22 @@ void agent_refresh_clock(struct agent *a);
 void agent_note_exit(struct agent *a, uint32_t pid);
 /* IPv4-mapped addresses print as dotted quads. */
 void agent_format_ip(const uint8_t addr[16], char *buf, size_t len);
+
+/* integrity.c: facts that make the sensors' picture incomplete, as EV_INTEGRITY. */
+void agent_integrity(struct agent *a, uint32_t session, uint32_t loginuid, const char *reason,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The session holding the most flows in one walk. */
+struct flow_top {
+	uint32_t session, loginuid;
+	uint64_t flows;
+};
+/* The flow map after a walk: live entries of max, and the session holding the most. */
+void integrity_flow_pressure(struct agent *a, uint64_t live, uint32_t max,
+			     const struct flow_top *top);
+/* Reads the fills map: refused creations and maps at 80%, naming the session. */
+int integrity_fills(struct agent *a);
+uint64_t agent_now_ns(void);   /* CLOCK_MONOTONIC */
+uint64_t agent_realtime_now(void);
 
 /* drain.c */
 int drain_flows(struct agent *a);

@@ -2,7 +2,8 @@
 /*
  * Counter drain: walks the kernel's flow map, turns growth since the last walk into
  * EV_ACTIVITY deltas, and forgets flows of processes that have exited (after their last
- * delta was taken, so nothing is lost). Kernel values only ever grow, so a delta is exact
+ * delta was taken, so nothing is lost). Exits are known from exit records and, since a
+ * full ring loses those, from a sweep that looks each flow's process up in /proc. Kernel values only ever grow, so a delta is exact
  * even while the kernel keeps adding during the walk: what it adds after the read is
  * picked up next time. Gaps (lost ring records) are drained into EV_GAP the same way.
  */
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -71,8 +74,12 @@ void drain_free(struct agent *a)
 {
 	tdestroy(a->flow_cache, free);
 	tdestroy(a->gap_cache, free);
+	tdestroy(a->total_cache, free);
+	tdestroy(a->fill_cache, free);
 	a->flow_cache = NULL;
 	a->gap_cache = NULL;
+	a->total_cache = NULL;
+	a->fill_cache = NULL;
 }
 
 static bool pid_exited(const struct agent *a, uint32_t pid)
@@ -81,6 +88,40 @@ static bool pid_exited(const struct agent *a, uint32_t pid)
 		if (a->exited[i] == pid)
 			return true;
 	return false;
+}
+
+/* A pid seen in this walk, and whether /proc still has it. */
+struct pid_seen {
+	uint32_t pid;
+	bool gone;
+};
+
+static int cmp_pid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sweeps do not trust exit records: those travel through the ring, which can be full. */
+static bool pid_gone(struct agent *a, void **cache, uint32_t pid)
+{
+	struct pid_seen *s, **slot = tfind(&pid, cache, cmp_pid);
+	char path[160];
+
+	if (slot)
+		return (*slot)->gone;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return false;
+	snprintf(path, sizeof(path), "%s/%u", a->proc_root, pid);
+	s->pid = pid;
+	s->gone = access(path, F_OK) != 0 && errno == ENOENT;
+	if (!tsearch(s, cache, cmp_pid)) {
+		free(s);
+		return false;
+	}
+	return s->gone;
 }
 
 static const char *media_mount(struct agent *a, uint32_t dev)
@@ -109,6 +150,27 @@ struct obj_text {
 	char dir[PATH_MAX];
 };
 
+/* A peer of :: is how the kernel reports egress without an address: a socket of
+ * another family (port = the family) or a raw socket with no peer (port 0). */
+static bool peer_unknown(const struct xm_flow_key *k, char *name, size_t len)
+{
+	static const char *const families[] = {
+		[17] = "AF_PACKET", [29] = "AF_CAN", [31] = "AF_BLUETOOTH", [40] = "AF_VSOCK",
+		[30] = "AF_TIPC", [21] = "AF_RDS", [44] = "AF_XDP",
+	};
+	static const uint8_t zero[16];
+
+	if (memcmp(k->addr, zero, sizeof(zero)))
+		return false;
+	if (!k->port)
+		snprintf(name, len, "raw socket (destination unknown)");
+	else
+		snprintf(name, len, "%s socket (family %u)",
+			 k->port < sizeof(families) / sizeof(families[0]) && families[k->port]
+				 ? families[k->port] : "other", k->port);
+	return true;
+}
+
 /* Fills the object side of an activity: a path for files, ip:port for sockets. */
 static void describe_object(struct agent *a, const struct xm_flow_key *k, struct activity *act,
 			    struct obj_text *t)
@@ -117,7 +179,8 @@ static void describe_object(struct agent *a, const struct xm_flow_key *k, struct
 
 	if (k->kind == XM_FLOW_NET_SOURCE || k->kind == XM_FLOW_NET_EGRESS) {
 		agent_format_ip(k->addr, t->ip, sizeof(t->ip));
-		endpoint_format(t->name, sizeof(t->name), t->ip, k->port);
+		if (!peer_unknown(k, t->name, sizeof(t->name)))
+			endpoint_format(t->name, sizeof(t->name), t->ip, k->port);
 		/* Object identity only needs to tell peers apart, not resist attack. */
 		act->object_id = fnv1a64(k->addr, sizeof(k->addr), FNV1A64_INIT) ^ k->port;
 		act->dst_ip = k->kind == XM_FLOW_NET_EGRESS ? t->ip : NULL;
@@ -204,7 +267,8 @@ void drain_take(struct agent *a, const struct xm_flow_key *k, const struct xm_fl
 
 static int drain_totals(struct agent *a);
 
-#define DEAD_BATCH 1024
+/* Seconds between sweeps of the flow map for processes /proc no longer has. */
+#define SWEEP_NS (2ULL * 1000000000ULL)
 
 /* Bytes going out, as opposed to bytes collected. */
 static bool outbound(uint8_t kind)
@@ -217,15 +281,60 @@ struct deferred {
 	struct xm_flow_val val;
 };
 
+/* Live flows of one session in one walk (session first: compared as a pid). */
+struct sess_count {
+	uint32_t session, loginuid;
+	uint64_t flows;
+};
+
 /* One drain's walk over the flow map. */
 struct walk {
 	struct agent *a;
 	struct xm_flow_key *dead;   /* flows of exited processes, deleted after the walk */
-	unsigned n_dead;
+	size_t n_dead, cap_dead;
 	struct deferred *out;       /* outbound flows, taken after the inbound ones */
 	size_t n_out, cap_out;
 	uint64_t n;
+	bool sweep;                 /* look every pid up in /proc this time */
+	void *pids;                 /* tsearch of struct pid_seen, during a sweep */
+	struct flow_top top;        /* the session holding the most flows */
+	void *per_session;          /* tsearch of struct sess_count */
 };
+
+static void note_dead(struct walk *w, const struct xm_flow_key *key)
+{
+	if (w->n_dead == w->cap_dead) {
+		size_t cap = w->cap_dead ? 2 * w->cap_dead : 256;
+		struct xm_flow_key *d = realloc(w->dead, cap * sizeof(*d));
+
+		/* Without memory the flow stays: the next drain tries again. */
+		if (!d)
+			return;
+		w->dead = d;
+		w->cap_dead = cap;
+	}
+	w->dead[w->n_dead++] = *key;
+}
+
+static void count_session(struct walk *w, uint32_t session, uint32_t loginuid)
+{
+	struct sess_count *c, **slot = tfind(&session, &w->per_session, cmp_pid);
+
+	if (!slot) {
+		c = calloc(1, sizeof(*c));
+		if (c) {
+			c->session = session;
+			c->loginuid = loginuid;
+		}
+		if (!c || !(slot = tsearch(c, &w->per_session, cmp_pid))) {
+			free(c);
+			return;
+		}
+	}
+	c = *slot;
+	if (++c->flows > w->top.flows)
+		w->top = (struct flow_top){ c->session, c->loginuid, c->flows };
+}
 
 /*
  * Within one drain, what was collected is handed on before what went out: the map's walk
@@ -236,8 +345,10 @@ struct walk {
 static void visit(struct walk *w, const struct xm_flow_key *key, const struct xm_flow_val *v)
 {
 	w->n++;
-	if (w->n_dead < DEAD_BATCH && pid_exited(w->a, key->pid))
-		w->dead[w->n_dead++] = *key;
+	count_session(w, key->session, v->loginuid);
+	if (key->pid && (pid_exited(w->a, key->pid) ||
+			 (w->sweep && pid_gone(w->a, &w->pids, key->pid))))
+		note_dead(w, key);
 	if (outbound(key->kind)) {
 		if (w->n_out == w->cap_out) {
 			size_t cap = w->cap_out ? 2 * w->cap_out : 64;
@@ -298,59 +409,142 @@ static void walk_keys(int fd, struct walk *w)
 	}
 }
 
+/* Deleted flows give their session's quota back (flowfree, written only here). */
+static void release_quota(struct agent *a, int fd, const struct xm_flow_key *dead, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t session = dead[i].session;
+		uint64_t freed = 0, k = 0;
+
+		/* Dead flows come grouped by session more often than not. */
+		while (i + k + 1 < n && dead[i + k + 1].session == session)
+			k++;
+		bpf_map_lookup_elem(fd, &session, &freed);
+		freed += k + 1;
+		bpf_map_update_elem(fd, &session, &freed, BPF_ANY);
+		i += k;
+	}
+}
+
+static void walk_free(struct walk *w)
+{
+	free(w->out);
+	free(w->dead);
+	tdestroy(w->pids, free);
+	tdestroy(w->per_session, free);
+}
+
 int drain_flows(struct agent *a)
 {
 	const struct sensor_maps *m = sensors_maps(a->sensors);
-	struct walk w = { .a = a, .dead = malloc(DEAD_BATCH * sizeof(*w.dead)) };
+	struct walk w = { .a = a };
+	uint64_t now = agent_now_ns();
 
-	if (!w.dead)
-		return -ENOMEM;
 	agent_refresh_clock(a);
+	w.sweep = now - a->last_sweep_ns >= SWEEP_NS;
+	if (w.sweep)
+		a->last_sweep_ns = now;
 	if (walk_batched(m->flows, &w)) {
 		/* Start over: whatever was seen already is not handed on twice. */
 		w.n = 0;
 		w.n_dead = 0;
+		tdestroy(w.per_session, free);
+		w.per_session = NULL;
+		w.top = (struct flow_top){ 0 };
 		walk_keys(m->flows, &w);
 	}
 	for (size_t i = 0; i < w.n_out; i++)
 		drain_take(a, &w.out[i].key, &w.out[i].val);
-	free(w.out);
-	for (unsigned i = 0; i < w.n_dead; i++) {
+	for (size_t i = 0; i < w.n_dead; i++) {
 		bpf_map_delete_elem(m->flows, &w.dead[i]);
 		seen_forget(a, &w.dead[i]);
 	}
+	release_quota(a, m->flowfree, w.dead, w.n_dead);
 	a->stats.flows = w.n - w.n_dead;
-	if (w.n_dead < DEAD_BATCH)
-		a->n_exited = 0;
-	free(w.dead);
+	a->n_exited = 0;
+	integrity_flow_pressure(a, a->stats.flows, m->flows_max, &w.top);
+	walk_free(&w);
 	return drain_totals(a);
 }
 
-/* Session totals only grow when the flow map was full; they are reported as flows of
- * pid 0 so the bytes are never lost, only their process detail. */
+struct total_seen {
+	struct xm_total_key key;
+	uint64_t bytes, ops;
+};
+
+static int cmp_total(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct xm_total_key));
+}
+
+/*
+ * Totals grow only when a session could not have a flow (its quota used up, or the map
+ * full). They are handed on as activity of pid 0 with the session's own loginuid, so
+ * detection judges them as that person's bytes: the process detail is what is lost.
+ */
+static void take_total(struct agent *a, const struct xm_total_key *k, const struct xm_total_val *v)
+{
+	struct total_seen *s, **slot = tfind(k, &a->total_cache, cmp_total);
+	struct event ev = { .kind = EV_ACTIVITY };
+	struct activity *act = &ev.act;
+	uint64_t now = agent_realtime_now();
+
+	if (!slot) {
+		s = calloc(1, sizeof(*s));
+		if (s)
+			s->key = *k;
+		if (!s || !(slot = tsearch(s, &a->total_cache, cmp_total))) {
+			free(s);
+			return;
+		}
+	}
+	s = *slot;
+	if (v->bytes <= s->bytes)
+		return;
+	act->kind = k->kind < sizeof(kind_map) / sizeof(kind_map[0]) ? kind_map[k->kind] : 0;
+	if (!act->kind)
+		return;
+	act->ts_ns = act->first_ns = now;
+	act->session_id = k->session;
+	act->loginuid = k->loginuid;
+	act->uid = k->loginuid;
+	act->bytes = v->bytes - s->bytes;
+	act->ops = v->ops - s->ops;
+	act->comm = "?";
+	act->object = "(session total: no flow left for this session)";
+	act->object_id = 0xffffffff00000000ULL | k->kind;
+	if (act->kind == ACT_EGRESS_SYNC)
+		act->mount = act->object;
+	ev.ts_ns = now;
+	ev.uid = act->uid;
+	ev.loginuid = k->loginuid;
+	ev.session_id = k->session;
+	snprintf(ev.comm, sizeof(ev.comm), "?");
+	s->bytes = v->bytes;
+	s->ops = v->ops;
+	a->stats.activities++;
+	a->sink.emit(a->sink.ctx, &ev);
+}
+
 static int drain_totals(struct agent *a)
 {
 	const struct sensor_maps *m = sensors_maps(a->sensors);
 	struct xm_total_key key, next, *prev = NULL;
 	struct xm_total_val tv;
 
-	while (bpf_map_get_next_key(m->totals, prev, &next) == 0) {
-		struct xm_flow_key fk = { 0 };
-		struct xm_flow_val fv = { 0 };
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(m->totals, &key, &tv))
-			continue;
-		fk.session = key.session;
-		fk.kind = (uint8_t)key.kind;
-		fv.bytes = tv.bytes;
-		fv.ops = tv.ops;
-		fv.loginuid = LOGINUID_NONE;
-		snprintf(fv.comm, sizeof(fv.comm), "?");
-		drain_take(a, &fk, &fv);
+	/* Collected before outbound, as for flows: two passes over a small map. */
+	for (int pass = 0; pass < 2; pass++) {
+		prev = NULL;
+		while (bpf_map_get_next_key(m->totals, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			if (outbound(key.kind) != (pass == 1) ||
+			    bpf_map_lookup_elem(m->totals, &key, &tv))
+				continue;
+			take_total(a, &key, &tv);
+		}
 	}
-	return 0;
+	return integrity_fills(a);
 }
 
 static const char *const gap_what[] = {

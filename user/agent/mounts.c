@@ -3,17 +3,24 @@
  * Media classification from /proc/self/mountinfo and sysfs. A mount is a sink when any
  * one signal says so; the signal is kept (why) so an alert can say why a mount counted.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/array_size.h"
 #include "mounts.h"
+
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x1000U   /* linux/stat.h, 5.8 */
+#endif
 
 static const char *const media_fstypes[] = {
 	"vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "udf", "iso9660",
@@ -25,6 +32,31 @@ static const char *const media_prefixes[] = { "/media/", "/run/media/" };
 uint32_t mounts_kdev(uint64_t st_dev)
 {
 	return (uint32_t)(major(st_dev) << 20 | minor(st_dev));
+}
+
+uint32_t mounts_kdev_path(const char *mountinfo_path, const char *path, uint64_t st_dev)
+{
+	uint32_t kdev = mounts_kdev(st_dev);
+	unsigned long long id;
+	unsigned maj, min;
+	struct statx sx;
+	char line[4096];
+	FILE *f;
+
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &sx) ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return kdev;
+	f = fopen(mountinfo_path, "re");
+	if (!f)
+		return kdev;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llu %*u %u:%u", &id, &maj, &min) == 3 && id == sx.stx_mnt_id) {
+			kdev = maj << 20 | min;
+			break;
+		}
+	}
+	fclose(f);
+	return kdev;
 }
 
 /* Unescapes mountinfo's octal escapes (\040 for a space) in place. */

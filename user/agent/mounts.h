@@ -38,4 +38,10 @@ int mounts_find_dev(const char *mountinfo_path, uint32_t dev, char *mnt, size_t 
 /* Kernel dev_t encoding from a userspace one. */
 uint32_t mounts_kdev(uint64_t st_dev);
 
+/* The device the kernel's inodes under path carry (i_sb->s_dev, what the sensors key
+ * files by), from the line of path's mount in mountinfo. On btrfs stat's st_dev is a
+ * per-subvolume number instead, which matches nothing. Falls back to st_dev where statx
+ * cannot name the mount (before 5.8). */
+uint32_t mounts_kdev_path(const char *mountinfo_path, const char *path, uint64_t st_dev);
+
 #endif

@@ -125,8 +125,16 @@ const char *objnames_resolve_fd(struct objnames *o, const char *proc_root, uint3
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-		if (stat(link, &st) || st.st_ino != ino || mounts_kdev(st.st_dev) != dev)
+		if (stat(link, &st) || st.st_ino != ino)
 			continue;
+		/* btrfs: stat's device is the subvolume's; the kernel's is the mount's. */
+		if (mounts_kdev(st.st_dev) != dev) {
+			char mi[PATH_MAX + 32];
+
+			snprintf(mi, sizeof(mi), "%s/self/mountinfo", proc_root);
+			if (mounts_kdev_path(mi, link, st.st_dev) != dev)
+				continue;
+		}
 		n = readlink(link, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;

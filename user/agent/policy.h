@@ -27,8 +27,14 @@ struct policy *policy_new(const struct sensor_maps *maps, const struct policy_pa
 void policy_free(struct policy *p);
 
 /* Applies cfg to the maps. Returns 0 or -errno (maps then hold a mix of old and new
- * entries, all of them valid watch decisions). */
+ * entries, all of them valid watch decisions). A full map is not an error: what fits is
+ * in force, policy_stats()->refused counts the rest, and the caller raises the alarm.
+ * Sources go in first, so sink folders can never crowd out a source. */
 int policy_apply(struct policy *p, const struct config *cfg);
+
+/* Looks for configured sync folders that did not exist at the last apply ("~/Dropbox"
+ * of a new account, a folder created later) and watches those that appeared. */
+int policy_discover(struct policy *p);
 
 /* Re-reads mountinfo and updates the sink devices; call when mounts change. */
 int policy_refresh_media(struct policy *p);
@@ -41,11 +47,25 @@ struct policy_stats {
 	size_t watched_files;
 	size_t watched_dirs;
 	size_t sink_dirs;
+	size_t sink_files;
+	size_t refused;          /* entries that did not fit (map full): a partial policy */
+	size_t discovered;       /* sync folders found after the apply (policy_discover) */
 	size_t media_mounts;
 	size_t services;
 	size_t allow;
 };
 const struct policy_stats *policy_stats(const struct policy *p);
+
+/* Called by policy_verify for each difference (at most 8 per call): the map and what. */
+typedef void (*policy_report_fn)(void *ctx, const char *map, const char *what);
+
+/*
+ * Reads back allow, services, watch and sinks and compares them with what the last
+ * policy_apply put in (entries the kernel learns at open time are checked to be ones it
+ * could have learned). Every difference is reported and repaired. Returns the number of
+ * differences: anything but 0 means someone with root edited the maps.
+ */
+int policy_verify(struct policy *p, policy_report_fn report, void *ctx);
 
 /* Stable id of a configured path, as carried in xm_watch_val.source_id. */
 uint32_t policy_source_id(const char *kind, const char *path);

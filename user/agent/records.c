@@ -7,6 +7,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -126,6 +129,32 @@ static void full_path(struct agent *a, uint32_t dev, const char *rev, unsigned l
 		snprintf(out, out_len, "/");
 }
 
+/*
+ * Whether the program just executed is a 32-bit ELF. On x86-64 the syscall tracepoints
+ * skip compat (int 0x80) syscalls, so such a process's file and socket activity is not
+ * counted on the tracepoint path: its exec is reported as an evasion instead. Read from
+ * /proc/PID/exe (the file the kernel mapped, whatever path it was given), or from the
+ * recorded path when the process is already gone.
+ */
+static bool exec_is_32bit(struct agent *a, uint32_t pid, const char *path)
+{
+	unsigned char ident[5];
+	char exe[160];
+	int fd;
+	bool elf32;
+
+	snprintf(exe, sizeof(exe), "%s/%u/exe", a->proc_root, pid);
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && path[0] == '/')
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf32 = read(fd, ident, sizeof(ident)) == sizeof(ident) && !memcmp(ident, "\x7f" "ELF", 4) &&
+		ident[4] == 1;
+	close(fd);
+	return elf32;
+}
+
 static int on_exec(struct agent *a, const void *data)
 {
 	const struct xm_exec *r = data;
@@ -158,6 +187,10 @@ static int on_exec(struct agent *a, const void *data)
 	ev.path = p.exe;
 	ev.args = p.args;
 	a->sink.emit(a->sink.ctx, &ev);
+	if (exec_is_32bit(a, p.pid, p.exe))
+		agent_integrity(a, p.session_id, p.loginuid, "compat_exec",
+				"32-bit program %s (pid %u): its compat syscalls are not traced, "
+				"its reads, writes and sends are not counted", p.exe, p.pid);
 	return 0;
 }
 

@@ -5,6 +5,8 @@
  * comparing version numbers, then loads and attaches the skeleton.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,8 @@ struct sensors {
 	uint32_t hooks;
 	unsigned attached;
 	bool uring_legacy;        /* io_uring paired by (ring, user_data): before 5.19 */
-	char hooks_text[512];
+	struct bpf_link *dgram_links[2]; /* cgroup sendmsg4/6 on the cgroup2 root */
+	char hooks_text[600];
 };
 
 /* While probing the fast path a refusal is expected; its verifier log is noise. */
@@ -231,8 +234,11 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 {
 	unsigned n_fast;
 	struct exfilmon_bpf *skel = s->skel;
+	const char *no_sock_tp = getenv("EXFILMON_FORCE_SOCK_SYSCALLS");
+	/* EXFILMON_FORCE_SOCK_SYSCALLS=1: the pre-6.3 socket path on any kernel, for tests. */
 	bool sock_tp = btf_has_raw_tp(vmlinux, "sock_send_length") &&
-		       btf_has_raw_tp(vmlinux, "sock_recv_length");
+		       btf_has_raw_tp(vmlinux, "sock_recv_length") &&
+		       !(no_sock_tp && !strcmp(no_sock_tp, "1"));
 
 	if (sock_tp) {
 		s->hooks |= SENSORS_HOOK_SOCK_LEN_TP;
@@ -245,6 +251,13 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	choose_arg_source(s);
 	choose_dircache_ttl(s);
+	/* mremap finds the file behind the grown mapping with bpf_find_vma (5.17+), which
+	 * also means bpf_task_pt_regs: the program has no entry-argument twin. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) != 1 ||
+	    !(s->hooks & SENSORS_HOOK_TASK_REGS)) {
+		log_info("sensors: no bpf_find_vma: a grown mremap of a watched file is not seen");
+		bpf_program__set_autoload(skel->progs.on_sys_exit_mremap, false);
+	}
 	choose_uring(s, vmlinux);
 	n_fast = choose_fast(s, vmlinux, fast);
 	snprintf(s->hooks_text, sizeof(s->hooks_text),
@@ -320,6 +333,13 @@ static void fill_maps(struct sensors *s)
 		.socks = bpf_map__fd(k->maps.socks),
 		.sinkdevs = bpf_map__fd(k->maps.sinkdevs),
 		.collectors = bpf_map__fd(k->maps.collectors),
+		.sinks = bpf_map__fd(k->maps.sinks),
+		.fills = bpf_map__fd(k->maps.fills),
+		.flowfree = bpf_map__fd(k->maps.flowfree),
+		.watch_max = bpf_map__max_entries(k->maps.watch),
+		.sinks_max = bpf_map__max_entries(k->maps.sinks),
+		.flows_max = bpf_map__max_entries(k->maps.flows),
+		.totals_max = bpf_map__max_entries(k->maps.totals),
 		.dir_gen = (uint64_t *)&k->bss->dir_gen,
 	};
 }
@@ -337,7 +357,8 @@ static int attach_all(struct sensors *s)
 		return err;
 	}
 	bpf_object__for_each_program(prog, s->skel->obj)
-		s->attached += bpf_program__autoload(prog);
+		s->attached += bpf_program__autoload(prog) &&
+			       bpf_program__type(prog) != BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
 	return 0;
 }
 
@@ -399,6 +420,75 @@ static int load_and_attach(struct sensors *s, const struct sensors_opts *opts)
 	return err;
 }
 
+/* Where the cgroup2 hierarchy is mounted (/sys/fs/cgroup, or .../unified on hybrid
+ * systems), from mountinfo. Returns 0 or -ENOENT. */
+static int cgroup2_root(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096], mnt[PATH_MAX], *sep;
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strlen(mnt) < len) {
+			snprintf(out, len, "%s", mnt);
+			err = 0;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/*
+ * The cgroup sendmsg4/6 hooks on the cgroup2 root see the destination of every UDP
+ * datagram that names one (sendto, sendmsg, sendmmsg, compat calls, io_uring). They need
+ * a cgroup fd, so the skeleton cannot attach them. Without them, sendto's address is
+ * still read at the syscall exit; sendmsg/sendmmsg with an address are then unseen.
+ */
+static void attach_dgram_hooks(struct sensors *s)
+{
+	struct bpf_program *progs[2] = { s->skel->progs.on_cgroup_sendmsg4,
+					 s->skel->progs.on_cgroup_sendmsg6 };
+	char root[PATH_MAX];
+	int fd, err = cgroup2_root(root, sizeof(root));
+
+	fd = err ? -1 : open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		log_warn("sensors: no cgroup2 hierarchy: UDP sendmsg/sendmmsg with an address "
+			 "not seen");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		s->dgram_links[i] = bpf_program__attach_cgroup(progs[i], fd);
+		if (!s->dgram_links[i]) {
+			log_warn("sensors: attach %s on %s: %s", bpf_program__name(progs[i]), root,
+				 strerror(errno));
+			break;
+		}
+	}
+	close(fd);
+	if (s->dgram_links[0] && s->dgram_links[1]) {
+		s->skel->bss->dgram_hooks_on = 1;
+		s->attached += 2;
+		snprintf(s->hooks_text + strlen(s->hooks_text),
+			 sizeof(s->hooks_text) - strlen(s->hooks_text),
+			 "; datagram destinations: cgroup sendmsg4/6 on %s", root);
+	}
+}
+
+static void detach_dgram_hooks(struct sensors *s)
+{
+	s->skel->bss->dgram_hooks_on = 0;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(s->dgram_links[i]);
+		s->dgram_links[i] = NULL;
+	}
+}
+
 struct sensors *sensors_start(const struct sensors_opts *opts)
 {
 	struct sensors *s = calloc(1, sizeof(*s));
@@ -422,6 +512,7 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 		log_error("sensors: ring buffer: %s", strerror(-err));
 		goto out_destroy;
 	}
+	attach_dgram_hooks(s);
 	fill_maps(s);
 	log_info("sensors: %u programs attached; %s", s->attached, s->hooks_text);
 	return s;
@@ -436,6 +527,7 @@ out_free:
 
 void sensors_detach(struct sensors *s)
 {
+	detach_dgram_hooks(s);
 	exfilmon_bpf__detach(s->skel);
 }
 
@@ -444,6 +536,7 @@ void sensors_stop(struct sensors *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	detach_dgram_hooks(s);
 	exfilmon_bpf__destroy(s->skel);
 	free(s);
 }

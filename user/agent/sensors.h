@@ -24,6 +24,8 @@ struct sensors_opts {
 /* Map fds userspace reads and writes (collectors: read only, by the BPF tests). */
 struct sensor_maps {
 	int watch, flows, totals, gaps, drops, services, allow, socks, sinkdevs, collectors;
+	int sinks, fills, flowfree;
+	uint32_t watch_max, sinks_max, flows_max, totals_max;   /* max_entries */
 	/* The generation of the kernel's directory verdicts, in the skeleton's mapped .bss
 	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
 	 * skeleton (unit tests). */

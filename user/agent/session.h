@@ -23,7 +23,8 @@ struct session_info {
 	char tty[32];             /* "pts/3", or "" */
 	char display[32];         /* graphical display (":0"), or "" */
 	char seat[16];
-	char remote_host[64];     /* SSH/remote-desktop peer, or "" for a local login */
+	char remote_host[64];     /* SSH/remote-desktop peer from logind or utmp; "unverified:ADDR"
+				   * when only a process environment claims it; "" for local */
 	uint64_t login_ns;        /* CLOCK_REALTIME, 0 when unknown */
 	uint32_t leader_pid;
 	bool person;              /* false for processes outside any login session */

@@ -116,7 +116,11 @@ static void tty_name(unsigned tty_nr, char *buf, size_t len)
 		snprintf(buf, len, "%u:%u", major, minor);
 }
 
-/* SSH_CONNECTION="client port server port" (or SSH_CLIENT) names the remote end. */
+/*
+ * SSH_CONNECTION="client port server port" (or SSH_CLIENT) names the remote end. Any
+ * process can set it (a cron job, a user's own shell), so what is read here is only a
+ * claim: it is stored as "unverified:ADDR", never as a bare remote host.
+ */
 static bool remote_from_environ(const struct session_table *t, uint32_t pid, char *out,
 				size_t len)
 {
@@ -130,9 +134,11 @@ static bool remote_from_environ(const struct session_table *t, uint32_t pid, cha
 		for (int i = 0; i < n; i += (int)strlen(buf + i) + 1) {
 			if (strncmp(buf + i, keys[k], klen))
 				continue;
-			snprintf(out, len, "%.*s", (int)strcspn(buf + i + klen, " "),
+			if (!buf[i + klen] || buf[i + klen] == ' ')
+				return false;
+			snprintf(out, len, "unverified:%.*s", (int)strcspn(buf + i + klen, " "),
 				 buf + i + klen);
-			return out[0] != '\0';
+			return true;
 		}
 	}
 	return false;

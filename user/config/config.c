@@ -83,8 +83,7 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 	return err;
 }
 
-/* Whole file into a malloc'd buffer; refuses files that cannot be a config. */
-static int read_file(const char *path, char **text, size_t *len)
+int config_read_file(const char *path, char **text, size_t *len)
 {
 	size_t used = 0, cap = 16384;
 	char *buf = malloc(cap);
@@ -140,7 +139,7 @@ int config_load(const char *path, struct config *cfg, char **errors)
 		*errors = NULL;
 	if (!path)
 		return config_defaults(cfg);
-	err = read_file(path, &text, &len);
+	err = config_read_file(path, &text, &len);
 	if (err) {
 		if (errors && asprintf(errors, "%s:1:1: cannot read: %s\n", path,
 				       err == -EFBIG ? "larger than 1 MiB, not a configuration" :

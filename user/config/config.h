@@ -55,6 +55,7 @@ struct config {
 	uint64_t evidence_retention_ns;
 	uint64_t evidence_retention_bytes;
 	uint64_t evidence_seal_interval_ns; /* a block is sealed at least this often */
+	uint64_t evidence_heartbeat_ns;     /* a heartbeat block is sealed this often */
 	char *state_dir;            /* baselines and agent state */
 	uint32_t ring_bytes;        /* BPF ring buffer size, power of two */
 	uint32_t poll_interval_ms;  /* how often kernel counters are drained */
@@ -69,6 +70,7 @@ struct config {
 	uint64_t fleet_heartbeat_ns;
 	char **fleet_groups;        /* policy groups this host belongs to */
 	size_t n_fleet_groups;
+	bool require_signed;        /* policy.require_signed: only signed bundles replace this */
 	char sha256[65];            /* hex SHA-256 of the file's bytes ("builtin" hashes the default text) */
 };
 
@@ -97,6 +99,10 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 		       char **errors);
 
 void config_free(struct config *cfg);
+
+/* Reads a whole file (at most 1 MiB, the most a config or bundle can be) into a
+ * malloc'd *text of *len bytes. Returns 0, -EFBIG, -ENOMEM or -errno. */
+int config_read_file(const char *path, char **text, size_t *len);
 
 /* True when addr (16 bytes, IPv4-mapped form) and port (host order) fall in one of the
  * rules; a rule with port 0 matches every port. */

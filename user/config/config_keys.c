@@ -85,6 +85,9 @@ const struct key cfg_keys[] = {
 	{ "evidence.seal_interval", cfg_value_duration, OFF(evidence_seal_interval_ns), 0, SEC / 10,
 	  3600 * SEC, 0, "5s", "e.g. 5s, 500ms", "100ms to 1h",
 	  "a block is sealed at least this often" },
+	{ "evidence.heartbeat", cfg_value_duration, OFF(evidence_heartbeat_ns), 0, SEC, 3600 * SEC,
+	  0, "60s", "e.g. 60s", "1s to 1h",
+	  "a heartbeat block is sealed this often, so a stopped agent shows as a silence" },
 	{ "agent.state_dir", cfg_value_path, OFF(state_dir), 0, 0, 0, 0, "/var/lib/exfilmon/state",
 	  "an absolute path", NULL, "learned baselines and agent state" },
 	{ "agent.ring_buffer", cfg_value_ring, OFF(ring_bytes), 0, 4096, 1ULL << 30, 0, "4MiB",
@@ -105,6 +108,8 @@ const struct key cfg_keys[] = {
 	  "15s", "e.g. 15s, 1m", "1s to 1h", "how often a heartbeat is published" },
 	{ "fleet.groups", cfg_value_words, OFF(fleet_groups), OFF(n_fleet_groups), 0, 64, 0, "[]",
 	  "a list of names (A-Z a-z 0-9 _ -)", NULL, "policy groups this host belongs to" },
+	{ "policy.require_signed", cfg_value_bool, OFF(require_signed), 0, 0, 0, 0, "false",
+	  "true or false", NULL, "only signed policy bundles may replace this config" },
 };
 const size_t cfg_n_keys = ARRAY_SIZE(cfg_keys);
 

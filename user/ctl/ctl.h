@@ -19,6 +19,7 @@ int ctl_alerts(int argc, char **argv);
 int ctl_timeline(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_report(int argc, char **argv);
+int ctl_policy(int argc, char **argv);
 
 /* Copies SRC into DST (LEN bytes with the NUL) with control bytes and backslash as
  * \xNN, cut at a whole character: attacker-chosen strings printed for a human. */

@@ -437,6 +437,9 @@ int case_load(const struct case_opts *o, struct case_model *m)
 		return 1;
 	}
 	count_user_alerts(m);
+	if (m->rep.index_altered)
+		fprintf(stderr, "exfilctl: WARNING: the index was altered; the blocks it "
+				"misdescribes were read in full: %s\n", m->rep.index_problem);
 	if (!m->rep.intact)
 		fprintf(stderr, "exfilctl: WARNING: evidence not intact; nothing after the "
 				"problem is shown: %s\n", m->rep.problem);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * exfilctl status: the daemon's health from the status file it rewrites every tick:
- * sensors attached and hooks chosen, config hash, sessions tracked, events and drops.
+ * sensors attached and hooks chosen, config hash and policy (serial, source, refusals),
+ * sessions tracked, events and drops.
  * Exit 0 only when the daemon is healthy: its pid is alive and is exfilmond, the file is
  * no older than three ticks (at least STALE_MIN_MS) and sensors are attached. Otherwise
  * 1, with the reason on the first line: a status file left behind by a dead daemon or a
@@ -31,6 +32,27 @@ static const char *str(json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "-";
+}
+
+/* The policy in force, where it came from, and the last refusal (docs/policy.md). */
+static void print_policy(json_t *p)
+{
+	if (!p)
+		return;
+	printf("policy:          %s, %s, serial %lld%s%s, from %s%s\n",
+	       json_is_true(json_object_get(p, "signed")) ? "signed" : "unsigned",
+	       str(p, "groups")[0] ? str(p, "groups") : "no groups", num(p, "serial"),
+	       json_is_true(json_object_get(p, "signed")) ? ", key " : "",
+	       json_is_true(json_object_get(p, "signed")) ? str(p, "key_id") : "",
+	       str(p, "source"),
+	       json_is_true(json_object_get(p, "require_signed")) ? " (require_signed)" : "");
+	if (str(p, "note")[0] && strcmp(str(p, "note"), "-"))
+		printf("policy note:     %s\n", str(p, "note"));
+	if (num(p, "refusals"))
+		printf("policy refusals: %lld, last: %s\n", num(p, "refusals"),
+		       str(p, "last_refusal"));
+	else
+		printf("policy refusals: 0\n");
 }
 
 /* Seconds since a realtime ns stamp, or -1 for never. */
@@ -146,6 +168,7 @@ static void print_human(json_t *o, const struct health *h)
 	printf("hooks:           %s\n", str(o, "hooks"));
 	printf("config:          %s\n", str(o, "config_path"));
 	printf("config sha256:   %s\n", str(o, "config_sha256"));
+	print_policy(json_object_get(o, "policy"));
 	printf("sessions:        %lld tracked, %lld processes, %lld new processes not tracked "
 	       "(process table full)\n", num(o, "sessions"), num(o, "processes"),
 	       num(o, "processes_refused"));

@@ -64,7 +64,7 @@ static const char *verdict_name(int v)
 static int print_json(const struct ev_report *rep, const char *dir, int v, const char *expect_problem)
 {
 	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:b, s:s?,"
-			      " s:s?, s:s?, s:I, s:i, s:s?}",
+			      " s:s?, s:s?, s:I, s:i, s:s?, s:I, s:I, s:I}",
 			      "dir", dir, "verdict", verdict_name(v), "intact", rep->intact,
 			      "index_intact", !rep->index_altered,
 			      "segments", (json_int_t)rep->segments,
@@ -78,7 +78,10 @@ static int print_json(const struct ev_report *rep, const char *dir, int v, const
 			      "index_problem", rep->index_problem[0] ? rep->index_problem : NULL,
 			      "index_missing", (json_int_t)rep->index_missing,
 			      "torn_files", (int)rep->torn_files,
-			      "expect_problem", expect_problem[0] ? expect_problem : NULL);
+			      "expect_problem", expect_problem[0] ? expect_problem : NULL,
+			      "silence_ns", (json_int_t)rep->silence_ns,
+			      "silence_from_ns", (json_int_t)rep->silence_from_ns,
+			      "silence_to_ns", (json_int_t)rep->silence_to_ns);
 
 	if (!o)
 		return 1;
@@ -102,6 +105,10 @@ static void print_notes(const struct ev_report *rep)
 		       (unsigned long long)rep->index_missing);
 	if (rep->index_altered)
 		printf("INDEX ALTERED: %s\n", rep->index_problem);
+	if (rep->silence_ns)
+		printf("longest silence between heartbeats: %llu s (one is sealed every "
+		       "evidence.heartbeat while the agent runs)\n",
+		       (unsigned long long)(rep->silence_ns / 1000000000ULL));
 }
 
 static void print_human(const struct ev_report *rep, int v, const char *expect_problem,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exfilctl: the command-line tool for IT (trace, status) and for investigators
+ * exfilctl: the command-line tool for IT (trace, status, policy) and for investigators
  * (verify, sessions, alerts, timeline, export, report). This file only dispatches.
  */
 #include <stdio.h>
@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "timeline", ctl_timeline, "what a session or user read and where it went, in order" },
 	{ "export", ctl_export, "export evidence records as JSON lines or CSV" },
 	{ "report", ctl_report, "self-contained HTML incident report for a session" },
+	{ "policy", ctl_policy, "signed policy bundles: keygen, sign, verify, show, push" },
 };
 
 static void usage(FILE *f)

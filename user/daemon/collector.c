@@ -66,7 +66,10 @@ struct collector {
 	uint64_t alerts;
 	uint64_t evidence_errors;
 	uint64_t last_status_ns;
+	uint64_t heartbeat_ns;        /* evidence.heartbeat */
+	uint64_t last_heartbeat_ns;
 	struct json_buf buf;          /* one event's record, reused */
+	const struct policy_status *policy;
 };
 
 /* Creates path and its missing parents (mkdir -p), each with mode. */
@@ -264,6 +267,17 @@ void collector_on_event(void *ctx, const struct event *ev)
 	if (ev->kind == EV_GAP)
 		log_warn("collector: lost %llu %s records for session %d (ring buffer full)",
 			 (unsigned long long)ev->gap.count, ev->gap.what, (int)ev->session_id);
+	if (ev->kind == EV_INTEGRITY && c->detect) {
+		struct detect_integrity in = {
+			.ts_ns = ev->ts_ns, .session_id = ev->session_id, .loginuid = ev->loginuid,
+			.reason = ev->integrity.reason, .detail = ev->integrity.detail,
+		};
+
+		log_warn("collector: sensor integrity, session %d: %s: %s", (int)ev->session_id,
+			 ev->integrity.reason, ev->integrity.detail);
+		detect_set_evidence_seq(c->detect, seq);
+		detect_integrity(c->detect, &in);
+	}
 	if (ev->kind == EV_ACTIVITY && c->detect) {
 		detect_set_evidence_seq(c->detect, seq);
 		detect_feed(c->detect, &ev->act);
@@ -453,6 +467,7 @@ struct collector *collector_new(const struct config *cfg, const char *status_pat
 		return NULL;
 	c->alerts_fd = -1;
 	c->started_ns = realtime_ns();
+	c->heartbeat_ns = cfg->evidence_heartbeat_ns;
 	load_identity(c);
 	snprintf(c->status_path, sizeof(c->status_path), "%s", status_path ? status_path : "");
 	ops.ctx = c;
@@ -488,6 +503,7 @@ int collector_reconfigure(struct collector *c, const struct config *cfg)
 	char key[sizeof(c->fleet_key)];
 
 	detect_reconfigure(c->detect, &cfg->detect);
+	c->heartbeat_ns = cfg->evidence_heartbeat_ns;
 	record_config(c, cfg);
 	fleet_key(cfg, key, sizeof(key));
 	if (strcmp(key, c->fleet_key)) {
@@ -540,6 +556,24 @@ static json_t *stats_json(struct collector *c)
 		json_object_set_new(drops, agent_drop_name(i),
 				    json_integer((json_int_t)st.drops[i]));
 	json_object_set_new(o, "drops", drops);
+	return o;
+}
+
+static json_t *policy_json(const struct policy_status *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "serial", json_integer((json_int_t)st->info.serial));
+	json_object_set_new(o, "sha256", json_string(st->info.sha256));
+	json_object_set_new(o, "signed", json_boolean(st->info.is_signed));
+	json_object_set_new(o, "key_id", json_string(st->info.key_id));
+	json_object_set_new(o, "groups", json_string(st->info.groups));
+	json_object_set_new(o, "expiry", json_integer((json_int_t)st->info.expiry));
+	json_object_set_new(o, "source", json_string(policy_source_name(st->source)));
+	json_object_set_new(o, "require_signed", json_boolean(st->require_signed));
+	json_object_set_new(o, "refusals", json_integer((json_int_t)st->refusals));
+	json_object_set_new(o, "last_refusal", json_string(st->last_refusal));
+	json_object_set_new(o, "note", json_string(st->note));
 	return o;
 }
 
@@ -605,6 +639,11 @@ static void push_fleet_counters(struct collector *c)
 	fc.syslog_drops = syslog_dropped(c);
 	fc.sensors_attached = st.programs;
 	snprintf(fc.config_sha256, sizeof(fc.config_sha256), "%s", c->config_sha256);
+	if (c->policy) {
+		fc.have_policy = true;
+		fc.policy_serial = c->policy->info.serial;
+		snprintf(fc.policy_sha256, sizeof(fc.policy_sha256), "%s", c->policy->info.sha256);
+	}
 	fleet_set_counters(c->fleet, &fc);
 }
 
@@ -633,10 +672,28 @@ static void write_status(struct collector *c, uint64_t now_ns)
 	json_object_set_new(o, "metrics_path", c->metrics_path ? json_string(c->metrics_path)
 							       : json_null());
 	json_object_set_new(o, "fleet", fleet_json(c, now_ns));
+	if (c->policy)
+		json_object_set_new(o, "policy", policy_json(c->policy));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->status_path);
 	if (json_dump_file(o, tmp, JSON_INDENT(2)) == 0)
 		rename(tmp, c->status_path);
 	json_decref(o);
+}
+
+/* A block sealed every evidence.heartbeat, whatever happens: the chain's timestamps then
+ * show a stopped, frozen or killed agent as a silence (exfilctl verify reports the
+ * longest one), which a quiet machine alone would not. */
+static void heartbeat(struct collector *c, uint64_t now_ns)
+{
+	char json[160];
+
+	if (!c->evidence || !c->heartbeat_ns || now_ns - c->last_heartbeat_ns < c->heartbeat_ns)
+		return;
+	c->last_heartbeat_ns = now_ns;
+	snprintf(json, sizeof(json), "{\"event\":\"heartbeat\",\"interval_ns\":%llu}",
+		 (unsigned long long)c->heartbeat_ns);
+	record(c, "heartbeat", now_ns, json, NULL);
+	evidence_seal(c->evidence);
 }
 
 static uint64_t dir_segment_bytes(const char *dir)
@@ -725,6 +782,7 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 {
 	int err;
 
+	heartbeat(c, now_ns);
 	if (c->detect)
 		detect_tick(c->detect, now_ns);
 	/* Frames queued while the collector was unreachable go out when it is back. */
@@ -741,6 +799,39 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 	push_fleet_counters(c);
 	write_metrics(c, now_ns);
 	write_status(c, now_ns);
+}
+
+void collector_set_policy(struct collector *c, const struct policy_status *st)
+{
+	c->policy = st;
+}
+
+void collector_policy_event(struct collector *c, const char *event, const char *name,
+			    const struct policy_info *info, const char *reason)
+{
+	json_t *o = json_object();
+	char msg[2048];
+	bool bad = strcmp(event, "applied") != 0;
+
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "name", json_string(name ? name : ""));
+	json_object_set_new(o, "serial", json_integer((json_int_t)info->serial));
+	json_object_set_new(o, "sha256", json_string(info->sha256));
+	json_object_set_new(o, "signed", json_boolean(info->is_signed));
+	json_object_set_new(o, "key_id", json_string(info->key_id));
+	json_object_set_new(o, "groups", json_string(info->groups));
+	json_object_set_new(o, "reason", json_string(reason ? reason : ""));
+	if (c->policy)
+		json_object_set_new(o, "source",
+				    json_string(policy_source_name(c->policy->source)));
+	record_obj(c, "policy", realtime_ns(), o);
+	snprintf(msg, sizeof(msg), "policy %s %s serial=%llu sha256=%s%s%s", event,
+		 name ? name : "", (unsigned long long)info->serial, info->sha256,
+		 reason && *reason ? " reason=" : "", reason ? reason : "");
+	if (c->syslog)
+		syslog_out_send(c->syslog, bad ? 4 : 5, "POLICY", msg);
+	if (c->evidence && bad)
+		evidence_seal(c->evidence);
 }
 
 uint64_t collector_alerts(const struct collector *c)

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "model/event.h"
+#include "policy_keeper.h"
 
 struct collector;
 struct agent;
@@ -31,6 +32,15 @@ int collector_reopen(struct collector *c);
 /* Records the agent's start or stop ("start"/"stop") with hooks and config hash. */
 void collector_agent_record(struct collector *c, const char *what, const char *hooks);
 uint64_t collector_alerts(const struct collector *c);
+/* The keeper's status, shown in the status file from now on (st outlives c). */
+void collector_set_policy(struct collector *c, const struct policy_status *st);
+/*
+ * A policy event ("applied", "refused", "start") as a "policy" evidence record and a
+ * syslog message (warning for a refusal or a start on a fallback, notice otherwise);
+ * name is the candidate's file or key, reason "" when none.
+ */
+void collector_policy_event(struct collector *c, const char *event, const char *name,
+			    const struct policy_info *info, const char *reason);
 /* Seals, flushes and closes everything. Accepts NULL. */
 void collector_free(struct collector *c);
 

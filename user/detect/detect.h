@@ -69,6 +69,19 @@ void detect_set_config_hash(struct detect *d, const char *sha256_hex);
 /* Sets the evidence sequence number that the next activity's record carries. */
 void detect_set_evidence_seq(struct detect *d, uint64_t seq);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+
+/* A fact that makes the sensors' picture of a session incomplete or untrustworthy. */
+struct detect_integrity {
+	uint64_t ts_ns;
+	uint32_t session_id;      /* SESSION_NONE: the machine as a whole */
+	uint32_t loginuid;
+	const char *reason;       /* short fixed word: "flow_quota", "policy_tamper", ... */
+	const char *detail;
+};
+/* Raises a sensor_integrity alert, once per (session, reason) per run (for SESSION_NONE,
+ * once per distinct detail): the first report is what an investigator needs, and an
+ * attacker must not be able to flood the alerts. */
+void detect_integrity(struct detect *d, const struct detect_integrity *in);
 /* Saves baselines (as detect_save) and frees everything; accepts NULL. */
 void detect_free(struct detect *d);
 

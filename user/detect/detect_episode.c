@@ -23,7 +23,7 @@ static uint64_t min_seq(uint64_t a, uint64_t b)
 	return b && b < a ? b : a;
 }
 
-static uint64_t new_id(struct detect *d, uint64_t now)
+uint64_t dx_new_id(struct detect *d, uint64_t now)
 {
 	if (!d->id_base)
 		d->id_base = (now / NS_PER_S) << 20;
@@ -203,7 +203,7 @@ static void open_episode(struct detect *d, struct subject *s, enum alert_rule r,
 	uint64_t now = act->ts_ns, first_ns = 0, first_seq = 0;
 
 	e->open = true;
-	e->id = new_id(d, now);
+	e->id = dx_new_id(d, now);
 	e->revision = 1;
 	e->threshold = threshold;
 	if (!def->first(s, &first_ns, &first_seq) || first_ns > dx_act_start(act))

@@ -15,6 +15,8 @@
 #include "detect_window.h"
 
 #define N_RULES (RULE_BASELINE + 1)
+/* Integrity alerts remembered to raise each (session, reason) once per run. */
+#define INTEGRITY_SEEN 1024
 #define MAX_SUBJECTS 2048         /* sessions plus users (~30 KiB each); beyond, users only */
 #define RECENT_SESSIONS 4
 #define SAVE_EVERY_NS (300ULL * 1000000000ULL)
@@ -93,6 +95,8 @@ struct detect {
 	uint64_t seq;                /* evidence seq of the slice being fed */
 	uint64_t last_save_ns;
 	struct detect_stats st;
+	uint64_t integrity_raised[INTEGRITY_SEEN]; /* keys of integrity alerts raised */
+	unsigned n_integrity;
 };
 
 struct rule_def {
@@ -132,5 +136,8 @@ void dx_note_session(struct subject *u, uint32_t sid, uint64_t now);
 void dx_reset_lists(struct detect *d, struct subject *s, uint64_t now);
 void dx_subject_free(struct subject *s);
 int dx_tab_rebuild(struct detect *d, uint32_t cap);
+
+/* detect_episode.c: a new alert id, unique per run (ids start at the first time seen). */
+uint64_t dx_new_id(struct detect *d, uint64_t now);
 
 #endif

@@ -19,34 +19,116 @@
 #include "common/array_size.h"
 #include "evidence_format.h"
 
-void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32])
+static int cmp_u32(const void *a, const void *b)
 {
-	struct ev_block_hdr copy = *h;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int n = 0;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	memset(copy.hash, 0, sizeof(copy.hash));
+	return x < y ? -1 : x > y;
+}
+
+/* The canonical bytes of a session set: sorted unique ids (u32, little-endian as
+ * everything here), then the "every session" byte. Returns the length. */
+static size_t sessions_canonical(const struct ev_session_set *s, unsigned char *out)
+{
+	uint32_t ids[EV_INDEX_MAX_SESSIONS];
+	unsigned n = 0;
+
+	memcpy(ids, s->ids, s->n * sizeof(ids[0]));
+	qsort(ids, s->n, sizeof(ids[0]), cmp_u32);
+	for (unsigned i = 0; i < s->n; i++)
+		if (!i || ids[i] != ids[i - 1])
+			ids[n++] = ids[i];
+	memcpy(out, ids, n * sizeof(ids[0]));
+	out[n * sizeof(ids[0])] = s->all;
+	return n * sizeof(ids[0]) + 1;
+}
+
+void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
+		   const struct ev_session_set *s, uint8_t out[32])
+{
+	unsigned char canon[EV_INDEX_MAX_SESSIONS * 4 + 1];
+	struct ev_block_hdr copy = *h;
+	EVP_MD_CTX *ctx;
+	unsigned int n = 0;
+	size_t canon_len = 0;
+
 	/* A hash that cannot be computed must never match a stored one. */
 	memset(out, 0xff, 32);
+	if (h->flags & EV_FLAG_SESSIONS) {
+		if (!s || s->n > EV_INDEX_MAX_SESSIONS)
+			return;
+		canon_len = sessions_canonical(s, canon);
+	}
+	memset(copy.hash, 0, sizeof(copy.hash));
+	ctx = EVP_MD_CTX_new();
 	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
 	    EVP_DigestUpdate(ctx, h->prev_hash, sizeof(h->prev_hash)) &&
 	    EVP_DigestUpdate(ctx, &copy, sizeof(copy)) &&
-	    EVP_DigestUpdate(ctx, payload, h->comp_len))
+	    EVP_DigestUpdate(ctx, payload, h->comp_len) &&
+	    EVP_DigestUpdate(ctx, canon, canon_len))
 		EVP_DigestFinal_ex(ctx, out, &n);
 	EVP_MD_CTX_free(ctx);
 }
 
 static uint32_t block_codec(const struct ev_block_hdr *h)
 {
-	return h->version == 1 ? EV_CODEC_ZLIB : h->flags & EV_CODEC_MASK;
+	return h->version < 3 ? EV_CODEC_ZLIB : (h->flags & EV_CODEC_MASK) >> EV_CODEC_SHIFT;
 }
 
+/* Version 1: zlib, no flags. 2: zlib, the session set hashed. 3: as 2, with the codec
+ * named in the flags. */
 static bool version_known(const struct ev_block_hdr *h)
 {
-	if (h->version == 1)
+	switch (h->version) {
+	case 1:
 		return h->flags == 0;
-	return h->version == 2 && !(h->flags & ~EV_CODEC_MASK) &&
-	       (block_codec(h) == EV_CODEC_ZLIB || block_codec(h) == EV_CODEC_LZ4);
+	case 2:
+		return !(h->flags & ~EV_FLAG_SESSIONS);
+	case 3:
+		return !(h->flags & ~(EV_FLAG_SESSIONS | EV_CODEC_MASK)) &&
+		       (block_codec(h) == EV_CODEC_ZLIB || block_codec(h) == EV_CODEC_LZ4);
+	default:
+		return false;
+	}
+}
+
+int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned char **raw,
+		     size_t *cap, size_t *raw_len, struct ev_session_set *s)
+{
+	if (*cap < (size_t)h->raw_len + 1) {
+		unsigned char *p = realloc(*raw, h->raw_len + 1);
+
+		if (!p)
+			return -ENOMEM;
+		*raw = p;
+		*cap = h->raw_len + 1;
+	}
+	if (ev_block_decompress(h, comp, *raw))
+		return -EINVAL;
+	*raw_len = h->raw_len;
+	if (s && ev_payload_sessions(*raw, *raw_len, s) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp)
+{
+	struct ev_session_set s;
+	unsigned char *raw = NULL;
+	size_t cap = 0, raw_len;
+	uint8_t hash[32];
+	bool ok = false;
+
+	if (!(h->flags & EV_FLAG_SESSIONS)) {
+		ev_block_hash(h, comp, NULL, hash);
+		return !memcmp(hash, h->hash, 32);
+	}
+	if (ev_block_inflate(h, comp, &raw, &cap, &raw_len, &s) == 0) {
+		ev_block_hash(h, comp, &s, hash);
+		ok = !memcmp(hash, h->hash, 32);
+	}
+	free(raw);
+	return ok;
 }
 
 bool ev_hdr_plausible(const struct ev_block_hdr *h)
@@ -68,7 +150,7 @@ size_t ev_block_compress(const void *raw, size_t raw_len, unsigned char **out,
 	int n;
 
 	*out = NULL;
-	*flags = EV_CODEC_LZ4;
+	*flags = EV_CODEC_LZ4 << EV_CODEC_SHIFT;
 	if (raw_len > EV_MAX_PAYLOAD || bound <= 0)
 		return 0;
 	*out = malloc(bound);
@@ -157,7 +239,8 @@ void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type
 	if (json_is_integer(sid) && json_integer_value(sid) >= 0 &&
 	    json_integer_value(sid) <= UINT32_MAX)
 		ev_session_set_add(s, (uint32_t)json_integer_value(sid));
-	else if (json_is_null(sid) && type_is(type, type_len, "gap"))
+	else if (json_is_null(sid) &&
+		 (type_is(type, type_len, "gap") || type_is(type, type_len, "integrity")))
 		s->all = true;
 	json_decref(o);
 }

@@ -3,13 +3,15 @@
  * On-disk layout of the evidence store, shared by the writer and the reader.
  *
  * A segment file "seg-<first block no, 16 hex>.xev" is a run of blocks. A block is a
- * 128-byte header, then comp_len bytes of compressed records: zlib in version 1 blocks;
- * in version 2 the codec is named by the header's flags (EV_CODEC_*: LZ4 block format
- * as written today, or zlib). A segment may hold blocks of both versions (a store
- * written before and after an upgrade). Its hash is
+ * 128-byte header, then comp_len bytes of compressed records: zlib in version 1 and 2
+ * blocks; in version 3 the codec is named by the header's flags (EV_CODEC_*: the LZ4
+ * block format as written today, or zlib). A segment may hold blocks of several versions
+ * (a store written before and after an upgrade). Its hash is
  * SHA-256(prev_hash || header with hash zeroed || payload), and prev_hash is the hash of
  * the block before it, in this segment or the previous one; block numbers run on across
- * segments. Records in a payload: u32 len (of what follows), u64 seq, u64 ts_ns,
+ * segments. With EV_FLAG_SESSIONS (versions 2 and 3) the hash input ends with the block's
+ * session set: the sorted ids as u32, then one byte, 1 when it concerns every session.
+ * Records in a payload: u32 len (of what follows), u64 seq, u64 ts_ns,
  * u8 type_len, type, JSON. Integers are little-endian.
  * Beside each segment, "seg-....idx" has one line per block for fast queries:
  * "BLOCK OFFSET FIRST_TS LAST_TS FIRST_SEQ NRECORDS SESSIONS" where SESSIONS is "-"
@@ -25,8 +27,15 @@
 #include <stdint.h>
 
 #define EV_MAGIC "XMEVBLK1"
-#define EV_VERSION 2                     /* written; 1 (zlib, flags 0) is still read */
-#define EV_CODEC_MASK 0xfu               /* version 2: the codec, in flags' low bits */
+#define EV_VERSION 3                     /* written; versions 1 and 2 are still read */
+#define EV_VERSION_MIN 1
+/* Versions 2 and 3: the block hash also covers the block's session set (canonical form),
+ * so an index line that names sessions is checked by the hash itself and cannot hide
+ * one. */
+#define EV_FLAG_SESSIONS 1u
+/* Version 3: the payload's codec, in flags bits 4-7 (versions 1 and 2 are zlib). */
+#define EV_CODEC_SHIFT 4
+#define EV_CODEC_MASK (0xfu << EV_CODEC_SHIFT)
 #define EV_CODEC_ZLIB 0u
 #define EV_CODEC_LZ4 1u
 #define EV_HDR_LEN 128
@@ -76,8 +85,19 @@ struct ev_index_entry {
 	struct ev_session_set sessions;
 };
 
-/* Computes the block hash into out (the header's own hash field counts as zero). */
-void ev_block_hash(const struct ev_block_hdr *h, const void *payload, uint8_t out[32]);
+/* Computes the block hash into out (the header's own hash field counts as zero). s is
+ * the block's session set, needed when h->flags has EV_FLAG_SESSIONS (NULL then gives a
+ * hash that matches nothing). */
+void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
+		   const struct ev_session_set *s, uint8_t out[32]);
+/* Whether the block's stored hash is right for its header and compressed payload (for a
+ * version 2 block, with the sessions of its own records: it is decompressed). */
+bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp);
+/* Decompresses a block's payload into *raw (grown as needed; *raw_len gets its length)
+ * through ev_block_decompress and, when s is not NULL, computes its session set. 0,
+ * -ENOMEM or -EINVAL. */
+int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned char **raw,
+		     size_t *cap, size_t *raw_len, struct ev_session_set *s);
 /* True when h has our magic, a version and codec we read, and lengths a reader may
  * allocate. */
 bool ev_hdr_plausible(const struct ev_block_hdr *h);

@@ -54,6 +54,10 @@ struct walk {
 	struct retained *retained;
 	size_t n_retained;
 	struct seg_index idx;
+	uint64_t last_ts;            /* time of the last heartbeat record */
+	/* The current block's index line, when its session list was proven by the block
+	 * hash (version 2): only then may a query skip the block on its word. */
+	const struct ev_index_entry *proven;
 	/* buffers reused across blocks */
 	unsigned char *comp, *raw;
 	size_t comp_cap, raw_cap;
@@ -133,7 +137,7 @@ static bool index_agrees(const struct ev_index_entry *e, const struct ev_block_h
 }
 
 /* Whether a query must decompress this block. */
-static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64_t off)
+static bool block_may_match(struct walk *w, const struct ev_block_hdr *h)
 {
 	const struct ev_index_entry *e;
 
@@ -144,8 +148,9 @@ static bool block_may_match(struct walk *w, const struct ev_block_hdr *h, uint64
 		return false;
 	if (!w->f->have_session)
 		return true;
-	e = index_for(w, h, off);
-	return !e || !index_agrees(e, h) || ev_session_set_has(&e->sessions, w->f->session_id);
+	/* Never on an unproven line: an edited index would hide a session. */
+	e = w->proven;
+	return !e || ev_session_set_has(&e->sessions, w->f->session_id);
 }
 
 /* Verify: the index line must describe the block exactly, sessions included. */
@@ -197,6 +202,19 @@ static bool in_time(const struct ev_filter *f, uint64_t ts)
 	return !f || ((!f->since_ns || ts >= f->since_ns) && (!f->until_ns || ts <= f->until_ns));
 }
 
+/* Heartbeats carry the time they were written (kernel records written late carry the
+ * time of the event), so the time between two is how long the agent wrote nothing. */
+static void note_heartbeat(struct walk *w, uint64_t ts)
+{
+	if (w->last_ts && ts > w->last_ts && ts - w->last_ts > w->rep->silence_ns) {
+		w->rep->silence_ns = ts - w->last_ts;
+		w->rep->silence_from_ns = w->last_ts;
+		w->rep->silence_to_ns = ts;
+	}
+	if (ts > w->last_ts)
+		w->last_ts = ts;
+}
+
 static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *h,
 		    const unsigned char *raw, size_t raw_len, uint64_t off)
 {
@@ -222,6 +240,8 @@ static void deliver(struct walk *w, const char *seg, const struct ev_block_hdr *
 		w->rep->records++;
 		if (json && !strcmp(type, "retention"))
 			note_retention(w, json);
+		if (!strcmp(type, "heartbeat"))
+			note_heartbeat(w, r.ts_ns);
 		if (json && w->fn && in_time(w->f, r.ts_ns))
 			w->stop = w->fn(w->ctx, &r) != 0;
 		free(json);
@@ -282,12 +302,51 @@ static uint64_t expected_block(const struct walk *w, const char *seg)
 	return w->started ? w->next_block : strtoull(seg + 4, NULL, 16);
 }
 
+/*
+ * The block's hash. A version 2 hash covers the block's session set: tried first with
+ * the set its index line claims (when the line agrees with the header), which proves the
+ * line and lets a query skip the block; else with the set of its own records (the block
+ * is decompressed, *inflated set), and a line that failed is reported as altered.
+ */
+static bool hash_ok(struct walk *w, const char *seg, const struct ev_block_hdr *h, uint64_t off,
+		    bool *inflated)
+{
+	const struct ev_index_entry *e = index_for(w, h, off);
+	struct ev_session_set s;
+	uint8_t hash[32];
+	size_t raw_len;
+
+	w->proven = NULL;
+	*inflated = false;
+	if (!(h->flags & EV_FLAG_SESSIONS)) {
+		ev_block_hash(h, w->comp, NULL, hash);
+		return !memcmp(hash, h->hash, 32);
+	}
+	if (e && index_agrees(e, h)) {
+		ev_block_hash(h, w->comp, &e->sessions, hash);
+		if (!memcmp(hash, h->hash, 32)) {
+			w->proven = e;
+			return true;
+		}
+	}
+	if (ev_block_inflate(h, w->comp, &w->raw, &w->raw_cap, &raw_len, &s))
+		return false;
+	*inflated = true;
+	ev_block_hash(h, w->comp, &s, hash);
+	if (memcmp(hash, h->hash, 32))
+		return false;
+	if (e)
+		index_problem(w, seg, h->block_no, "session list does not match the block");
+	return true;
+}
+
+
 /* Checks one block at off; returns its length, or 0 after recording a problem. */
 static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
 {
 	struct ev_block_hdr h;
-	uint8_t hash[32];
 	size_t raw_len;
+	bool inflated;
 	uint64_t block = expected_block(w, seg);
 
 	if (size - off < EV_HDR_LEN || pread(fd, &h, sizeof(h), off) != sizeof(h))
@@ -305,8 +364,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		w->rep->unreadable = true;
 		return 0;
 	}
-	ev_block_hash(&h, w->comp, hash);
-	if (memcmp(hash, h.hash, 32)) {
+	if (!hash_ok(w, seg, &h, off, &inflated)) {
 		problem(w, seg, block, off, "hash mismatch: the block was altered");
 		return 0;
 	}
@@ -326,12 +384,12 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		memcpy(w->rep->probe_hash, w->rep->head, sizeof(w->rep->probe_hash));
 		snprintf(w->rep->probe_segment, sizeof(w->rep->probe_segment), "%s", seg);
 	}
-	if (w->fn && !block_may_match(w, &h, off)) {
+	if (w->fn && !block_may_match(w, &h)) {
 		w->rep->skipped_blocks++;
 		return EV_HDR_LEN + h.comp_len;
 	}
 	raw_len = h.raw_len;
-	if (ev_block_decompress(&h, w->comp, w->raw)) {
+	if (!inflated && ev_block_decompress(&h, w->comp, w->raw)) {
 		problem(w, seg, h.block_no, off, "payload does not decompress");
 		return 0;
 	}

@@ -58,6 +58,10 @@ struct ev_report {
 	bool probe_found;            /* f->probe: the block verified, with this hash */
 	char probe_hash[65];
 	char probe_segment[32];
+	/* Longest time between two heartbeat records (sealed every evidence.heartbeat while
+	 * the agent runs): much longer than the interval is a stopped or frozen agent. Only
+	 * blocks that were read count (all of them for verify). */
+	uint64_t silence_ns, silence_from_ns, silence_to_ns;
 };
 
 /*

@@ -29,7 +29,6 @@
 static int read_block(int fd, uint64_t off, uint64_t size, struct ev_block_hdr *h,
 		      unsigned char **payload, bool *ok)
 {
-	uint8_t hash[32];
 	unsigned char *p;
 
 	if (size - off < EV_HDR_LEN || pread(fd, h, sizeof(*h), off) != sizeof(*h) ||
@@ -41,8 +40,7 @@ static int read_block(int fd, uint64_t off, uint64_t size, struct ev_block_hdr *
 	*payload = p;
 	if (pread(fd, p, h->comp_len, off + EV_HDR_LEN) != h->comp_len)
 		return 0;
-	ev_block_hash(h, p, hash);
-	*ok = !memcmp(hash, h->hash, 32);
+	*ok = ev_block_hash_ok(h, p);
 	return 1;
 }
 

@@ -267,8 +267,8 @@ int evidence_seal(struct evidence *ev)
 		free(comp);
 		return comp ? -EIO : -ENOMEM;
 	}
-	block_header(ev, &h, comp_len, flags);
-	ev_block_hash(&h, comp, h.hash);
+	block_header(ev, &h, comp_len, flags | EV_FLAG_SESSIONS);
+	ev_block_hash(&h, comp, &ev->sessions, h.hash);
 	err = write_block(ev, &h, comp);
 	free(comp);
 	if (!err)

@@ -11,9 +11,10 @@ const char *alert_rule_name(enum alert_rule rule)
 		[RULE_STAGING] = "staging",
 		[RULE_DRIP] = "slow_drip",
 		[RULE_BASELINE] = "baseline_deviation",
+		[RULE_INTEGRITY] = "sensor_integrity",
 	};
 
-	if (rule >= RULE_BULK_READ && rule <= RULE_BASELINE)
+	if (rule >= RULE_BULK_READ && rule <= RULE_INTEGRITY)
 		return names[rule];
 	return "unknown";
 }

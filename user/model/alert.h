@@ -16,6 +16,7 @@ enum alert_rule {
 	RULE_STAGING,         /* "staging" */
 	RULE_DRIP,            /* "slow_drip" */
 	RULE_BASELINE,        /* "baseline_deviation" */
+	RULE_INTEGRITY,       /* "sensor_integrity": blinded, tampered with or evaded */
 };
 
 #define ALERT_MAX_ITEMS 8
@@ -53,6 +54,8 @@ struct alert {
 	uint64_t evidence_first_seq; /* evidence records behind it: [first, last] record seqs */
 	uint64_t evidence_last_seq;
 	char config_sha256[65];
+	char reason[32];          /* sensor_integrity: what happened ("flow_quota", ...) */
+	char detail[256];         /* sensor_integrity: in words, naming map, file or peer */
 };
 
 /* "bulk_collection_bytes", ... : the rule.name that outputs carry. */

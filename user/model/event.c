@@ -16,6 +16,7 @@ const char *event_kind_name(enum event_kind kind)
 		[EV_EXEC] = "exec", [EV_FORK] = "fork", [EV_EXIT] = "exit",
 		[EV_OPEN] = "open", [EV_MMAP] = "mmap", [EV_CONNECT] = "connect",
 		[EV_URING] = "io_uring", [EV_ACTIVITY] = "activity", [EV_GAP] = "gap",
+		[EV_INTEGRITY] = "integrity",
 	};
 
 	return name_in(names, ARRAY_SIZE(names), kind);

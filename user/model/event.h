@@ -21,6 +21,7 @@ enum event_kind {
 	EV_URING,       /* io_uring read submitted on a watched file */
 	EV_ACTIVITY,    /* bytes moved since the last drain (act) */
 	EV_GAP,         /* detail lost (gap) */
+	EV_INTEGRITY,   /* the sensors were blinded, tampered with or evaded (integrity) */
 };
 
 /* What the peer of a connect/accept is (the kernel's socket class, decoded). */
@@ -56,6 +57,13 @@ struct event_gap {
 	const char *reason;
 };
 
+/* Something that makes the sensors' picture of a session incomplete or untrustworthy:
+ * reason is a short fixed word (docs/alerts.md lists them), detail says what and how. */
+struct event_integrity {
+	const char *reason;     /* "flow_quota", "map_pressure", "policy_tamper", ... */
+	const char *detail;
+};
+
 struct event {
 	enum event_kind kind;
 	uint64_t ts_ns;         /* CLOCK_REALTIME */
@@ -75,6 +83,7 @@ struct event {
 	struct event_conn conn;
 	struct activity act;
 	struct event_gap gap;
+	struct event_integrity integrity;
 };
 
 /* "exec", "fork", "exit", "open", "mmap", "connect", "io_uring", "activity", "gap";

@@ -47,6 +47,8 @@ const char *event_record_type(const struct event *ev)
 		return "activity";
 	case EV_GAP:
 		return "gap";
+	case EV_INTEGRITY:
+		return "integrity";
 	default:
 		return "file";
 	}
@@ -102,6 +104,10 @@ static void add_specific(struct json_buf *o, const struct event *ev)
 		set_u64(o, "last_ns", ev->gap.last_ns);
 		set_str(o, "reason", ev->gap.reason);
 		break;
+	case EV_INTEGRITY:
+		set_str(o, "reason", ev->integrity.reason);
+		set_str(o, "detail", ev->integrity.detail);
+		break;
 	default:
 		break;
 	}
@@ -126,7 +132,7 @@ int64_t event_json_session(const struct event *ev)
 	if (id != SESSION_NONE)
 		return id;
 	/* A gap outside any one session concerns them all (docs/evidence.md, Index). */
-	return ev->kind == EV_GAP ? EVIDENCE_ALL_SESSIONS : EVIDENCE_NO_SESSION;
+	return ev->kind == EV_GAP || ev->kind == EV_INTEGRITY ? EVIDENCE_ALL_SESSIONS : EVIDENCE_NO_SESSION;
 }
 
 char *event_json(const struct event *ev)

@@ -31,6 +31,9 @@ struct fleet_counters {
 	uint64_t ring_drops, gap_records, map_full, syslog_drops;
 	uint32_t sensors_attached;
 	char config_sha256[65];       /* the config in force (a reload changes it) */
+	bool have_policy;             /* the policy keeper's serial and hash are known */
+	uint64_t policy_serial;       /* 0: a plain (unsigned) config */
+	char policy_sha256[65];
 };
 
 /* Blocks retention deleted before they were shipped (cumulative, kept in the cursor). */

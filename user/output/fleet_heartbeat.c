@@ -82,8 +82,12 @@ char *fleet_heartbeat_json(const struct fleet_heartbeat *hb)
 	for (size_t i = 0; i < hb->n_groups; i++)
 		json_array_append_new(groups, json_string(hb->groups[i]));
 	json_object_set_new(o, "groups", groups);
-	/* Filled by the signed-policy work; null until then (FLEET_WIRE.md). */
-	json_object_set_new(o, "policy", json_null());
+	/* The policy in force (docs/policy.md); null when the daemon did not say. */
+	json_object_set_new(o, "policy", hb->counters.have_policy
+				 ? json_pack("{s:I, s:s}", "serial",
+					     (json_int_t)hb->counters.policy_serial, "sha256",
+					     hb->counters.policy_sha256)
+				 : json_null());
 	json_object_set_new(o, "clean_shutdown", json_boolean(hb->clean_shutdown));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -89,6 +89,7 @@ static const char *const rule_descriptions[] = {
 	[RULE_STAGING] = "Staging: collected data written to files outside the sources",
 	[RULE_DRIP] = "Slow drip: cumulative source volume over a long window above the threshold",
 	[RULE_BASELINE] = "Deviation from the user's own daily baseline",
+	[RULE_INTEGRITY] = "Sensor integrity: the agent was blinded, tampered with or evaded",
 };
 
 /* Items name files and mount points by absolute path, services and peers as "ip:port". */
@@ -237,6 +238,10 @@ static json_t *exfilmon_obj(const struct alert *a)
 	json_object_set_new(x, "evidence_first_seq", u64(a->evidence_first_seq));
 	json_object_set_new(x, "evidence_last_seq", u64(a->evidence_last_seq));
 	json_object_set_new(x, "config_sha256", str(a->config_sha256));
+	if (a->rule == RULE_INTEGRITY) {
+		json_object_set_new(x, "reason", str(a->reason));
+		json_object_set_new(x, "detail", str(a->detail));
+	}
 	return x;
 }
 
