@@ -28,6 +28,12 @@ PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto libssl libsyste
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# The fleet side: exfilmon-central (NATS JetStream consumer, PostgreSQL) and the fleet
+# simulator; exfilctl reads the central store with libpq (--db).
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS   := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+NATS_CFLAGS := $(shell pkg-config --cflags libnats 2>/dev/null)
+NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || echo -lnats)
 
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS   ?= -O2 -g
@@ -35,7 +41,7 @@ VERSION  := 0.1.0
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wformat=2
 XCFLAGS  := -std=gnu11 $(WARNINGS) -DEXFILMON_VERSION=\"$(VERSION)\" \
-            -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) -MMD -MP
+            -Iinclude -Iuser -I$(OUT) $(HARDEN) $(PKG_CFLAGS) $(PQ_CFLAGS) $(NATS_CFLAGS) -MMD -MP
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
 ifneq ($(SAN),)
 SAN_FLAGS := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -70,6 +76,14 @@ LIB_SRCS  := $(foreach l,$(LAYERS),$(call layer_srcs,$(l)))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(LIB_SRCS))
 CTL_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(CTL_SRCS))
 
+# central/: exfilmon-central, on common, model, config and evidence only (never on the
+# agent's layers); its schema migrations are compiled in from central/schema/*.sql.
+CENTRAL_SQL  := $(sort $(wildcard central/schema/*.sql))
+CENTRAL_SRCS := $(filter-out central/central_main.c,$(wildcard central/*.c))
+CENTRAL_OBJS := $(patsubst %.c,$(OUT)/%.o,$(CENTRAL_SRCS)) $(OUT)/central/schema_sql.o
+CENTRAL_LIBS := $(OUT)/user/libevidence.a $(OUT)/user/libconfig.a $(OUT)/user/libmodel.a \
+                $(OUT)/user/libcommon.a
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 # BPF tests (tests/bpf/, root): the real skeleton, one syscall, the map entry it wrote.
@@ -79,7 +93,7 @@ BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 .DELETE_ON_ERROR:
 .PHONY: all test bpf-test check integration clean install uninstall man deb bench fuzz FORCE
 
-all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a
+all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a $(OUT)/exfilmon-central $(OUT)/fleet_sim
 
 # vmlinux.h follows the kernel's BTF (or VMLINUX_H): the source is copied into build/
 # only when its bytes differ, so the header and the BPF objects are regenerated exactly
@@ -125,14 +139,40 @@ $(OUT)/user/lib%.a: $$(call layer_objs,$$*)
 $(OUT)/libexfilmon.a: $(LIB_OBJS)
 	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(OUT)/layers.ok: scripts/check-layers.sh $(shell find user -name '*.[ch]')
+$(OUT)/layers.ok: scripts/check-layers.sh $(shell find user central -name '*.[ch]')
 	$(call msg,LAYERS,user/)scripts/check-layers.sh && touch $@
 
 $(OUT)/exfilmond: $(OUT)/user/daemon/exfilmond.o $(LAYER_LIBS) | $(OUT)/layers.ok
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) -o $@
 
 $(OUT)/exfilctl: $(OUT)/user/ctl/exfilctl.o $(CTL_OBJS) $(LAYER_LIBS) | $(OUT)/layers.ok
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(CTL_OBJS) $(LINK_LIBS) $(LIBS) -o $@
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(CTL_OBJS) $(LINK_LIBS) $(LIBS) $(PQ_LIBS) -o $@
+
+$(OUT)/central/schema_sql.c: scripts/embed-sql.sh $(CENTRAL_SQL)
+	$(Q)mkdir -p $(@D)
+	$(call msg,GEN-SQL,$@)scripts/embed-sql.sh $(CENTRAL_SQL) > $@
+
+$(OUT)/central/schema_sql.o: $(OUT)/central/schema_sql.c
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -Icentral -c $< -o $@
+
+$(OUT)/central/%.o: central/%.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(OUT)/central/libcentral.a: $(CENTRAL_OBJS)
+	$(call msg,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/exfilmon-central: $(OUT)/central/central_main.o $(OUT)/central/libcentral.a $(CENTRAL_LIBS) | $(OUT)/layers.ok
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) $(NATS_LIBS) -o $@
+
+# The fleet simulator: synthetic hosts' evidence (written by the real evidence writer),
+# heartbeats and alerts published through JetStream, for tests and benchmarks.
+$(OUT)/bench/fleet_sim.o: bench/fleet_sim.c
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)$(CC) $(CFLAGS) $(XCFLAGS) -c $< -o $@
+
+$(OUT)/fleet_sim: $(OUT)/bench/fleet_sim.o $(CENTRAL_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(NATS_LIBS) -o $@
 
 $(OUT)/tests/%.o: tests/unit/%.c
 	$(Q)mkdir -p $(@D)
@@ -140,6 +180,10 @@ $(OUT)/tests/%.o: tests/unit/%.c
 
 $(OUT)/tests/%: $(OUT)/tests/%.o $(LAYER_LIBS)
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $< $(LINK_LIBS) $(LIBS) $(CMOCKA_LIBS) -o $@
+
+# central/'s unit tests link its library and client libraries too.
+$(OUT)/tests/test_central_%: $(OUT)/tests/test_central_%.o $(OUT)/central/libcentral.a $(CENTRAL_LIBS)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) $^ $(LIBS) $(PQ_LIBS) $(NATS_LIBS) $(CMOCKA_LIBS) -o $@
 
 # The fleet tests' JetStream helper (stream creation, read-back), built against libnats.
 $(OUT)/tests/nats_tool: tests/lib/nats_tool.c $(LAYER_LIBS)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev liblz4-dev
 	libcmocka-dev libyaml-dev libjansson-dev libssl-dev libsystemd-dev
-	libnats-dev"
+	libpq-dev libnats-dev"
 # Workloads and fixtures the demo and the integration tests drive.
 TEST_PKGS="postgresql postgresql-client curl python3 fusefat dosfstools exfat-fuse exfatprogs
 	rsyslog iproute2 util-linux procps liburing-dev chromium tzdata prometheus-node-exporter

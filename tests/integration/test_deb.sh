@@ -33,7 +33,7 @@ VERSION=$(cd "$ROOT" && dpkg-parsechangelog -S Version)
 
 echo "debootstrap (background) and make deb"
 debootstrap --variant=minbase \
-	--include=libbpf1,libelf1,libyaml-0-2,libjansson4,libssl3,libsystemd0,zlib1g,logrotate \
+	--include=libbpf1,libelf1,libyaml-0-2,libjansson4,libssl3,libsystemd0,zlib1g,libnats3.4,liblz4-1,logrotate \
 	bookworm "$CH" "$MIRROR" >"$T/debootstrap.log" 2>&1 &
 BOOT=$!
 (cd "$ROOT" && make -s deb OUT="$T/build") >"$T/deb.log" 2>&1 || { tail -30 "$T/deb.log"; die "make deb"; }
@@ -70,6 +70,17 @@ BOOT=
 for m in proc sys dev; do mount --bind "/$m" "$CH/$m" && MOUNTED=("$CH/$m" "${MOUNTED[@]}"); done
 cp "$DEB" "$CH/tmp/exfilmon.deb"
 in_root() { chroot "$CH" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
+
+# The libraries the package was linked against (its shlibs Depends) must all be in the
+# root: whatever the include list above missed comes from the archive now, so a new
+# library in the build is a dependency the package declares, not a broken install.
+deps=$(dpkg-deb -f "$DEB" Depends | sed 's/([^)]*)//g; s/|[^,]*//g; s/,/ /g')
+missing=$(for d in $deps; do in_root dpkg -s "$d" >/dev/null 2>&1 || echo "$d"; done)
+if [ -n "$missing" ]; then
+	echo "installing into the root: $missing"
+	{ in_root apt-get update -qq && in_root apt-get install -y -qq --no-install-recommends $missing; } \
+		>"$T/deps.log" 2>&1 || { tail -20 "$T/deps.log"; die "dependencies into the root"; }
+fi
 
 echo "install"
 in_root dpkg -i /tmp/exfilmon.deb >"$T/install-deb.log" 2>&1

@@ -7,6 +7,7 @@
 #ifndef EXFILMON_CTL_H
 #define EXFILMON_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "model/paths.h"
@@ -20,6 +21,10 @@ int ctl_timeline(int argc, char **argv);
 int ctl_export(int argc, char **argv);
 int ctl_report(int argc, char **argv);
 int ctl_policy(int argc, char **argv);
+/* exfilctl COMMAND --db CONNINFO ...: the views over the central store (ctl_db.c).
+ * argv[0] is the command. ctl_wants_db says whether argv has --db. */
+int ctl_db_main(int argc, char **argv);
+bool ctl_wants_db(int argc, char **argv);
 
 /* Copies SRC into DST (LEN bytes with the NUL) with control bytes and backslash as
  * \xNN, cut at a whole character: attacker-chosen strings printed for a human. */

@@ -61,6 +61,25 @@ static bool selected(const struct case_model *m, json_t *al, const struct ctl_ar
 	return s && case_alert_covers(al, s);
 }
 
+void ctl_alert_header(void)
+{
+	printf("%-24s %-24s %-10s %7s %12s %12s  %s -> %s\n", "TIME", "RULE", "USER", "SESSION",
+	       "COLLECTED", "SENT OUT", "TOP SOURCE", "DESTINATION");
+}
+
+void ctl_alert_line(json_t *al, const char *session)
+{
+	json_t *x = json_object_get(al, "exfilmon");
+	char user[128], src[1024], dst[1024];
+
+	printf("%-24s %-24s %-10s %7s %12lld %12lld  %s -> %s\n", case_str(al, "@timestamp"),
+	       case_str(json_object_get(al, "rule"), "name"),
+	       ctl_safe_stored(case_str(json_object_get(al, "user"), "name"), user, sizeof(user)),
+	       session, case_int(x, "source_bytes"), case_int(x, "egress_bytes"),
+	       ctl_safe_stored(first_name(x, "sources"), src, sizeof(src)),
+	       ctl_safe_stored(first_name(x, "destinations"), dst, sizeof(dst)));
+}
+
 int ctl_alerts(int argc, char **argv)
 {
 	struct case_model m;
@@ -84,24 +103,11 @@ int ctl_alerts(int argc, char **argv)
 			putchar('\n');
 		}
 	} else {
-		printf("%-24s %-24s %-10s %7s %12s %12s  %s -> %s\n", "TIME", "RULE", "USER",
-		       "SESSION", "COLLECTED", "SENT OUT", "TOP SOURCE", "DESTINATION");
-		json_array_foreach(sel, i, al) {
-			json_t *x = json_object_get(al, "exfilmon");
+		char sessions[256];
 
-			char user[128], src[1024], dst[1024], sessions[256];
-
-			printf("%-24s %-24s %-10s %7s %12lld %12lld  %s -> %s\n",
-			       case_str(al, "@timestamp"),
-			       case_str(json_object_get(al, "rule"), "name"),
-			       ctl_safe_stored(case_str(json_object_get(al, "user"), "name"), user,
-					sizeof(user)),
-			       session_column(&m, al, sessions, sizeof(sessions)),
-			       case_int(x, "source_bytes"),
-			       case_int(x, "egress_bytes"),
-			       ctl_safe_stored(first_name(x, "sources"), src, sizeof(src)),
-			       ctl_safe_stored(first_name(x, "destinations"), dst, sizeof(dst)));
-		}
+		ctl_alert_header();
+		json_array_foreach(sel, i, al)
+			ctl_alert_line(al, session_column(&m, al, sessions, sizeof(sessions)));
 	}
 	json_decref(sel);
 	case_free(&m);

@@ -120,6 +120,15 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *a, const char *usage)
 /* The option list of cmd, one line each, as --help prints it. */
 void ctl_print_options(FILE *f, const char *cmd);
 
+/* The alerts and sessions tables, shared by the store and the central (--db) views
+ * (ctl_alerts.c, ctl_sessions.c). */
+void ctl_alert_header(void);
+/* SESSION column text: the session id, or the sessions a per-user alert covers. */
+void ctl_alert_line(json_t *alert, const char *session);
+void ctl_session_header(void);
+void ctl_session_line(const struct case_session *s);
+json_t *ctl_session_json(const struct case_session *s);
+
 /* One human line per evidence record, "" when not worth a line (ctl_timeline.c). */
 void ctl_describe(const char *type, json_t *d, char *buf, size_t len);
 

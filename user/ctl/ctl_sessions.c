@@ -14,7 +14,7 @@
 static const char usage[] = "usage: exfilctl sessions [--dir DIR] [--json] [--session N] "
 			    "[--user NAME] [--since T] [--until T]\n";
 
-static json_t *session_json(const struct case_session *s)
+json_t *ctl_session_json(const struct case_session *s)
 {
 	return json_pack("{s:i, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:i}",
 			 "session_id", (int)s->session_id, "loginuid", (int)s->loginuid, "user",
@@ -23,6 +23,26 @@ static json_t *session_json(const struct case_session *s)
 			 (json_int_t)s->last_ns, "source_bytes", (json_int_t)s->source_bytes,
 			 "egress_bytes", (json_int_t)s->egress_bytes, "staging_bytes",
 			 (json_int_t)s->staging_bytes, "alerts", s->alerts, "gaps", s->gaps);
+}
+
+void ctl_session_header(void)
+{
+	printf("%8s %-12s %-8s %-16s %-19s %-19s %12s %12s %6s\n", "SESSION", "USER", "TTY", "FROM",
+	       "FIRST", "LAST", "COLLECTED", "SENT OUT", "ALERTS");
+}
+
+void ctl_session_line(const struct case_session *s)
+{
+	char first[32], last[32], user[256], tty[128], from[512];
+
+	ctl_fmt_time(s->first_ns, first, sizeof(first));
+	ctl_fmt_time(s->last_ns, last, sizeof(last));
+	printf("%8u %-12s %-8s %-16s %-19s %-19s %12llu %12llu %6u\n", s->session_id,
+	       ctl_safe_stored(s->user[0] ? s->user : "?", user, sizeof(user)),
+	       ctl_safe_stored(s->tty[0] ? s->tty : "-", tty, sizeof(tty)),
+	       ctl_safe_stored(s->remote_host[0] ? s->remote_host : "local", from, sizeof(from)), first,
+	       last, (unsigned long long)s->source_bytes, (unsigned long long)s->egress_bytes,
+	       s->alerts);
 }
 
 static bool wanted(const struct ctl_args *a, const struct case_session *s)
@@ -45,7 +65,6 @@ int ctl_sessions(int argc, char **argv)
 	struct ctl_args a;
 	int err = ctl_parse_args(argc, argv, &a, usage);
 	json_t *o;
-	char first[32], last[32], user[256], tty[128], from[512];
 
 	if (err || (err = case_load(&a.o, &m)))
 		return err;
@@ -54,29 +73,16 @@ int ctl_sessions(int argc, char **argv)
 		for (size_t i = 0; i < m.n_sessions; i++) {
 			if (!wanted(&a, &m.sessions[i]))
 				continue;
-			o = session_json(&m.sessions[i]);
+			o = ctl_session_json(&m.sessions[i]);
 			json_dumpf(o, stdout, JSON_COMPACT);
 			putchar('\n');
 			json_decref(o);
 		}
 	} else {
-		printf("%8s %-12s %-8s %-16s %-19s %-19s %12s %12s %6s\n", "SESSION", "USER", "TTY",
-		       "FROM", "FIRST", "LAST", "COLLECTED", "SENT OUT", "ALERTS");
-		for (size_t i = 0; i < m.n_sessions; i++) {
-			const struct case_session *s = &m.sessions[i];
-
-			if (!wanted(&a, s))
-				continue;
-			ctl_fmt_time(s->first_ns, first, sizeof(first));
-			ctl_fmt_time(s->last_ns, last, sizeof(last));
-			printf("%8u %-12s %-8s %-16s %-19s %-19s %12llu %12llu %6u\n", s->session_id,
-			       ctl_safe_stored(s->user[0] ? s->user : "?", user, sizeof(user)),
-			       ctl_safe_stored(s->tty[0] ? s->tty : "-", tty, sizeof(tty)),
-			       ctl_safe_stored(s->remote_host[0] ? s->remote_host : "local", from,
-					sizeof(from)), first, last,
-			       (unsigned long long)s->source_bytes,
-			       (unsigned long long)s->egress_bytes, s->alerts);
-		}
+		ctl_session_header();
+		for (size_t i = 0; i < m.n_sessions; i++)
+			if (wanted(&a, &m.sessions[i]))
+				ctl_session_line(&m.sessions[i]);
 	}
 	case_free(&m);
 	return 0;

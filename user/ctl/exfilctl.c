@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 		printf("exfilctl %s\n", EXFILMON_VERSION);
 		return 0;
 	}
+	if (ctl_wants_db(argc - 1, argv + 1))
+		return ctl_db_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].run(argc - 1, argv + 1);
