@@ -91,7 +91,7 @@ BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 
 .DELETE_ON_ERROR:
-.PHONY: all test bpf-test check integration clean install uninstall man deb bench fuzz FORCE
+.PHONY: all test bpf-test check integration clean install uninstall man deb bench fuzz FORCE print-libs
 
 all: $(OUT)/exfilmond $(OUT)/exfilctl $(OUT)/libexfilmon.a $(OUT)/exfilmon-central $(OUT)/fleet_sim
 
@@ -291,6 +291,12 @@ uninstall:
 # is left alone) into $(OUT)/deb/.
 deb:
 	$(Q)scripts/build-deb.sh $(OUT)/deb
+
+
+# What a program linking build/libexfilmon.a needs (bench/Makefile asks here, so a new
+# library is named once).
+print-libs:
+	@echo $(PKG_CFLAGS) $(LIBS)
 
 clean:
 	rm -rf $(OUT)
