@@ -24,7 +24,7 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libelf zlib yaml-0.1 jansson libcrypto libssl libsystemd libnats
+PKGS     := libbpf libelf zlib liblz4 yaml-0.1 jansson libcrypto libssl libsystemd libnats
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -224,7 +224,7 @@ check: test bpf-test integration
 # store, built with clang and libFuzzer from the layers the reader stands on.
 FUZZ_CC    ?= clang
 FUZZ_SRCS  := $(foreach l,common model evidence,$(call layer_srcs,$(l)))
-FUZZ_LIBS  := $(shell pkg-config --cflags --libs zlib libcrypto jansson 2>/dev/null)
+FUZZ_LIBS  := $(shell pkg-config --cflags --libs zlib liblz4 libcrypto jansson 2>/dev/null)
 FUZZ_FLAGS := -std=gnu11 -g -O1 -Iinclude -Iuser
 
 $(OUT)/fuzz/evidence_reader_fuzz: fuzz/evidence_reader_fuzz.c $(FUZZ_SRCS)

@@ -10,10 +10,13 @@
 #
 # Workloads (bench/workloads, fresh audit session, pinned): read4k and read64 of an
 # unwatched and of a watched 8 MiB file, open+read(2 KiB)+close of 5,000 unwatched and
-# of 5,000 watched small files (each opened once, as in bench/run.sh). Prints one line
+# of 5,000 watched small files (each opened once, as in bench/run.sh), unconnected UDP
+# sendto of 1 KiB to 127.0.0.77 (egress). Prints one line
 # per (workload, tracer, program) with the average ns per run, the median (and the
 # minimum) over the rounds; programs that ran fewer than 1,000 times in a workload
-# (background activity) only with VERBOSE=1. Programs are matched by the fds of the
+# (background activity) only with VERBOSE=1. CYCLES=K makes the open+read+close workloads
+# pass K times over their files: on a busy machine other processes' opens run the same
+# programs, and more passes drown them (repeat opens of a watched file find it by inode). Programs are matched by the fds of the
 # process that holds them, so other tracers on the machine do not disturb the numbers.
 #
 # This machine's speed drifts by 2x over minutes, so tracers measured one after the
@@ -32,6 +35,7 @@ WORK=.
 TOGETHER=0
 ALSO=()
 N=5000
+CYCLES=${CYCLES:-1}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) CPU=$2; shift ;;
@@ -157,8 +161,9 @@ workloads() {
 	read4k_watched -n 200000 read4k $T/src/big
 	read64_unwatched -n 200000 read64 $T/plain/big
 	read64_watched -n 200000 read64 $T/src/big
-	openclose_unwatched -n $N openclose $T/plain/small $N
-	openclose_watched -n $N openclose $T/src/small $N
+	openclose_unwatched -n $((N * CYCLES)) openclose $T/plain/small $N
+	openclose_watched -n $((N * CYCLES)) openclose $T/src/small $N
+	udp_egress -n 200000 udp 127.0.0.77 15433
 	EOF
 }
 

@@ -135,7 +135,7 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 							  struct xm_watch_key *wk)
 {
 	struct xm_watch_val *v = bpf_map_lookup_elem(&watch, wk);
-	struct xm_watch_val nv = {};
+	struct xm_watch_val nv = {}, root;
 	struct xm_sinkdev_val *sd;
 
 	if (v)
@@ -145,10 +145,9 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 	v = bpf_map_lookup_elem(&sinks, wk);
 	if (v)
 		return v;
-	v = ancestry_watch(fh->dentry, wk->dev);
-	if (v) {
-		nv.flags = v->flags & ~XM_W_DIR;
-		nv.source_id = v->source_id;
+	if (ancestry_watch(fh->dentry, wk->dev, &root)) {
+		nv.flags = root.flags & ~XM_W_DIR;
+		nv.source_id = root.source_id;
 	} else {
 		sd = bpf_map_lookup_elem(&sinkdevs, &wk->dev);
 		if (!sd || !(fh->mode & XM_FMODE_WRITE))
@@ -192,6 +191,49 @@ OPEN_EXIT(openat)
 OPEN_EXIT(open)
 OPEN_EXIT(openat2)
 OPEN_EXIT(creat)
+
+/*
+ * Renames and directory removals can move a directory into or out of a watched tree, or
+ * free its inode number for another directory elsewhere: either makes the cached
+ * ancestry verdicts (vfs.bpf.h) stale, so each moves their generation. A file rename
+ * does too (the exit cannot tell it from a directory's cheaply); it only costs the next
+ * open in each directory one walk.
+ */
+static __always_inline int dir_change_exit(long ret)
+{
+	if (ret == 0)
+		dir_gen_bump();
+	return 0;
+}
+
+#define DIR_CHANGE_EXIT(name)							\
+	SEC("tracepoint/syscalls/sys_exit_" #name)				\
+	int on_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+	{									\
+		return dir_change_exit(ctx->ret);				\
+	}
+
+DIR_CHANGE_EXIT(rename)
+DIR_CHANGE_EXIT(renameat)
+DIR_CHANGE_EXIT(renameat2)
+DIR_CHANGE_EXIT(rmdir)
+
+#define XM_AT_REMOVEDIR 0x200
+
+/* unlinkat removes a directory only with AT_REMOVEDIR; file unlinks, frequent in builds,
+ * keep the verdicts. Where the arguments are not at hand (before 5.15) every successful
+ * unlinkat counts. */
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int on_sys_exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct xm_sys_args args;
+
+	if (ctx->ret)
+		return 0;
+	if (args_from_enter || sys_args_get(&args, 3) || (args.a[2] & XM_AT_REMOVEDIR))
+		dir_gen_bump();
+	return 0;
+}
 
 /* A mapping of a watched source: its pages can be read without any further syscall, so
  * the mapped length is what the record and the flow carry. */

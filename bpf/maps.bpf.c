@@ -23,6 +23,7 @@ ring_map_t events SEC(".maps");
 scratch_map_t scratch SEC(".maps");
 collectors_map_t collectors SEC(".maps");
 sysargs_map_t sysargs SEC(".maps");
+dircache_map_t dircache SEC(".maps");
 dgramdst_map_t dgramdst SEC(".maps");
 staged_map_t staged SEC(".maps");
 
@@ -35,7 +36,9 @@ __u32 label_overflow = 0;
 
 const volatile __u32 args_from_enter = 0;
 const volatile __u32 sock_via_syscalls = 0;
+const volatile __u64 dircache_ttl_ns = 1000000000ULL;
 __u64 ring_woken_ns = 0;
+__u64 dir_gen = 0;
 __u32 suspects_any = 0;
 __u32 dgram_hooks_on = 0;
 

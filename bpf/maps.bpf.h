@@ -17,6 +17,7 @@
 #define XM_FLOW_ENTRIES 65536
 #define XM_SOCK_ENTRIES 65536
 #define XM_NET_ENTRIES 1024
+#define XM_DIRCACHE_ENTRIES 16384
 
 /* Watched inodes and tree roots, filled by userspace and extended at open time. Sink
  * files found at open time go to a map of their own (sinks, same layout): thousands of
@@ -111,6 +112,21 @@ typedef struct {
 	__type(value, struct xm_sock_val);
 } socks_map_t;
 
+/* The ancestry walk's verdict per directory (vfs.bpf.h): the tree root found above it,
+ * or none. LRU: an evicted verdict only costs one walk. */
+struct xm_dir_verdict {
+	__u64 gen;			/* dir_gen when the walk began */
+	__u64 at_ns;			/* when: older verdicts are walked again */
+	struct xm_watch_val root;	/* the root's value; flags 0 when none was found */
+};
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XM_DIRCACHE_ENTRIES);
+	__type(key, struct xm_watch_key);
+	__type(value, struct xm_dir_verdict);
+} dircache_map_t;
+
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
@@ -200,6 +216,7 @@ extern ring_map_t events SEC(".maps");
 extern scratch_map_t scratch SEC(".maps");
 extern collectors_map_t collectors SEC(".maps");
 extern sysargs_map_t sysargs SEC(".maps");
+extern dircache_map_t dircache SEC(".maps");
 extern dgramdst_map_t dgramdst SEC(".maps");
 extern staged_map_t staged SEC(".maps");
 
@@ -207,6 +224,14 @@ extern staged_map_t staged SEC(".maps");
 extern const volatile __u32 args_from_enter;
 /* Set by user/agent/sensors.c: 1 when the kernel has no sock:sock_{send,recv}_length. */
 extern const volatile __u32 sock_via_syscalls;
+/*
+ * Age past which a directory verdict (vfs.bpf.h) is walked again even if its generation
+ * still matches: it bounds what the generation cannot see (renames done inside the
+ * kernel by nfsd or ksmbd, by another host on a network filesystem, or by io_uring with
+ * IOSQE_CQE_SKIP_SUCCESS, which posts no completion). 1 s; tests lengthen it
+ * (EXFILMON_DIRCACHE_TTL_MS) to prove that the generation alone keeps verdicts right.
+ */
+extern const volatile __u64 dircache_ttl_ns;
 
 /* Boot time of the last forced ring wake-up (record.bpf.h); racy by design, any CPU's
  * recent value will do. */
@@ -217,6 +242,17 @@ extern __u32 suspects_any;
 /* Set by userspace once the cgroup sendmsg hooks are attached: datagrams with an address
  * are then accounted through dgramdst, not by the sendto exit. */
 extern __u32 dgram_hooks_on;
+
+/* Generation of the directory verdicts in dircache: moved by every rename, directory
+ * removal and policy apply (userspace, through the skeleton's mapped .bss), each of
+ * which can change which tree a directory lies in or free its inode number for reuse.
+ * A verdict of another generation is stale. */
+extern __u64 dir_gen;
+
+static __always_inline void dir_gen_bump(void)
+{
+	__sync_fetch_and_add(&dir_gen, 1);
+}
 
 /*
  * Inserts init under key unless an entry is there already, and returns the entry that

@@ -21,6 +21,15 @@
 #define XM_IORING_OP_READ_FIXED 4
 #define XM_IORING_OP_READ 22
 #define XM_IORING_OP_READ_MULTISHOT 49
+#define XM_IORING_OP_RENAMEAT 35
+#define XM_IORING_OP_UNLINKAT 36
+
+/* Renames and unlinks run in io-wq workers, past every syscall tracepoint: their
+ * completions move the directory verdicts' generation (vfs.bpf.h) as the syscalls do. */
+static __always_inline bool is_dir_change_op(__u8 op)
+{
+	return op == XM_IORING_OP_RENAMEAT || op == XM_IORING_OP_UNLINKAT;
+}
 
 /* A watched read in flight: what its completion should be counted against. */
 struct uring_pending {
@@ -78,11 +87,13 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	return 0;
 }
 
-static __always_inline void uring_done(void *req, __s32 res)
+static __always_inline void uring_done(struct io_kiocb *req, __s32 res)
 {
 	__u64 id = (__u64)req;
 	struct uring_pending *p = bpf_map_lookup_elem(&uring_reqs, &id);
 
+	if (res == 0 && is_dir_change_op(BPF_CORE_READ(req, opcode)))
+		dir_gen_bump();
 	if (!p)
 		return;
 	if (res > 0)
@@ -92,7 +103,8 @@ static __always_inline void uring_done(void *req, __s32 res)
 
 /* 6.4+: the completion carries the CQE. */
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+int BPF_PROG(on_io_uring_complete, struct io_ring_ctx *ring, struct io_kiocb *req,
+	     struct io_uring_cqe *cqe)
 {
 	uring_done(req, BPF_CORE_READ(cqe, res));
 	return 0;
@@ -100,7 +112,7 @@ int BPF_PROG(on_io_uring_complete, struct io_ring_ctx *ring, void *req, struct i
 
 /* 5.19-6.3 (Debian 12's 6.1): the result is an argument of its own. */
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(on_io_uring_complete_res, void *ring, void *req, u64 user_data, int res,
+int BPF_PROG(on_io_uring_complete_res, void *ring, struct io_kiocb *req, u64 user_data, int res,
 	     unsigned int cflags, u64 extra1, u64 extra2)
 {
 	uring_done(req, res);
@@ -133,6 +145,14 @@ struct {
 	__type(key, struct uring_legacy_key);
 	__type(value, struct uring_legacy_val);
 } uring_legacy_reqs SEC(".maps");
+
+/* Renames and unlinks in flight, awaiting their completion (is_dir_change_op). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct uring_legacy_key);
+	__type(value, __u8);
+} uring_legacy_dirops SEC(".maps");
 
 /* A watched file resolved by this thread, awaiting its submit. */
 struct uring_legacy_file {
@@ -181,6 +201,8 @@ int on_io_uring_submit_sqe_legacy(struct trace_event_raw_io_uring_submit_sqe *ct
 	struct uring_legacy_file *lf = bpf_map_lookup_elem(&uring_legacy_files, &tid);
 	__u8 op = ctx->opcode;
 
+	if (is_dir_change_op(op))
+		bpf_map_update_elem(&uring_legacy_dirops, &k, &op, BPF_ANY);
 	/* The verdict belongs to this submit only; a later fixed-file request has none. */
 	if (lf && (lf->ring != k.ring || !is_read_op(op)))
 		lf = NULL;
@@ -213,6 +235,10 @@ int on_io_uring_complete_legacy(struct trace_event_raw_io_uring_complete *ctx)
 	/* res is a long on 5.10 and an int later: read at the kernel's own size. */
 	long res = BPF_CORE_READ_BITFIELD_PROBED(ctx, res);
 
+	if (bpf_map_lookup_elem(&uring_legacy_dirops, &k)) {
+		dir_gen_bump();
+		bpf_map_delete_elem(&uring_legacy_dirops, &k);
+	}
 	if (!p)
 		return 0;
 	if (res > 0)

@@ -196,11 +196,20 @@ static __always_inline struct sock *file_sock(struct file *f)
 /*
  * Walks the dentry parents of a file looking for a watched tree root. The d_parent chain
  * stays inside the filesystem whatever mount the file was opened through, so a bind mount
- * of a watched subtree is still below the watched root. Returns the root's value or NULL.
+ * of a watched subtree is still below the watched root. Fills *root with the root's value
+ * (flags 0 when there is none) and returns whether one was found.
+ *
+ * The parent directory's cached verdict (dircache) comes first: it saves the walk, which
+ * for an unwatched file goes all the way up to the filesystem's root (for a watched one
+ * it usually stops at the parent: policy puts every directory of a tree in as a root). The generation is read before walking, so a rename that
+ * lands during the walk leaves a verdict that is already stale.
  */
-static __always_inline struct xm_watch_val *ancestry_watch(struct dentry *d, __u32 dev)
+static __always_inline bool ancestry_watch(struct dentry *d, __u32 dev,
+					   struct xm_watch_val *root)
 {
-	struct xm_watch_key key = { .dev = dev };
+	struct xm_watch_key key = { .dev = dev }, dir = { .dev = dev };
+	struct xm_dir_verdict nv = { .gen = *(volatile __u64 *)&dir_gen };
+	struct xm_dir_verdict *c;
 	struct dentry_head h;
 	struct inode *inode;
 
@@ -209,16 +218,30 @@ static __always_inline struct xm_watch_val *ancestry_watch(struct dentry *d, __u
 		struct xm_watch_val *v;
 
 		if (!h.parent || h.parent == d)
-			return NULL;
+			break;
 		d = h.parent;
 		dentry_head(d, &h);
 		inode = h.inode;	/* a local: BPF_CORE_READ(h.inode, ...) would relocate h too */
 		key.ino = BPF_CORE_READ(inode, i_ino);
+		if (i == 0) {
+			dir.ino = key.ino;
+			nv.at_ns = bpf_ktime_get_ns();
+			c = bpf_map_lookup_elem(&dircache, &dir);
+			if (c && c->gen == nv.gen && nv.at_ns - c->at_ns < dircache_ttl_ns) {
+				*root = c->root;
+				return root->flags != 0;
+			}
+		}
 		v = bpf_map_lookup_elem(&watch, &key);
-		if (v && (v->flags & XM_W_DIR))
-			return v;
+		if (v && (v->flags & XM_W_DIR)) {
+			nv.root = *v;
+			break;
+		}
 	}
-	return NULL;
+	if (dir.ino)
+		bpf_map_update_elem(&dircache, &dir, &nv, BPF_ANY);
+	*root = nv.root;
+	return root->flags != 0;
 }
 
 /*

@@ -21,6 +21,44 @@ if [ -z "$(ls "$out/corpus")" ]; then
 	python3 - "$store/ev" "$out/corpus" <<'PY'
 import glob, os, struct, sys, zlib
 store, corpus = sys.argv[1], sys.argv[2]
+
+
+def lz4_block(src, raw_len):
+    """LZ4 block format (evidence v2, codec 1): literals and back-references."""
+    out, i = bytearray(), 0
+    while i < len(src):
+        tok = src[i]; i += 1
+        n = tok >> 4
+        if n == 15:
+            while True:
+                b = src[i]; i += 1; n += b
+                if b != 255:
+                    break
+        out += src[i:i + n]; i += n
+        if i >= len(src):
+            break
+        off = src[i] | src[i + 1] << 8; i += 2
+        m = tok & 15
+        if m == 15:
+            while True:
+                b = src[i]; i += 1; m += b
+                if b != 255:
+                    break
+        for _ in range(m + 4):
+            out.append(out[-off])
+    assert len(out) == raw_len
+    return bytes(out)
+
+
+def payload(hdr, comp):
+    version, = struct.unpack_from("<I", hdr, 8)
+    flags, = struct.unpack_from("<I", hdr, 36)
+    raw_len, = struct.unpack_from("<I", hdr, 56)
+    if version == 3 and (flags >> 4) & 15 == 1:
+        return lz4_block(comp, raw_len)
+    return zlib.decompress(comp)
+
+
 segs = sorted(glob.glob(store + "/seg-*.xev"))
 for i, seg in enumerate(segs):
     data = open(seg, "rb").read()
@@ -29,7 +67,7 @@ for i, seg in enumerate(segs):
     while off + 128 <= len(data):
         n, = struct.unpack_from("<I", data, off + 32)
         clen, = struct.unpack_from("<I", data, off + 60)
-        raw = zlib.decompress(data[off + 128:off + 128 + clen])
+        raw = payload(data[off:off + 128], data[off + 128:off + 128 + clen])
         open(f"{corpus}/payload-{i}-{off}", "wb").write(bytes([1, n & 255]) + raw)
         off += 128 + clen
     idx = seg[:-4] + ".idx"

@@ -4,7 +4,7 @@
 # Idempotent: only calls apt-get when something is missing.
 set -euo pipefail
 
-BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+BUILD_PKGS="clang llvm make gcc pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev liblz4-dev
 	libcmocka-dev libyaml-dev libjansson-dev libssl-dev libsystemd-dev
 	libpq-dev libnats-dev"
 # Workloads and fixtures the demo and the integration tests drive.

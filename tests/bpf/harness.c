@@ -130,6 +130,10 @@ void harness_watch(struct harness *h, const char *path, uint32_t flags)
 	struct xm_watch_val v = { .flags = flags, .source_id = 7 };
 
 	assert_int_equal(bpf_map_update_elem(h->maps->watch, &k, &v, BPF_ANY), 0);
+	/* As policy_apply does: a new tree root makes the kernel's cached directory
+	 * verdicts stale (the file below was judged when it was created). */
+	assert_non_null(h->maps->dir_gen);
+	__atomic_fetch_add(h->maps->dir_gen, 1, __ATOMIC_SEQ_CST);
 }
 
 struct xm_flow_key harness_file_flow(const struct harness *h, const char *path, uint8_t kind)

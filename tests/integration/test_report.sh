@@ -29,7 +29,7 @@ ctl() { "$BUILD/exfilctl" "$@"; }
 	die "make build/libexfilmon.a"
 gcc -std=gnu11 -Wall -Wextra -Werror -I"$ROOT/user" -I"$ROOT/include" \
 	"$ROOT/tests/lib/gen_evidence.c" "$BUILD/libexfilmon.a" \
-	$(pkg-config --libs zlib jansson libcrypto) -o "$T/gen_evidence" || die "gen_evidence build"
+	$(pkg-config --libs zlib liblz4 jansson libcrypto) -o "$T/gen_evidence" || die "gen_evidence build"
 "$T/gen_evidence" "$T/live" 300 || die "gen_evidence"
 cp -a "$T/live" "$T/copy"
 D=$T/copy

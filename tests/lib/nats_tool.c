@@ -8,6 +8,8 @@
  *                                   others: "MSGID STORED_NS JSON"
  *   nats_tool leader URL            the stream leader's server name
  *   nats_tool local DIR             "BLOCK HASH" of every block of an evidence store
+ *   nats_tool records DIR           "TYPE JSON" of every record of an evidence store, read
+ *                                   through the store's reader (and its one decompressor)
  *   nats_tool publish URL SUBJECT MSGID TEXT   one acknowledged publish (attack tests)
  *   nats_tool sub URL SUBJECT       subscribe for a second; prints the server's complaint
  * TLS from the environment: XT_CA, XT_CERT, XT_KEY. Exit 0, 1 on failure, 2 on usage.
@@ -212,6 +214,24 @@ static int cmd_local(const char *dir)
 	return 0;
 }
 
+static int print_record(void *ctx, const struct ev_record *r)
+{
+	printf("%s %s\n", r->type, r->json);
+	return 0;
+}
+
+static int cmd_records(const char *dir)
+{
+	struct ev_report rep;
+	int err = evidence_read(dir, NULL, print_record, NULL, &rep);
+
+	if (err || !rep.intact) {
+		fprintf(stderr, "nats_tool: %s: %s\n", dir, err ? strerror(-err) : rep.problem);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	natsConnection *nc = NULL;
@@ -221,6 +241,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "local"))
 		return cmd_local(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "records"))
+		return cmd_records(argv[2]);
 	if (argc < 3)
 		goto usage;
 	s = connect_js(argv[2], &nc, &js);
@@ -242,6 +264,6 @@ int main(int argc, char **argv)
 		return rc;
 usage:
 	fprintf(stderr, "usage: nats_tool stream URL REPLICAS | dump URL KIND | leader URL | "
-			"local DIR | publish URL SUBJECT MSGID TEXT | sub URL SUBJECT\n");
+			"local DIR | records DIR | publish URL SUBJECT MSGID TEXT | sub URL SUBJECT\n");
 	return 2;
 }

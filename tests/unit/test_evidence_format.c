@@ -2,6 +2,9 @@
 /* Unit tests for what the evidence writer and reader share: index lines (round trip and
  * every malformed shape), which sessions a record concerns, and payload framing. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
 
 #include "common/array_size.h"
 #include "unit.h"
@@ -119,6 +122,84 @@ static void test_ev_payload_next_refuses_bad_framing(void **state)
 	assert_int_equal(ev_payload_next(raw, 2, &pos, &r), -EINVAL);
 }
 
+/* A header as the writer fills it, for a payload compressed by the caller. */
+static void hdr_for(struct ev_block_hdr *h, uint32_t version, uint32_t flags, size_t raw_len,
+		    size_t comp_len)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, EV_MAGIC, 8);
+	h->version = version;
+	h->flags = flags;
+	h->hdr_len = EV_HDR_LEN;
+	h->raw_len = (uint32_t)raw_len;
+	h->comp_len = (uint32_t)comp_len;
+}
+
+static const char payload[] = "{\"event\":\"open\",\"session_id\":7,\"path\":\"/srv/crm/a.csv\"}"
+			      "{\"event\":\"open\",\"session_id\":7,\"path\":\"/srv/crm/b.csv\"}";
+
+static void test_ev_block_compress_round_trips_as_version_2(void **state)
+{
+	struct ev_block_hdr h;
+	unsigned char *comp, raw[sizeof(payload)];
+	uint32_t flags;
+	size_t n = ev_block_compress(payload, sizeof(payload), &comp, &flags);
+
+	assert_true(n > 0);
+	assert_int_equal(flags, EV_CODEC_LZ4 << EV_CODEC_SHIFT);
+	hdr_for(&h, EV_VERSION, flags, sizeof(payload), n);
+	assert_true(ev_hdr_plausible(&h));
+	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
+	assert_memory_equal(raw, payload, sizeof(payload));
+	/* A flipped byte or a short payload is refused, never read past. */
+	comp[n / 2] ^= 0x55;
+	hdr_for(&h, EV_VERSION, flags, sizeof(payload), n - 3);
+	assert_int_equal(ev_block_decompress(&h, comp, raw), -EINVAL);
+	free(comp);
+}
+
+static void test_ev_block_decompress_reads_version_1_zlib(void **state)
+{
+	struct ev_block_hdr h;
+	unsigned char comp[512], raw[sizeof(payload)];
+	uLongf n = sizeof(comp);
+
+	assert_int_equal(compress2(comp, &n, (const Bytef *)payload, sizeof(payload), 1), Z_OK);
+	hdr_for(&h, 1, 0, sizeof(payload), n);
+	assert_true(ev_hdr_plausible(&h));
+	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
+	assert_memory_equal(raw, payload, sizeof(payload));
+	/* Version 2 is zlib; version 3 may name zlib too. */
+	hdr_for(&h, 2, EV_FLAG_SESSIONS, sizeof(payload), n);
+	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
+	hdr_for(&h, 3, EV_CODEC_ZLIB << EV_CODEC_SHIFT, sizeof(payload), n);
+	assert_int_equal(ev_block_decompress(&h, comp, raw), 0);
+	/* A raw_len that does not match what the payload holds is refused. */
+	hdr_for(&h, 1, 0, sizeof(payload) - 1, n);
+	assert_int_equal(ev_block_decompress(&h, comp, raw), -EINVAL);
+}
+
+static void test_ev_hdr_plausible_refuses_unknown_codecs(void **state)
+{
+	struct ev_block_hdr h;
+	unsigned char raw[16];
+
+	hdr_for(&h, 3, 7u << EV_CODEC_SHIFT, 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	assert_int_equal(ev_block_decompress(&h, raw, raw), -EINVAL);
+	hdr_for(&h, 3, (EV_CODEC_LZ4 << EV_CODEC_SHIFT) | 0x100, 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	/* Versions 1 and 2 were zlib only: codec bits there are a forgery. */
+	hdr_for(&h, 1, EV_CODEC_LZ4 << EV_CODEC_SHIFT, 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	hdr_for(&h, 2, EV_FLAG_SESSIONS | (EV_CODEC_LZ4 << EV_CODEC_SHIFT), 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	hdr_for(&h, 4, 0, 10, 10);
+	assert_false(ev_hdr_plausible(&h));
+	hdr_for(&h, 3, EV_FLAG_SESSIONS | (EV_CODEC_ZLIB << EV_CODEC_SHIFT), 10, 10);
+	assert_true(ev_hdr_plausible(&h));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +208,9 @@ int main(void)
 		cmocka_unit_test(test_ev_session_set_note_finds_sessions),
 		cmocka_unit_test(test_ev_session_set_note_overflows_to_all),
 		cmocka_unit_test(test_ev_payload_next_refuses_bad_framing),
+		cmocka_unit_test(test_ev_block_compress_round_trips_as_version_2),
+		cmocka_unit_test(test_ev_block_decompress_reads_version_1_zlib),
+		cmocka_unit_test(test_ev_hdr_plausible_refuses_unknown_codecs),
 	};
 
 	return cmocka_run_group_tests_name("evidence_format", tests, NULL, NULL);

@@ -471,6 +471,14 @@ int policy_discover(struct policy *p)
 	return err;
 }
 
+/* Tree roots came or went: the kernel's cached directory verdicts (bpf/vfs.bpf.h) may
+ * name the old ones. Atomic, as the BPF side moves it too (renames). */
+static void dir_verdicts_stale(struct policy *p)
+{
+	if (p->maps.dir_gen)
+		__atomic_fetch_add(p->maps.dir_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int policy_apply(struct policy *p, const struct config *cfg)
 {
 	int err;
@@ -487,6 +495,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 		err = copy_folders(p, cfg);
 	if (!err)
 		err = apply_sources(p, cfg);
+	dir_verdicts_stale(p);
 	expect_seal(&p->expect_watch);
 	expect_seal(&p->expect_sinks);
 	if (!err)
@@ -501,6 +510,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 		err = watch_prune(p, p->maps.watch);
 	if (!err)
 		err = watch_prune(p, p->maps.sinks);
+	dir_verdicts_stale(p);
 	p->stats.services = cfg->n_services;
 	p->stats.allow = cfg->n_allow;
 	return err;

@@ -229,6 +229,7 @@ static void disable_missing_syscalls(struct exfilmon_bpf *skel)
 }
 
 static void choose_arg_source(struct sensors *s);
+static void choose_dircache_ttl(struct sensors *s);
 
 static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast)
 {
@@ -250,6 +251,7 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 	}
 	skel->rodata->sock_via_syscalls = !sock_tp;
 	choose_arg_source(s);
+	choose_dircache_ttl(s);
 	/* mremap finds the file behind the grown mapping with bpf_find_vma (5.17+), which
 	 * also means bpf_task_pt_regs: the program has no entry-argument twin. */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_find_vma, NULL) != 1 ||
@@ -271,6 +273,28 @@ static void choose_hooks(struct sensors *s, const struct btf *vmlinux, bool fast
 		 !(s->hooks & SENSORS_HOOK_URING) ? "not seen" :
 		 s->uring_legacy ? "io_uring_file_get/submit_sqe/complete tracepoints (by user_data)"
 				 : "io_uring_file_get/complete tracepoints");
+}
+
+/*
+ * The age limit of the kernel's directory verdicts (bpf/maps.bpf.h). Renames move their
+ * generation; EXFILMON_DIRCACHE_TTL_MS (milliseconds) lengthens the limit so tests can
+ * show that the generation alone keeps verdicts right.
+ */
+static void choose_dircache_ttl(struct sensors *s)
+{
+	const char *env = getenv("EXFILMON_DIRCACHE_TTL_MS");
+	unsigned long long ms;
+	char *end;
+
+	if (!env)
+		return;
+	errno = 0;
+	ms = strtoull(env, &end, 10);
+	if (errno || end == env || *end || ms == 0 || ms > 3600000) {
+		log_warn("loader: EXFILMON_DIRCACHE_TTL_MS=%s ignored (1..3600000)", env);
+		return;
+	}
+	s->skel->rodata->dircache_ttl_ns = ms * 1000000ULL;
 }
 
 /*
@@ -318,6 +342,7 @@ static void fill_maps(struct sensors *s)
 		.flows_max = bpf_map__max_entries(k->maps.flows),
 		.totals_max = bpf_map__max_entries(k->maps.totals),
 		.ilabels = bpf_map__fd(k->maps.ilabels),
+		.dir_gen = (uint64_t *)&k->bss->dir_gen,
 	};
 }
 

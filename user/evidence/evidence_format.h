@@ -3,10 +3,13 @@
  * On-disk layout of the evidence store, shared by the writer and the reader.
  *
  * A segment file "seg-<first block no, 16 hex>.xev" is a run of blocks. A block is a
- * 128-byte header, then comp_len bytes of zlib-compressed records. Its hash is
+ * 128-byte header, then comp_len bytes of compressed records: zlib in version 1 and 2
+ * blocks; in version 3 the codec is named by the header's flags (EV_CODEC_*: the LZ4
+ * block format as written today, or zlib). A segment may hold blocks of several versions
+ * (a store written before and after an upgrade). Its hash is
  * SHA-256(prev_hash || header with hash zeroed || payload), and prev_hash is the hash of
  * the block before it, in this segment or the previous one; block numbers run on across
- * segments. With EV_FLAG_SESSIONS (version 2) the hash input ends with the block's
+ * segments. With EV_FLAG_SESSIONS (versions 2 and 3) the hash input ends with the block's
  * session set: the sorted ids as u32, then one byte, 1 when it concerns every session.
  * Records in a payload: u32 len (of what follows), u64 seq, u64 ts_ns,
  * u8 type_len, type, JSON. Integers are little-endian.
@@ -24,11 +27,17 @@
 #include <stdint.h>
 
 #define EV_MAGIC "XMEVBLK1"
-#define EV_VERSION 2                     /* written; version 1 blocks are still read */
+#define EV_VERSION 3                     /* written; versions 1 and 2 are still read */
 #define EV_VERSION_MIN 1
-/* Version 2: the block hash also covers the block's session set (canonical form), so an
- * index line that names sessions is checked by the hash itself and cannot hide one. */
+/* Versions 2 and 3: the block hash also covers the block's session set (canonical form),
+ * so an index line that names sessions is checked by the hash itself and cannot hide
+ * one. */
 #define EV_FLAG_SESSIONS 1u
+/* Version 3: the payload's codec, in flags bits 4-7 (versions 1 and 2 are zlib). */
+#define EV_CODEC_SHIFT 4
+#define EV_CODEC_MASK (0xfu << EV_CODEC_SHIFT)
+#define EV_CODEC_ZLIB 0u
+#define EV_CODEC_LZ4 1u
 #define EV_HDR_LEN 128
 #define EV_MAX_PAYLOAD (64u << 20)
 #define EV_REC_FIXED 17                  /* seq, ts_ns, type_len after the length */
@@ -85,11 +94,25 @@ void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
  * version 2 block, with the sessions of its own records: it is decompressed). */
 bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp);
 /* Decompresses a block's payload into *raw (grown as needed; *raw_len gets its length)
- * and, when s is not NULL, computes its session set. 0 or -EINVAL. */
+ * through ev_block_decompress and, when s is not NULL, computes its session set. 0,
+ * -ENOMEM or -EINVAL. */
 int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned char **raw,
 		     size_t *cap, size_t *raw_len, struct ev_session_set *s);
-/* True when h has our magic and version and lengths a reader may allocate. */
+/* True when h has our magic, a version and codec we read, and lengths a reader may
+ * allocate. */
 bool ev_hdr_plausible(const struct ev_block_hdr *h);
+
+/* Compresses a payload with the codec new blocks use. Returns comp_len and *out
+ * (malloc'd, the caller frees it, even when 0 is returned), 0 on failure; *flags gets the
+ * codec for the header of a version EV_VERSION block. */
+size_t ev_block_compress(const void *raw, size_t raw_len, unsigned char **out,
+			 uint32_t *flags);
+
+/* The one decompressor of the tree: every reader of blocks (store recovery, walks,
+ * verify, export, the central service, the shipper) goes through it, whatever the
+ * block's version and codec. raw holds h->raw_len bytes. Returns 0, or -EINVAL when the
+ * payload does not decompress to exactly h->raw_len bytes (or names no codec we read). */
+int ev_block_decompress(const struct ev_block_hdr *h, const void *comp, void *raw);
 
 /* The next record of a payload at *pos. Returns 1 and advances *pos, 0 at the end of
  * raw, -EINVAL when the framing is corrupt. */

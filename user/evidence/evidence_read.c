@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "common/hash.h"
 #include "evidence_format.h"
@@ -346,7 +345,7 @@ static bool hash_ok(struct walk *w, const char *seg, const struct ev_block_hdr *
 static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off, uint64_t size)
 {
 	struct ev_block_hdr h;
-	uLongf raw_len;
+	size_t raw_len;
 	bool inflated;
 	uint64_t block = expected_block(w, seg);
 
@@ -390,8 +389,7 @@ static uint64_t walk_block(struct walk *w, const char *seg, int fd, uint64_t off
 		return EV_HDR_LEN + h.comp_len;
 	}
 	raw_len = h.raw_len;
-	if (!inflated &&
-	    (uncompress(w->raw, &raw_len, w->comp, h.comp_len) != Z_OK || raw_len != h.raw_len)) {
+	if (!inflated && ev_block_decompress(&h, w->comp, w->raw)) {
 		problem(w, seg, h.block_no, off, "payload does not decompress");
 		return 0;
 	}

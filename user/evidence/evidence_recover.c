@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "common/timeutil.h"
 #include "common/hash.h"
@@ -147,7 +146,7 @@ static int index_entry_of(int fd, uint64_t off, struct ev_index_entry *e, unsign
 			  unsigned char **raw)
 {
 	struct ev_block_hdr h;
-	uLongf raw_len;
+	size_t raw_len;
 	bool ok;
 
 	if (read_block(fd, off, UINT64_MAX, &h, comp, &ok) != 1 || !ok)
@@ -158,7 +157,7 @@ static int index_entry_of(int fd, uint64_t off, struct ev_index_entry *e, unsign
 	raw_len = h.raw_len;
 	free(*raw);
 	*raw = malloc(h.raw_len + 1);
-	if (!*raw || uncompress(*raw, &raw_len, *comp, h.comp_len) != Z_OK)
+	if (!*raw || ev_block_decompress(&h, *comp, *raw))
 		return -EIO;
 	ev_payload_sessions(*raw, raw_len, &e->sessions);
 	return (int)(EV_HDR_LEN + h.comp_len);

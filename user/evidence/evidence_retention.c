@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "common/hash.h"
 #include "evidence_int.h"

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
 
 #include "common/hash.h"
 #include "evidence_int.h"
@@ -187,11 +186,13 @@ const char *evidence_segment(const struct evidence *ev)
 	return ev->seg_name;
 }
 
-static void block_header(const struct evidence *ev, struct ev_block_hdr *h, size_t comp_len)
+static void block_header(const struct evidence *ev, struct ev_block_hdr *h, size_t comp_len,
+			 uint32_t flags)
 {
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, EV_MAGIC, 8);
 	h->version = EV_VERSION;
+	h->flags = flags;
 	h->hdr_len = EV_HDR_LEN;
 	h->block_no = ev->block_no;
 	h->first_seq = ev->first_seq;
@@ -249,36 +250,24 @@ static void block_done(struct evidence *ev, const struct ev_block_hdr *h)
 		ev->o.on_seal(ev->o.ctx, ev->seg_name, h->block_no, head);
 }
 
-/* zlib's fastest level: about 2.5 times the speed of its default on our records, for
- * blocks about 1.25 times larger (docs/benchmarks.md). */
-static size_t compress_block(const void *raw, size_t len, unsigned char **out)
-{
-	uLongf n = compressBound(len);
-
-	*out = malloc(n);
-	if (!*out || compress2(*out, &n, raw, len, Z_BEST_SPEED) != Z_OK)
-		return 0;
-	return n;
-}
-
 int evidence_seal(struct evidence *ev)
 {
 	struct ev_block_hdr h;
 	unsigned char *comp;
 	size_t comp_len;
+	uint32_t flags;
 	int err;
 
 	if (!ev->n_records)
 		return 0;
 	if (ev->seg_bytes && ev->seg_bytes >= ev->o.segment_bytes && (err = evs_new_segment(ev)))
 		return err;
-	comp_len = compress_block(ev->buf, ev->len, &comp);
+	comp_len = ev_block_compress(ev->buf, ev->len, &comp, &flags);
 	if (!comp_len) {
 		free(comp);
 		return comp ? -EIO : -ENOMEM;
 	}
-	block_header(ev, &h, comp_len);
-	h.flags = EV_FLAG_SESSIONS;
+	block_header(ev, &h, comp_len, flags | EV_FLAG_SESSIONS);
 	ev_block_hash(&h, comp, &ev->sessions, h.hash);
 	err = write_block(ev, &h, comp);
 	free(comp);
