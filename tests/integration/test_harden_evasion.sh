@@ -12,7 +12,7 @@
 
 SIZE=3145728
 SRC=$T/src
-mkdir -p "$SRC" "$T/sync" "$T/gvfs"
+mkdir -p "$SRC" "$T/sync" "$T/gvfs" "$T/ov/empty" "$T/ov/merged"
 head -c $SIZE /dev/urandom >"$SRC/customers.csv"
 chmod -R a+rX "$T"
 chmod 1777 "$T/sync"
@@ -45,6 +45,10 @@ sink_known() { bpftool -j map dump name sinkdevs 2>/dev/null | grep -Eq "\"key\"
 wait_until 30 sink_known || echo "  (the gvfs mount's device $phone_dev is not in sinkdevs)"
 in_session --keep-root 1001 "$T/mtp.info" sh -c \
 	"head -c 1048576 $SRC/customers.csv > $T/gvfs/dump.csv; sync" || die "mtp workload failed"
+# B9: a read-only overlay (two lower layers, no upper) over the source tree, made by the
+# unprivileged user in a user namespace of its own; the file is read through it.
+run overlay unshare -Urm sh -c "mount -t overlay overlay \
+	-o lowerdir=$SRC:$T/ov/empty $T/ov/merged && cat $T/ov/merged/customers.csv | wc -c"
 sleep 1
 trace_stop
 
@@ -57,4 +61,8 @@ check "B8 io_uring write into a sync folder is sync egress" "$(sum uwrite --kind
 	$SIZE
 check "B12 a write to a gvfs (MTP) FUSE mount is media egress" \
 	"$(sum mtp --kind egress_media)" 1048576
+check "B9 the file was read through the overlay" "$(tr -d ' ' <"$T/overlay.out")" $SIZE
+check "B9 an overlay in a user namespace is an integrity event naming the session" \
+	"$(events count "$T/ev.json" --event integrity --reason userns_overlay \
+	--session "$(sid overlay)")" 1
 itest_finish
