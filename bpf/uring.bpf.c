@@ -27,6 +27,12 @@
 #define XM_IORING_OP_WRITE 23
 #define XM_IORING_OP_READV_FIXED 60
 #define XM_IORING_OP_WRITEV_FIXED 61
+#define XM_IORING_OP_SENDMSG 9
+#define XM_IORING_OP_RECVMSG 10
+#define XM_IORING_OP_SEND 26
+#define XM_IORING_OP_RECV 27
+#define XM_IORING_OP_SEND_ZC 47
+#define XM_IORING_OP_SENDMSG_ZC 48
 /* REQ_F_FIXED_FILE: bit 0 of io_kiocb.flags, mirroring IOSQE_FIXED_FILE_BIT (uapi). */
 #define XM_REQ_F_FIXED_FILE 1
 
@@ -100,6 +106,17 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	return 0;
 }
 
+static __always_inline bool is_send_op(__u8 op)
+{
+	return op == XM_IORING_OP_SENDMSG || op == XM_IORING_OP_SEND ||
+	       op == XM_IORING_OP_SEND_ZC || op == XM_IORING_OP_SENDMSG_ZC;
+}
+
+static __always_inline bool is_recv_op(__u8 op)
+{
+	return op == XM_IORING_OP_RECVMSG || op == XM_IORING_OP_RECV;
+}
+
 /*
  * A read through a registered (fixed) file never resolves an fd, so io_uring_file_get does
  * not fire for it, whether the file was registered with io_uring_register or opened into a
@@ -140,9 +157,14 @@ static __always_inline void uring_done_other(struct io_kiocb *req, __s32 res)
 
 	if (res <= 0)
 		return;
-	/* Writes never pass file_get's accounting: sinks and staging are counted here. */
-	if (is_write_op(op))
+	/* Writes never pass file_get's accounting: sinks and staging are counted here. So
+	 * are socket sends and receives where the sock length tracepoints are missing
+	 * (before 6.3): file_io_as counts sockets only then (sock_via_syscalls), since
+	 * those tracepoints see io_uring's socket I/O themselves. */
+	if (is_write_op(op) || is_send_op(op))
 		file_io_as(BPF_CORE_READ(req, file), res, IO_WRITE, PTR_UNTYPED, FOLLOW_COUNTS);
+	else if (is_recv_op(op))
+		file_io_as(BPF_CORE_READ(req, file), res, IO_READ, PTR_UNTYPED, FOLLOW_COUNTS);
 	else if (is_read_op(op) && (BPF_CORE_READ(req, flags) & XM_REQ_F_FIXED_FILE))
 		uring_fixed_read(req, res);
 }

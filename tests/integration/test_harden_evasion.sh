@@ -4,7 +4,9 @@
 # session against a 3 MiB watched file:
 #   B8  io_uring reads through a registered (fixed) file, and through a file opened by
 #       OPENAT straight into a fixed slot (no fd, so io_uring_file_get never fires):
-#       counted at completion; io_uring writes into a sync folder: sync egress
+#       counted at completion; io_uring writes into a sync folder: sync egress; io_uring
+#       SEND to a non-allowed peer, with the sock length tracepoints (6.3+) and without
+#       them (forced, as on 6.1): egress, counted once
 #   B12 writes to a gvfs FUSE mount (MTP phones appear as fuse.gvfsd-fuse): media egress
 #   B9  an overlay mounted in a user namespace over the source tree: a sensor_integrity
 #       alert (userns_overlay) naming the session
@@ -35,6 +37,7 @@ run() { # NAME CMD...: CMD in a new session of uid 1001
 run registered "$T/uring_fixed" register "$SRC/customers.csv"
 run direct "$T/uring_fixed" direct "$SRC/customers.csv"
 run uwrite "$T/uring_fixed" write "$SRC/customers.csv" "$T/sync/up.csv"
+run usend "$T/uring_fixed" send "$SRC/customers.csv" 127.0.0.97 18097
 
 fusefat -o rw+,allow_other,subtype=gvfsd-fuse "$T/phone.img" "$T/gvfs" >/dev/null 2>&1 ||
 	die "fusefat mount"
@@ -51,6 +54,10 @@ run overlay unshare -Urm sh -c "mount -t overlay overlay \
 	-o lowerdir=$SRC:$T/ov/empty $T/ov/merged && cat $T/ov/merged/customers.csv | wc -c"
 sleep 1
 trace_stop
+EXFILMON_FORCE_SOCK_SYSCALLS=1 trace_start "$T/exfilmon.yaml" "$T/ev-sys.json"
+run usend-sys "$T/uring_fixed" send "$SRC/customers.csv" 127.0.0.97 18098
+sleep 1
+trace_stop
 
 sid() { info_session "$T/$1.info"; }
 sum() { events sum "$T/ev.json" --session "$(sid "$1")" "${@:2}"; }
@@ -59,6 +66,11 @@ check "B8 io_uring read through a file opened into a fixed slot" \
 	"$(sum direct --kind source_file)" $SIZE
 check "B8 io_uring write into a sync folder is sync egress" "$(sum uwrite --kind egress_sync)" \
 	$SIZE
+check "B8 io_uring SEND to a non-allowed peer is egress, once" \
+	"$(sum usend --kind egress_net --object 127.0.0.97:18097)" $SIZE
+check "B8 io_uring SEND is egress without the sock length tracepoints" \
+	"$(events sum "$T/ev-sys.json" --session "$(sid usend-sys)" --kind egress_net \
+	--object 127.0.0.97:18098)" $SIZE
 check "B12 a write to a gvfs (MTP) FUSE mount is media egress" \
 	"$(sum mtp --kind egress_media)" 1048576
 check "B9 the file was read through the overlay" "$(tr -d ' ' <"$T/overlay.out")" $SIZE

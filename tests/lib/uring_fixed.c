@@ -6,11 +6,16 @@
  *   uring_fixed direct SRC         opens SRC with OPENAT straight into a fixed slot
  *                                  (no fd ever exists) and reads it from there
  *   uring_fixed write SRC DST      reads SRC plainly, writes it to DST with IORING_OP_WRITE
+ *   uring_fixed send SRC IP PORT   reads SRC plainly, sends it with IORING_OP_SEND over a
+ *                                  UDP socket connected to IP:PORT (bound here as well, so
+ *                                  no ICMP error fails the sends)
  * Prints the bytes read (or written).
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,6 +87,32 @@ static long long write_all(struct io_uring *ring, const char *src, const char *d
 	return n < 0 ? -1 : total;
 }
 
+static long long send_all(struct io_uring *ring, const char *src, const char *ip, int port)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int in = open(src, O_RDONLY), rx = socket(AF_INET, SOCK_DGRAM, 0);
+	int tx = socket(AF_INET, SOCK_DGRAM, 0);
+	long long total = 0;
+	ssize_t n;
+
+	if (in < 0 || rx < 0 || tx < 0 || inet_pton(AF_INET, ip, &to.sin_addr) != 1 ||
+	    bind(rx, (struct sockaddr *)&to, sizeof(to)) ||
+	    connect(tx, (struct sockaddr *)&to, sizeof(to)))
+		return -1;
+	while ((n = read(in, buf, 32768)) > 0) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		struct io_uring_cqe *cqe;
+
+		io_uring_prep_send(sqe, tx, buf, n, 0);
+		io_uring_submit(ring);
+		if (io_uring_wait_cqe(ring, &cqe) || cqe->res != n)
+			return -1;
+		io_uring_cqe_seen(ring, cqe);
+		total += n;
+	}
+	return n < 0 ? -1 : total;
+}
+
 int main(int argc, char **argv)
 {
 	struct io_uring ring;
@@ -103,6 +134,8 @@ int main(int argc, char **argv)
 			total = read_slot(&ring);
 	} else if (!strcmp(argv[1], "write") && argc == 4) {
 		total = write_all(&ring, argv[2], argv[3]);
+	} else if (!strcmp(argv[1], "send") && argc == 5) {
+		total = send_all(&ring, argv[2], argv[3], atoi(argv[4]));
 	}
 	if (total < 0) {
 		perror("uring_fixed");
