@@ -14,10 +14,10 @@
 
 SIZE=3145728
 SRC=$T/src
-mkdir -p "$SRC" "$T/sync" "$T/gvfs" "$T/ov/empty" "$T/ov/merged"
+mkdir -p "$SRC" "$T/sync" "$T/out" "$T/gvfs" "$T/ov/empty" "$T/ov/merged"
 head -c $SIZE /dev/urandom >"$SRC/customers.csv"
 chmod -R a+rX "$T"
-chmod 1777 "$T/sync"
+chmod 1777 "$T/sync" "$T/out"
 gcc -O2 -o "$T/uring_fixed" "$LIB/uring_fixed.c" -luring || die "cannot build uring_fixed"
 # A FUSE filesystem typed fuse.gvfsd-fuse, as gvfs mounts MTP devices (not under /media,
 # so only the type can make it media).
@@ -37,6 +37,7 @@ run() { # NAME CMD...: CMD in a new session of uid 1001
 run registered "$T/uring_fixed" register "$SRC/customers.csv"
 run direct "$T/uring_fixed" direct "$SRC/customers.csv"
 run uwrite "$T/uring_fixed" write "$SRC/customers.csv" "$T/sync/up.csv"
+run ustage "$T/uring_fixed" write "$SRC/customers.csv" "$T/out/staged.bin"
 run usend "$T/uring_fixed" send "$SRC/customers.csv" 127.0.0.97 18097
 
 fusefat -o rw+,allow_other,subtype=gvfsd-fuse "$T/phone.img" "$T/gvfs" >/dev/null 2>&1 ||
@@ -48,6 +49,8 @@ sink_known() { bpftool -j map dump name sinkdevs 2>/dev/null | grep -Eq "\"key\"
 wait_until 30 sink_known || echo "  (the gvfs mount's device $phone_dev is not in sinkdevs)"
 in_session --keep-root 1001 "$T/mtp.info" sh -c \
 	"head -c 1048576 $SRC/customers.csv > $T/gvfs/dump.csv; sync" || die "mtp workload failed"
+in_session --keep-root 1001 "$T/umtp.info" "$T/uring_fixed" write "$SRC/customers.csv" \
+	"$T/gvfs/up.csv" >/dev/null || die "io_uring mtp workload failed"
 # B9: a read-only overlay (two lower layers, no upper) over the source tree, made by the
 # unprivileged user in a user namespace of its own; the file is read through it.
 run overlay unshare -Urm sh -c "mount -t overlay overlay \
@@ -66,6 +69,9 @@ check "B8 io_uring read through a file opened into a fixed slot" \
 	"$(sum direct --kind source_file)" $SIZE
 check "B8 io_uring write into a sync folder is sync egress" "$(sum uwrite --kind egress_sync)" \
 	$SIZE
+check "B8 io_uring write by a collector to an ordinary file is staging" \
+	"$(sum ustage --kind staging --object "$T/out/staged.bin")" $SIZE
+check "B8 io_uring write to media is media egress" "$(sum umtp --kind egress_media)" $SIZE
 check "B8 io_uring SEND to a non-allowed peer is egress, once" \
 	"$(sum usend --kind egress_net --object 127.0.0.97:18097)" $SIZE
 check "B8 io_uring SEND is egress without the sock length tracepoints" \
