@@ -62,7 +62,7 @@ trace_start() {
 	"$BUILD/exfilctl" trace --json --all -c "$1" --interval 200 >"$2" 2>"$2.err" &
 	TRACE_PID=$!
 	itest_on_exit "kill -INT $TRACE_PID; kill -CONT $TRACE_PID; wait $TRACE_PID"
-	wait_until 60 grep -q "ready" "$2.err" ||
+	wait_until 300 grep -q "ready" "$2.err" ||
 		{ cat "$2.err" >&2; die "exfilctl trace did not start (BPF could not be loaded?)"; }
 }
 
