@@ -46,7 +46,7 @@ check "check-config refuses a bad config (exit 1)" $? 1
 check "bad config errors name FILE:LINE:COL and the key" \
 	"$(grep -c "bad.yaml:2:14: ring.min_users: '1' is out of range\|bad.yaml:3:3: ring.windw: unknown key" "$T/bad.err")" 2
 cf_central_start a
-check "schema applied and recorded" "$(cf_sql 'SELECT max(version) FROM schema_version')" 1
+check "schema applied and recorded" "$(cf_sql 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM schema_version')" 1,2
 
 # (1) The real agent on this machine ships through the same stream: its records reach the
 # central store exactly once and the --db views equal its local store's. Needs the
