@@ -67,12 +67,17 @@ check "both pushes to g1 recorded with serial and sha" \
 check "pushed_at is the revision's time (within a minute), validity from the header" \
 	"$(cf_sql "SELECT bool_and(abs(extract(epoch FROM now() - pushed_at)) < 60 AND expiry > now() + interval '80 days' AND not_before < now()) FROM policy_pushes")" t
 KV='$KV.exfilmon-policy'
-"$BUILD/tests/nats_tool" publish "$CF_NATS_URL" "$KV.g1" forged-rogue "$(cat "$T/rogue")" || die "publish rogue"
+kv_put() { # KEY MSGID FILE: the file's exact bytes ($(cat) would drop its last newline)
+	local v; v=$(cat "$3"; echo x)
+	"$BUILD/tests/nats_tool" publish "$CF_NATS_URL" "$KV.$1" "$2" "${v%x}" || die "publish $3"
+}
+kv_put g1 forged-rogue "$T/rogue"
 sed 's/^serial: 3$/serial: 7/' "$T/b3" >"$T/tampered"
 cmp -s "$T/b3" "$T/tampered" && die "tampering did not change the header"
-"$BUILD/tests/nats_tool" publish "$CF_NATS_URL" "$KV.g1" forged-header "$(cat "$T/tampered")" || die "publish tampered"
-"$BUILD/tests/nats_tool" publish "$CF_NATS_URL" "$KV.g2" forged-key "$(cat "$T/b3")" || die "publish b3 under g2"
+kv_put g1 forged-header "$T/tampered"
+kv_put g2 forged-key "$T/b3"
 cf_wait 15 bash -c "[ \$(grep -c 'ignored (not believed)' $T/central-a.log) -ge 3 ]"
+grep 'ignored' "$T/central-a.log" | sed 's/^/    /'
 check "a bundle signed by an untrusted key: ignored and logged" \
 	"$(grep -c 'exfilmon-policy/g1 revision [0-9]* ignored (not believed): signed by key .*not trusted' "$T/central-a.log")" 1
 check "a changed header byte: ignored and logged" \
@@ -87,12 +92,13 @@ hb() { # HOST GROUP POLICY COUNT [SHA]
 		--start-id "$(printf '%016x' "$RANDOM")" --config-sha "${5:-c0ffee}" \
 		${3:+--policy "$3"} --count "$4" --every-ms 1500
 }
-hb old g1 "1:$(sha 1)" 4 &
-hb new g1 "2:$(sha 2)" 4 &
-hb unk g1 "2:$(printf 'ab%.0s' {1..32})" 1 &
-hb late g1 "1:$(sha 1)" 1 &
-hb nopol g1 "" 1 "$(sha 2)" &
-wait
+hbs=()
+hb old g1 "1:$(sha 1)" 4 & hbs+=($!)
+hb new g1 "2:$(sha 2)" 4 & hbs+=($!)
+hb unk g1 "2:$(printf 'ab%.0s' {1..32})" 1 & hbs+=($!)
+hb late g1 "1:$(sha 1)" 1 & hbs+=($!)
+hb nopol g1 "" 1 "$(sha 2)" & hbs+=($!)
+for p in "${hbs[@]}"; do wait "$p"; done
 hb late g1 "2:$(sha 2)" 3
 wait_sql 15 "SELECT count(*) FROM alerts WHERE rule = 'config_drift' AND host_id IN ('old', 'unk')" 2 || true
 sleep 2   # two more passes: nothing else may appear
