@@ -16,6 +16,7 @@
  *   fleet_sim heartbeat DIR --server URL --host H [--seq N] [--start-id HEX]
  *                 [--interval S] [--clean] [--config-sha HEX] [--group G]
  *                 [--chain-hash HEX] [--deleted B:R:F:L] [--count N] [--every-ms N]
+ *                 [--policy SERIAL:SHA256]  (the policy in force; default null)
  *   fleet_sim alert --server URL --host H --json LINE
  *   fleet_sim count DIR          (prints "BLOCKS RECORDS HEAD_BLOCK HEAD_HASH")
  *   fleet_sim fleet DIR --server URL --hosts N --days N --records-per-day N
@@ -39,7 +40,7 @@
 #define SEC 1000000000ULL
 
 struct opts {
-	const char *dir, *server, *host, *user, *dst, *source, *start_id, *config_sha, *group;
+	const char *dir, *server, *host, *user, *dst, *source, *start_id, *config_sha, *group, *policy;
 	const char *chain_hash, *deleted, *json, *host_name;
 	unsigned long long uid, session, source_bytes, egress_bytes, records, ts, block_bytes;
 	unsigned long long from, to, tamper, seq, interval, count, every_ms, replicas;
@@ -321,6 +322,9 @@ static int cmd_heartbeat(const struct opts *o)
 {
 	struct counts c = { 0 };
 	char subject[128], id[200], json[4096], ts[40], start[17], groups[160] = "[]";
+	char policy[160] = "null";
+	unsigned long long pserial;
+	char psha[65];
 	unsigned long long db = 0, dr = 0, df = 0, dl = 0;
 
 	if (o->dir && each_block(o->dir, count_one, &c))
@@ -330,6 +334,11 @@ static int cmd_heartbeat(const struct opts *o)
 	snprintf(start, sizeof(start), "%s", o->start_id ? o->start_id : "0123456789abcdef");
 	if (o->group)
 		snprintf(groups, sizeof(groups), "[\"%s\"]", o->group);
+	if (o->policy) {
+		if (sscanf(o->policy, "%llu:%64[0-9a-f]", &pserial, psha) != 2)
+			die("heartbeat: --policy SERIAL:SHA256");
+		snprintf(policy, sizeof(policy), "{\"serial\":%llu,\"sha256\":\"%s\"}", pserial, psha);
+	}
 	connect_js(o->server);
 	snprintf(subject, sizeof(subject), "exfilmon.heartbeat.%s", o->host);
 	for (unsigned long long i = 0; i < (o->count ? o->count : 1); i++) {
@@ -350,11 +359,11 @@ static int cmd_heartbeat(const struct opts *o)
 			 "\"backlog_blocks\":0,\"ring_drops\":0,\"gap_records\":0,\"map_full\":0,"
 			 "\"syslog_drops\":0,\"sensors_attached\":12,\"deleted_unshipped\":{\"blocks\":%llu,"
 			 "\"records\":%llu,\"first_block\":%llu,\"last_block\":%llu},\"groups\":%s,"
-			 "\"policy\":null,\"clean_shutdown\":%s}",
+			 "\"policy\":%s,\"clean_shutdown\":%s}",
 			 o->host, o->host_name, o->config_sha ? o->config_sha : "c0ffee", seq, start,
 			 ts, (unsigned long long)(now % SEC / 1000000), o->interval ? o->interval : 15,
 			 0ULL, c.head_block, o->chain_hash ? o->chain_hash : c.head, c.records, c.blocks,
-			 c.blocks, db, dr, df, dl, groups, last ? "true" : "false");
+			 c.blocks, db, dr, df, dl, groups, policy, last ? "true" : "false");
 		snprintf(id, sizeof(id), "%s:hb:%s:%llu", o->host, start, seq);
 		publish(subject, id, json, strlen(json), NULL, o->host);
 		if (i + 1 < o->count && o->every_ms)
@@ -464,7 +473,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "chain-hash", 1, NULL, 'h' }, { "deleted", 1, NULL, 'D' }, { "count", 1, NULL, 'n' },
 		{ "every-ms", 1, NULL, 'm' }, { "json", 1, NULL, 'j' }, { "replicas", 1, NULL, 'R' },
 		{ "hosts", 1, NULL, 'N' }, { "days", 1, NULL, 'y' }, { "records-per-day", 1, NULL, 'p' },
-		{ "host-name", 1, NULL, 'a' }, { "hostile", 0, NULL, 'X' }, { 0 } };
+		{ "host-name", 1, NULL, 'a' }, { "hostile", 0, NULL, 'X' }, { "policy", 1, NULL, 'P' }, { 0 } };
 	int c;
 
 	o->to = o->tamper = ~0ULL;
@@ -495,6 +504,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'X': o->hostile = true; break;
 		case 'C': o->config_sha = optarg; break;
 		case 'g': o->group = optarg; break;
+		case 'P': o->policy = optarg; break;
 		case 'h': o->chain_hash = optarg; break;
 		case 'D': o->deleted = optarg; break;
 		case 'n': o->count = v; break;

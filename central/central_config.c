@@ -59,6 +59,8 @@ static const struct key keys[] = {
 	  "agent_silent after this many heartbeat intervals without one" },
 	{ "detect.gap_timeout", K_DURATION, OFF(gap_timeout_ns), 0, SEC, DAY, "5m",
 	  "a block waiting this long for its predecessor is an evidence_gap" },
+	{ "detect.drift_grace", K_DURATION, OFF(drift_grace_ns), 0, SEC, 30 * DAY, "10m",
+	  "config_drift when a host stays behind the newest push to its groups this long" },
 	{ "ring.min_users", K_COUNT, OFF(ring_min_users), 0, 2, 10000, "3",
 	  "distinct users sending to one destination that make a ring" },
 	{ "ring.window", K_DURATION, OFF(ring_window_ns), 0, 60 * SEC, 365 * DAY, "7d",
@@ -71,6 +73,8 @@ static const struct key keys[] = {
 	  "200MiB/24h", "source bytes of one person over all hosts per window (the agent's detect.drip)" },
 	{ "retention.days", K_COUNT, OFF(retention_days), 0, 0, 100000, "90",
 	  "records older than this many days are dropped by whole partitions (0: keep)" },
+	{ "policy.trusted", K_STR, OFF(trusted_dir), 0, 0, 0, "/etc/exfilmon/trusted.d",
+	  "public keys (*.pub) a pushed policy bundle must be signed by (\"\": pushes not tracked)" },
 	{ "log.level", K_STR, OFF(log_level), 0, 0, 0, "info", "error, warn, info or debug" },
 };
 

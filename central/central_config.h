@@ -30,6 +30,7 @@ struct central_config {
 	uint64_t detect_interval_ns; /* detect.interval */
 	uint64_t silent_intervals;   /* detect.silent_intervals */
 	uint64_t gap_timeout_ns;     /* detect.gap_timeout */
+	uint64_t drift_grace_ns;     /* detect.drift_grace: behind the newest push this long */
 	uint64_t ring_min_users;     /* ring.min_users */
 	uint64_t ring_window_ns;     /* ring.window */
 	uint64_t fu_bulk_bytes;      /* fleet_user.bulk_read */
@@ -38,6 +39,7 @@ struct central_config {
 	uint64_t fu_drip_window_ns;
 	uint64_t retention_days;     /* retention.days (0: keep everything) */
 	char *log_level;             /* log.level */
+	char *trusted_dir;           /* policy.trusted: keys pushed bundles must verify with */
 };
 
 /* Defaults for every key. Returns 0 or -ENOMEM. */

@@ -5,7 +5,7 @@
  * goes under "exfilmon" (members, figures, evidence ranges), built by PostgreSQL so
  * that lists and sums come out in one round trip. Parameters: $1 ring.min_users,
  * $2 ring.window (s), $3 silent intervals, $4 fleet_user.bulk_read, $5 fleet_user.window
- * (s), $6 fleet_user.drip bytes, $7 drip window (s).
+ * (s), $6 fleet_user.drip bytes, $7 drip window (s), $8 detect.drift_grace (s).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +76,60 @@ struct rule {
 	"  SELECT 1 FROM alerts x WHERE x.origin = 'agent' AND x.user_name = a.user_name" \
 	"  AND x.rule IN (" rules ") AND x.ts >= now() - make_interval(secs => " win "::double precision))"
 
+/* Each host with what was pushed to its groups (its heartbeat's groups and "all"): the
+ * newest serial and when it was first there, whether the config it runs (the policy
+ * sha256 of its heartbeat, else its config_sha256) was ever pushed to them, and the
+ * serial it runs (the heartbeat's, else that of the push with its sha, else 0). */
+#define PUSHED_CTE \
+	"WITH h AS (SELECT host_id, start_id, hb_received, groups, groups || ARRAY['all'] AS pg," \
+	"  coalesce(policy_sha256, config_sha256) AS sha, policy_serial FROM hosts" \
+	"  WHERE coalesce(policy_sha256, config_sha256) IS NOT NULL)," \
+	"n AS (SELECT h.host_id, max(q.serial) AS newest FROM h JOIN policy_pushes q" \
+	"  ON q.grp = ANY(h.pg) GROUP BY h.host_id)," \
+	"s AS (SELECT h.*, n.newest," \
+	"  (SELECT min(q.pushed_at) FROM policy_pushes q WHERE q.grp = ANY(h.pg) AND q.serial = n.newest) AS newest_at," \
+	"  (SELECT max(q.serial) FROM policy_pushes q WHERE q.grp = ANY(h.pg) AND q.config_sha256 = h.sha) AS known," \
+	"  (SELECT q.config_sha256 FROM policy_pushes q WHERE q.grp = ANY(h.pg) AND q.serial = n.newest LIMIT 1) AS newest_sha" \
+	"  FROM h JOIN n USING (host_id))"
+
+/* Behind: the host kept reporting a serial below the newest push to its groups for
+ * longer than the grace, counted from its first heartbeat of this run received after the
+ * push (a laptop back from a weekend is judged from when it is back). Unknown: it runs a
+ * config never pushed to its groups. Keyed by (host, serial): once per push it lags. */
+#define DRIFT_SQL \
+	PUSHED_CTE "," \
+	"a AS (SELECT s.*, coalesce(policy_serial, known, 0) AS applied, f.since FROM s LEFT JOIN LATERAL" \
+	"  (SELECT min(b.received) AS since FROM heartbeats b WHERE b.host_id = s.host_id" \
+	"   AND b.start_id = s.start_id AND b.received >= s.newest_at) f ON true)" \
+	"SELECT 'config_drift:' || host_id || ':behind:' || newest, host_id, NULL," \
+	" (extract(epoch FROM since) * 1e9)::bigint, (extract(epoch FROM hb_received) * 1e9)::bigint," \
+	" jsonb_build_object('problem', 'behind', 'groups', groups, 'applied_serial', applied," \
+	"  'config_sha256', sha, 'pushed_serial', newest, 'pushed_sha256', newest_sha," \
+	"  'pushed_at', newest_at, 'behind_since', since, 'grace_s', $8::bigint)::text" \
+	" FROM a WHERE applied < newest AND hb_received - since > make_interval(secs => $8::double precision)" \
+	" UNION ALL " \
+	"SELECT 'config_drift:' || host_id || ':unknown:' || applied || ':' || sha, host_id, NULL," \
+	" (extract(epoch FROM hb_received) * 1e9)::bigint, (extract(epoch FROM hb_received) * 1e9)::bigint," \
+	" jsonb_build_object('problem', 'unknown_sha', 'groups', groups, 'applied_serial', applied," \
+	"  'config_sha256', sha, 'pushed_serial', newest, 'pushed_sha256', newest_sha," \
+	"  'detail', 'runs a config never pushed to its groups')::text" \
+	" FROM a WHERE known IS NULL"
+
+/* Hosts none of whose groups ever got a push: the config a strict majority of the group
+ * runs stands for what IT wants (hosts without groups form the group "all"). */
+#define MAJORITY_SQL \
+	"WITH g AS (SELECT host_id, config_sha256, unnest(CASE WHEN cardinality(groups) = 0" \
+	"  THEN ARRAY['all'] ELSE groups END) AS grp, hb_ts FROM hosts h WHERE config_sha256 IS NOT NULL" \
+	"  AND NOT EXISTS (SELECT 1 FROM policy_pushes q WHERE q.grp = ANY(h.groups || ARRAY['all'])))," \
+	"c AS (SELECT grp, config_sha256, count(*) AS n, sum(count(*)) OVER (PARTITION BY grp) AS total" \
+	"  FROM g GROUP BY grp, config_sha256)," \
+	"m AS (SELECT grp, config_sha256 AS majority, n, total FROM c WHERE n * 2 > total)" \
+	"SELECT 'config_drift:' || g.host_id || ':' || g.grp || ':' || g.config_sha256, g.host_id, NULL," \
+	" (extract(epoch FROM g.hb_ts) * 1e9)::bigint, (extract(epoch FROM g.hb_ts) * 1e9)::bigint," \
+	" jsonb_build_object('problem', 'majority', 'group', g.grp, 'config_sha256', g.config_sha256," \
+	"  'majority_sha256', m.majority, 'majority_hosts', m.n, 'group_hosts', m.total)::text" \
+	" FROM g JOIN m USING (grp) WHERE g.config_sha256 <> m.majority"
+
 static const struct rule rules[] = {
 	{ "ring", RING_SQL },
 	{ "fleet_user", FLEET_USER_SQL("bulk", "$4", "$5", "'bulk_collection_bytes'") },
@@ -108,17 +162,8 @@ static const struct rule rules[] = {
 	  "  'first_block', deleted_unshipped->'first_block', 'last_block', deleted_unshipped->'last_block',"
 	  "  'records', deleted_unshipped->'records')::text"
 	  " FROM hosts WHERE (deleted_unshipped->>'blocks')::bigint > 0" },
-	{ "config_drift",
-	  "WITH g AS (SELECT host_id, config_sha256, unnest(CASE WHEN cardinality(groups) = 0"
-	  "  THEN ARRAY['all'] ELSE groups END) AS grp, hb_ts FROM hosts WHERE config_sha256 IS NOT NULL),"
-	  "c AS (SELECT grp, config_sha256, count(*) AS n, sum(count(*)) OVER (PARTITION BY grp) AS total"
-	  "  FROM g GROUP BY grp, config_sha256),"
-	  "m AS (SELECT grp, config_sha256 AS majority, n, total FROM c WHERE n * 2 > total)"
-	  "SELECT 'config_drift:' || g.host_id || ':' || g.grp || ':' || g.config_sha256, g.host_id, NULL,"
-	  " (extract(epoch FROM g.hb_ts) * 1e9)::bigint, (extract(epoch FROM g.hb_ts) * 1e9)::bigint,"
-	  " jsonb_build_object('group', g.grp, 'config_sha256', g.config_sha256, 'majority_sha256',"
-	  "  m.majority, 'majority_hosts', m.n, 'group_hosts', m.total)::text"
-	  " FROM g JOIN m USING (grp) WHERE g.config_sha256 <> m.majority" },
+	{ "config_drift", DRIFT_SQL },
+	{ "config_drift", MAJORITY_SQL },
 };
 
 static int raise_row(struct alert_sink *sink, PGconn *db, const char *rule, PGresult *r, int i)
@@ -143,7 +188,7 @@ static int raise_row(struct alert_sink *sink, PGconn *db, const char *rule, PGre
 static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 		    struct alert_sink *sink)
 {
-	static const Oid types[7] = { 25, 25, 25, 25, 25, 25, 25 };
+	static const Oid types[8] = { 25, 25, 25, 25, 25, 25, 25, 25 };
 	struct timespec t0, t1;
 	PGresult *r;
 	int err = 0;
@@ -152,7 +197,7 @@ static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 	if (db_exec(db, "BEGIN"))
 		return -EIO;
 	/* Typed as text, so a rule need not use every parameter. */
-	r = PQexecParams(db, ru->sql, 7, types, p, NULL, NULL, 0);
+	r = PQexecParams(db, ru->sql, 8, types, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_error("detect: %s: %s", ru->name, PQresultErrorMessage(r));
 		err = -EIO;
@@ -174,8 +219,8 @@ static int run_rule(const struct rule *ru, const char *const *p, PGconn *db,
 
 int detect_run(const struct central_config *cfg, PGconn *db, struct alert_sink *sink)
 {
-	char v[7][32];
-	const char *p[7] = { v[0], v[1], v[2], v[3], v[4], v[5], v[6] };
+	char v[8][32];
+	const char *p[8] = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] };
 	int err = 0;
 
 	sprintf(v[0], "%llu", (unsigned long long)cfg->ring_min_users);
@@ -185,6 +230,7 @@ int detect_run(const struct central_config *cfg, PGconn *db, struct alert_sink *
 	sprintf(v[4], "%llu", (unsigned long long)(cfg->fu_window_ns / NS));
 	sprintf(v[5], "%llu", (unsigned long long)cfg->fu_drip_bytes);
 	sprintf(v[6], "%llu", (unsigned long long)(cfg->fu_drip_window_ns / NS));
+	sprintf(v[7], "%llu", (unsigned long long)(cfg->drift_grace_ns / NS));
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (run_rule(&rules[i], p, db, sink))
 			err = -EIO;

@@ -851,7 +851,8 @@ static int agent_alert(struct ingest *in, PGconn *db, const char *host, json_t *
 /* A heartbeat's fields as the statements' text parameters, numbers checked for range
  * (a hostile value must not make the statement fail and hold up its pull). */
 struct hb_text {
-	char ts[40], seq[24], iv[24], blk[24], rw[24], bw[24], bl[24];
+	char ts[40], seq[24], iv[24], blk[24], rw[24], bw[24], bl[24], pser[24];
+	char psha[65];              /* "policy": {"serial","sha256"}; "" when not said */
 	char *groups, *dus, *doc;
 };
 
@@ -860,6 +861,19 @@ static void int_text(json_t *v, long long min, long long max, char *out)
 	long long x = json_is_integer(v) ? (long long)json_integer_value(v) : 0;
 
 	sprintf(out, "%lld", x < min || x > max ? 0 : x);
+}
+
+/* The policy the agent says is in force; a sha256 that is not 64 hex digits is not one. */
+static void policy_text(json_t *pol, struct hb_text *t)
+{
+	const char *sha = json_string_value(json_object_get(pol, "sha256"));
+
+	t->pser[0] = t->psha[0] = 0;
+	if (!json_is_object(pol))
+		return;
+	int_text(json_object_get(pol, "serial"), 0, INT64_MAX, t->pser);
+	if (sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64)
+		memcpy(t->psha, sha, 65);
 }
 
 static int hb_text(json_t *hb, uint64_t ts_ns, struct hb_text *t)
@@ -880,6 +894,7 @@ static int hb_text(json_t *hb, uint64_t ts_ns, struct hb_text *t)
 		"first_block", (json_int_t)json_integer_value(json_object_get(du, "first_block")),
 		"last_block", (json_int_t)json_integer_value(json_object_get(du, "last_block")));
 
+	policy_text(json_object_get(hb, "policy"), t);
 	t->groups = json_is_array(g) ? json_dumps(g, JSON_COMPACT) : strdup("[]");
 	t->dus = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	json_decref(d);
@@ -897,10 +912,11 @@ static const char hb_host_sql[] =
 	"INSERT INTO hosts AS h (host_id, start_id, hb_seq, hb_ts, hb_chain_block,"
 	" hb_chain_hash, clean_shutdown, host_name, agent_version, config_sha256,"
 	" groups, interval_s, hb_chain_segment, records_written, blocks_written,"
-	" backlog_blocks, deleted_unshipped, hb_received)"
+	" backlog_blocks, deleted_unshipped, hb_received, policy_serial, policy_sha256)"
 	" SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, nullif($11, ''),"
 	"  ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13, $14, $15, $16,"
-	"  $17, $18::jsonb, clock_timestamp() WHERE $8::text IS NOT NULL"
+	"  $17, $18::jsonb, clock_timestamp(), nullif($19, '')::bigint, nullif($20, '')"
+	" WHERE $8::text IS NOT NULL"
 	" ON CONFLICT (host_id) DO UPDATE SET start_id = EXCLUDED.start_id,"
 	" hb_seq = EXCLUDED.hb_seq, hb_ts = EXCLUDED.hb_ts,"
 	" hb_chain_block = EXCLUDED.hb_chain_block, hb_chain_hash = EXCLUDED.hb_chain_hash,"
@@ -909,26 +925,27 @@ static const char hb_host_sql[] =
 	" groups = EXCLUDED.groups, interval_s = EXCLUDED.interval_s,"
 	" hb_chain_segment = EXCLUDED.hb_chain_segment, records_written = EXCLUDED.records_written,"
 	" blocks_written = EXCLUDED.blocks_written, backlog_blocks = EXCLUDED.backlog_blocks,"
-	" deleted_unshipped = EXCLUDED.deleted_unshipped, hb_received = EXCLUDED.hb_received"
+	" deleted_unshipped = EXCLUDED.deleted_unshipped, hb_received = EXCLUDED.hb_received,"
+	" policy_serial = EXCLUDED.policy_serial, policy_sha256 = EXCLUDED.policy_sha256"
 	" WHERE h.hb_ts IS NULL OR EXCLUDED.hb_ts >= h.hb_ts";
 
 static int hb_store(PGconn *db, const char *host, json_t *hb, const struct hb_text *t)
 {
 	json_t *ch = json_object_get(hb, "chain");
-	const char *p[18] = { host, jstr(hb, "start_id"), t->seq, t->ts,
+	const char *p[20] = { host, jstr(hb, "start_id"), t->seq, t->ts,
 			      t->blk[0] == '-' ? NULL : t->blk,
 			      json_string_value(json_object_get(ch, "hash")),
 			      json_is_true(json_object_get(hb, "clean_shutdown")) ? "true" : "false",
 			      t->doc, jstr(hb, "host_name"), jstr(hb, "agent_version"),
 			      jstr(hb, "config_sha256"), t->groups, t->iv,
 			      json_string_value(json_object_get(ch, "segment")), t->rw, t->bw, t->bl,
-			      t->dus };
+			      t->dus, t->pser, t->psha };
 	PGresult *r = db_query(db, hb_insert_sql, 8, p);
 	int err;
 
 	if (!r)
 		return -EIO;
-	err = PQntuples(r) ? db_run(db, hb_host_sql, 18, p) : 0;
+	err = PQntuples(r) ? db_run(db, hb_host_sql, 20, p) : 0;
 	PQclear(r);
 	return err;
 }

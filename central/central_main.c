@@ -22,6 +22,7 @@
 #include "central_db.h"
 #include "central_detect.h"
 #include "central_ingest.h"
+#include "central_policy.h"
 #include "common/log.h"
 
 #define MS 1000000ULL
@@ -36,6 +37,7 @@ struct central {
 	PGconn *db;
 	struct alert_sink *sink;
 	struct ingest *in;
+	struct policy_watch *pw;
 	int sigfd;
 	uint64_t next_detect, next_retention, next_stats;
 };
@@ -61,6 +63,11 @@ static bool stop_requested(struct central *c)
 	return read(c->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si);
 }
 
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	policy_watch_rewatch(closure);
+}
+
 static int nats_open(struct central *c)
 {
 	const struct central_config *cfg = &c->cfg;
@@ -76,6 +83,8 @@ static int nats_open(struct central *c)
 		s = natsOptions_SetMaxReconnect(o, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(o, 250);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(o, on_reconnected, c->pw);
 	if (s == NATS_OK && *cfg->creds)
 		s = natsOptions_SetUserCredentialsFromFiles(o, cfg->creds, NULL);
 	if (s == NATS_OK && *cfg->tls_ca)
@@ -250,6 +259,23 @@ static void periodic(struct central *c)
 	}
 }
 
+/* policy.trusted must be a directory of good keys: a central that trusts nothing would
+ * believe no push and call every host's config unknown. */
+static int check_trusted(const char *path, const char *dir)
+{
+	char *errors = NULL;
+	size_t keys = 0;
+	int err = policy_trust_check(dir, &errors, &keys);
+
+	if (errors)
+		fprintf(stderr, "%s: %s", path, errors);
+	free(errors);
+	if (!err && *dir && !keys)
+		fprintf(stderr, "%s: policy.trusted: %s holds no *.pub key: no push will be believed\n",
+			path, dir);
+	return err;
+}
+
 static int load_config(const char *path, struct central_config *cfg)
 {
 	char *errors = NULL;
@@ -273,6 +299,8 @@ static int load_config(const char *path, struct central_config *cfg)
 	if (errors)
 		fputs(errors, stderr);
 	free(errors);
+	if (!err)
+		err = check_trusted(path, cfg->trusted_dir);
 	if (!err)
 		log_set_level(lvl);
 	return err;
@@ -298,7 +326,7 @@ static int run(struct central *c)
 		log_error("central: %s: %s", c->cfg.alerts_path, strerror(errno));
 		return 1;
 	}
-	if (!(c->in = ingest_new(&c->cfg, c->sink)))
+	if (!(c->in = ingest_new(&c->cfg, c->sink)) || !(c->pw = policy_watch_new(c->cfg.trusted_dir)))
 		return 1;
 	if (db_open(c, true))
 		return 1;
@@ -307,6 +335,8 @@ static int run(struct central *c)
 	log_info("central: running");
 	while (!stop_requested(c)) {
 		if ((err = db_check(c)) || (err = pull_once(c)) || (err = db_check(c)))
+			break;
+		if ((err = policy_watch_poll(c->pw, c->nc, c->db)) && (err = db_check(c)))
 			break;
 		periodic(c);
 	}
@@ -350,6 +380,7 @@ int main(int argc, char **argv)
 	nats_close(&c);
 	PQfinish(c.db);
 	ingest_free(c.in);
+	policy_watch_free(c.pw);
 	alert_sink_close(c.sink);
 	central_config_free(&c.cfg);
 	close(c.sigfd);

@@ -28,6 +28,7 @@ host() {
 	"$SIM" write "$T/st/$1" --host-name "$1" --user "$2" --uid "$3" --session "$4" \
 		--source-bytes "$5" --egress-bytes "$6" ${7:+--dst "$7"} --records "${8:-20}" >/dev/null ||
 		die "write $1"
+	[ -n "${NOPUB:-}" ] && return
 	"$SIM" publish "$T/st/$1" --server "$CF_NATS_URL" --host "$1" >/dev/null || die "publish $1"
 }
 stored() { "$SIM" count "$T/st/$1" | cut -d' ' -f2; }
@@ -46,7 +47,7 @@ check "check-config refuses a bad config (exit 1)" $? 1
 check "bad config errors name FILE:LINE:COL and the key" \
 	"$(grep -c "bad.yaml:2:14: ring.min_users: '1' is out of range\|bad.yaml:3:3: ring.windw: unknown key" "$T/bad.err")" 2
 cf_central_start a
-check "schema applied and recorded" "$(cf_sql 'SELECT max(version) FROM schema_version')" 1
+check "schema applied and recorded" "$(cf_sql 'SELECT string_agg(version::text, $$,$$ ORDER BY version) FROM schema_version')" 1,2
 
 # (1) The real agent on this machine ships through the same stream: its records reach the
 # central store exactly once and the --db views equal its local store's. Needs the
@@ -128,10 +129,17 @@ fi
 
 echo "-- ring: four people, four hosts, one destination network"
 # Each under every per-person threshold: 10 MB collected (bulk 50MiB), 4 MB sent.
-host r1 ann 1201 11 10000000 4000000 198.51.100.10:443
-host r2 ben 1202 12 10000000 4000000 198.51.100.10:443
-host r3 cat 1203 13 10000000 4000000 198.51.100.11:443
-host r4 dan 1204 14 10000000 4000000 198.51.100.12:8443
+# Written first and published together: a detection pass between two members' blocks
+# would see a ring of three (min_users 3) and revise it when the fourth arrives.
+NOPUB=1 host r1 ann 1201 11 10000000 4000000 198.51.100.10:443
+NOPUB=1 host r2 ben 1202 12 10000000 4000000 198.51.100.10:443
+NOPUB=1 host r3 cat 1203 13 10000000 4000000 198.51.100.11:443
+NOPUB=1 host r4 dan 1204 14 10000000 4000000 198.51.100.12:8443
+rpubs=()
+for h in r1 r2 r3 r4; do
+	"$SIM" publish "$T/st/$h" --server "$CF_NATS_URL" --host $h >/dev/null & rpubs+=($!)
+done
+for p in "${rpubs[@]}"; do wait "$p" || die "publish ring host"; done
 # fay sends there too, but her own agent already raised exfiltration: not a ring member.
 host r5 fay 1205 15 90000000 60000000 198.51.100.13:443
 "$SIM" alert --server "$CF_NATS_URL" --host r5 --json '{"@timestamp":"'"$(date -u +%FT%T.000Z)"'","event":{"kind":"alert"},"rule":{"name":"exfiltration"},"user":{"name":"fay","id":"1205"},"host":{"name":"r5"},"exfilmon":{"alert_id":1,"revision":1,"session_id":15,"episode_start":"x","source_bytes":90000000,"egress_bytes":60000000}}'

@@ -53,7 +53,9 @@ cf_pg_stop() { # [MODE]
 
 cf_sql() { psql -h "$CF_PG_HOST" -p "$CF_PG_PORT" -U postgres -d exfilmon -XAtqc "$1"; }
 
-# Writes $T/central-NAME.yaml; extra "section:\n  key: value" text from $2.
+# Writes $T/central-NAME.yaml; extra "section:\n  key: value" text from $2 (a section
+# not written here). CF_TRUSTED: policy.trusted ("" by default: pushes not tracked);
+# CF_DRIFT_GRACE: detect.drift_grace.
 cf_config() { # NAME [EXTRA_YAML]
 	cat >"$T/central-$1.yaml" <<YAML
 nats:
@@ -70,6 +72,9 @@ output:
 detect:
   interval: 1s
   gap_timeout: 8s
+  drift_grace: ${CF_DRIFT_GRACE:-10m}
+policy:
+  trusted: "${CF_TRUSTED:-}"
 log:
   level: info
 ${2:-}

@@ -36,8 +36,31 @@ static void test_central_config_defaults_match_docs(void **state)
 	assert_int_equal(c.fu_drip_bytes, 200ULL << 20);
 	assert_int_equal(c.fu_drip_window_ns, 86400 * SEC);
 	assert_int_equal(c.silent_intervals, 3);
+	assert_int_equal(c.drift_grace_ns, 600 * SEC);
+	assert_string_equal(c.trusted_dir, "/etc/exfilmon/trusted.d");
 	assert_true(c.syslog);
 	central_config_free(&c);
+}
+
+static void test_central_config_drift_grace_and_trusted(void **state)
+{
+	struct central_config c;
+	char *errors, *path = write_tmp("detect:\n  drift_grace: 3s\npolicy:\n  trusted: \"\"\n");
+
+	central_config_defaults(&c);
+	assert_int_equal(central_config_load(path, &c, &errors), 0);
+	assert_null(errors);
+	assert_int_equal(c.drift_grace_ns, 3 * SEC);
+	assert_string_equal(c.trusted_dir, "");
+	central_config_free(&c);
+	unlink(path);
+	path = write_tmp("detect:\n  drift_grace: 0s\n");
+	central_config_defaults(&c);
+	assert_int_equal(central_config_load(path, &c, &errors), -EINVAL);
+	assert_non_null(strstr(errors, "detect.drift_grace: '0s' is out of range"));
+	free(errors);
+	central_config_free(&c);
+	unlink(path);
 }
 
 static void test_central_config_load_full_file(void **state)
@@ -111,6 +134,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_central_config_defaults_match_docs),
 		cmocka_unit_test(test_central_config_load_full_file),
+		cmocka_unit_test(test_central_config_drift_grace_and_trusted),
 		cmocka_unit_test(test_central_config_errors_are_located),
 		cmocka_unit_test(test_central_config_rejects_bad_yaml),
 		cmocka_unit_test(test_central_config_every_key_documented),

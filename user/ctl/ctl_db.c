@@ -119,6 +119,20 @@ static const char *v(PGresult *r, int i, int j)
 	return PQgetvalue(r, i, j);
 }
 
+/* A host's policy against what was pushed to its groups (and "all"): the serial it runs
+ * (its heartbeat's, else that of the push with its config's hash), the newest pushed,
+ * and the drift: current, behind, ahead, unknown-sha (never pushed to its groups) or
+ * no-push (nothing pushed to its groups; config_drift falls back to the majority). */
+#define HOST_POLICY \
+	" LEFT JOIN LATERAL (SELECT max(q.serial) AS newest," \
+	"  max(q.serial) FILTER (WHERE q.config_sha256 = coalesce(h.policy_sha256, h.config_sha256)) AS known" \
+	"  FROM policy_pushes q WHERE q.grp = ANY(h.groups || ARRAY['all'])) p ON true" \
+	" LEFT JOIN LATERAL (SELECT coalesce(h.policy_serial, p.known) AS applied," \
+	"  CASE WHEN h.host_id IS NULL THEN NULL WHEN p.newest IS NULL THEN 'no-push'" \
+	"  WHEN p.known IS NULL THEN 'unknown-sha'" \
+	"  WHEN coalesce(h.policy_serial, p.known) < p.newest THEN 'behind'" \
+	"  WHEN coalesce(h.policy_serial, p.known) > p.newest THEN 'ahead' ELSE 'current' END AS drift) d ON true"
+
 static int db_hosts(PGconn *db, const struct db_args *a)
 {
 	PGresult *r = query(db, a,
@@ -135,8 +149,11 @@ static int db_hosts(PGconn *db, const struct db_args *a)
 		"  h.agent_version, 'config_sha256', h.config_sha256, 'last_heartbeat', h.hb_ts,"
 		"  'chain_head_block', c.head_block, 'chain_head_hash', c.head_hash,"
 		"  'heartbeat_chain_block', h.hb_chain_block, 'records', c.records,"
-		"  'broken_links', c.broken_links, 'groups', h.groups)::text"
-		" FROM hosts h FULL JOIN chain_state c USING (host_id)"
+		"  'broken_links', c.broken_links, 'groups', h.groups, 'policy_serial', d.applied,"
+		"  'policy_sha256', h.policy_sha256, 'pushed_serial', p.newest, 'drift', d.drift)::text,"
+		" coalesce(nullif(array_to_string(h.groups, ','), ''), '-'),"
+		" coalesce(d.applied::text, '-'), coalesce(p.newest::text, '-'), coalesce(d.drift, '-')"
+		" FROM hosts h FULL JOIN chain_state c USING (host_id)" HOST_POLICY
 		" WHERE ($1::text IS NULL OR host_id = $1) AND ($2::text IS NULL OR EXISTS"
 		"  (SELECT 1 FROM sessions s WHERE s.host_id = coalesce(h.host_id, c.host_id)"
 		"  AND s.user_name = $2)) ORDER BY host_id");
@@ -144,19 +161,22 @@ static int db_hosts(PGconn *db, const struct db_args *a)
 	if (!r)
 		return 1;
 	if (!a->json)
-		printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %s\n", "HOST", "NAME", "VERSION",
-		       "CONFIG", "LAST HEARTBEAT", "BLOCK", "CHAIN HEAD", "LAG", "STATUS");
+		printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %-12s %10s %10s %-11s %s\n",
+		       "HOST", "NAME", "VERSION", "CONFIG", "LAST HEARTBEAT", "BLOCK", "CHAIN HEAD",
+		       "LAG", "GROUPS", "SERIAL", "PUSHED", "DRIFT", "STATUS");
 	for (int i = 0; i < PQntuples(r); i++) {
-		char h[256], n[256], ver[256], cfg[64];
+		char h[256], n[256], ver[256], cfg[64], grp[256];
 
-		/* Names, version and config hash are whatever the agent's heartbeat said. */
+		/* Names, version, config hash and groups are whatever the agent's heartbeat said. */
 		if (a->json)
 			puts(v(r, i, 9));
 		else
-			printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %s\n",
+			printf("%-20s %-16s %-8s %-12s %-19s %8s %-16s %5s %-12s %10s %10s %-11s %s\n",
 			       ctl_safe(v(r, i, 0), h, sizeof(h)), ctl_safe(v(r, i, 1), n, sizeof(n)),
 			       ctl_safe(v(r, i, 2), ver, sizeof(ver)), ctl_safe(v(r, i, 3), cfg, sizeof(cfg)),
-			       v(r, i, 4), v(r, i, 5), v(r, i, 6), v(r, i, 7), v(r, i, 8));
+			       v(r, i, 4), v(r, i, 5), v(r, i, 6), v(r, i, 7),
+			       ctl_safe(v(r, i, 10), grp, sizeof(grp)), v(r, i, 11), v(r, i, 12),
+			       v(r, i, 13), v(r, i, 8));
 	}
 	PQclear(r);
 	return 0;
