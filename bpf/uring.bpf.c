@@ -14,8 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
-#include "flow.bpf.h"
-#include "vfs.bpf.h"
+#include "fileio.bpf.h"
 
 #define XM_IORING_OP_READV 1
 #define XM_IORING_OP_READ_FIXED 4
@@ -23,6 +22,19 @@
 #define XM_IORING_OP_READ_MULTISHOT 49
 #define XM_IORING_OP_RENAMEAT 35
 #define XM_IORING_OP_UNLINKAT 36
+#define XM_IORING_OP_WRITEV 2
+#define XM_IORING_OP_WRITE_FIXED 5
+#define XM_IORING_OP_WRITE 23
+#define XM_IORING_OP_READV_FIXED 60
+#define XM_IORING_OP_WRITEV_FIXED 61
+#define XM_IORING_OP_SENDMSG 9
+#define XM_IORING_OP_RECVMSG 10
+#define XM_IORING_OP_SEND 26
+#define XM_IORING_OP_RECV 27
+#define XM_IORING_OP_SEND_ZC 47
+#define XM_IORING_OP_SENDMSG_ZC 48
+/* REQ_F_FIXED_FILE: bit 0 of io_kiocb.flags, mirroring IOSQE_FIXED_FILE_BIT (uapi). */
+#define XM_REQ_F_FIXED_FILE 1
 
 /* Renames and unlinks run in io-wq workers, past every syscall tracepoint: their
  * completions move the directory verdicts' generation (vfs.bpf.h) as the syscalls do. */
@@ -46,7 +58,14 @@ struct {
 static __always_inline bool is_read_op(__u8 op)
 {
 	return op == XM_IORING_OP_READV || op == XM_IORING_OP_READ_FIXED ||
-	       op == XM_IORING_OP_READ || op == XM_IORING_OP_READ_MULTISHOT;
+	       op == XM_IORING_OP_READ || op == XM_IORING_OP_READ_MULTISHOT ||
+	       op == XM_IORING_OP_READV_FIXED;
+}
+
+static __always_inline bool is_write_op(__u8 op)
+{
+	return op == XM_IORING_OP_WRITEV || op == XM_IORING_OP_WRITE_FIXED ||
+	       op == XM_IORING_OP_WRITE || op == XM_IORING_OP_WRITEV_FIXED;
 }
 
 static __always_inline void uring_record(struct xm_watch_key *wk, __u8 op)
@@ -87,6 +106,69 @@ int BPF_PROG(on_io_uring_file_get, struct io_kiocb *req, int fd)
 	return 0;
 }
 
+static __always_inline bool is_send_op(__u8 op)
+{
+	return op == XM_IORING_OP_SENDMSG || op == XM_IORING_OP_SEND ||
+	       op == XM_IORING_OP_SEND_ZC || op == XM_IORING_OP_SENDMSG_ZC;
+}
+
+static __always_inline bool is_recv_op(__u8 op)
+{
+	return op == XM_IORING_OP_RECVMSG || op == XM_IORING_OP_RECV;
+}
+
+/*
+ * A read through a registered (fixed) file never resolves an fd, so io_uring_file_get does
+ * not fire for it, whether the file was registered with io_uring_register or opened into a
+ * fixed slot by OPENAT/OPENAT2. The request still holds the file at its completion (the
+ * file table's resource node is pinned until the request is freed): the file is checked
+ * there, with the bytes the completion reports.
+ */
+static __always_inline void uring_fixed_read(struct io_kiocb *req, __s32 res)
+{
+	struct task_struct *task = current_task();
+	struct xm_flow_key key = {};
+	struct xm_watch_key wk;
+	struct xm_watch_val *v;
+	struct file *f = BPF_CORE_READ(req, file);
+
+	if (!f)
+		return;
+	inode_id(file_inode_of(f, PTR_UNTYPED), &wk, PTR_UNTYPED);
+	v = bpf_map_lookup_elem(&watch, &wk);
+	if (!v || !(v->flags & XM_W_SOURCE))
+		return;
+	key.ino = wk.ino;
+	key.dev = wk.dev;
+	key.kind = XM_FLOW_URING_READ;
+	key.pid = bpf_get_current_pid_tgid() >> 32;
+	key.session = task_session(task);
+	if (!bpf_map_lookup_elem(&flows, &key))
+		uring_record(&wk, BPF_CORE_READ(req, opcode));
+	flow_add_as(&key, res, FLOW_COLLECTS);
+}
+
+/* Reads and writes that io_uring_file_get cannot have counted. req is read with
+ * BPF_CORE_READ: the compiler hands it on as the integer it was also used as (the map
+ * key), which the verifier no longer trusts as a BTF pointer. */
+static __always_inline void uring_done_other(struct io_kiocb *req, __s32 res)
+{
+	__u8 op = BPF_CORE_READ(req, opcode);
+
+	if (res <= 0)
+		return;
+	/* Writes never pass file_get's accounting: sinks and staging are counted here. So
+	 * are socket sends and receives where the sock length tracepoints are missing
+	 * (before 6.3): file_io_as counts sockets only then (sock_via_syscalls), since
+	 * those tracepoints see io_uring's socket I/O themselves. */
+	if (is_write_op(op) || is_send_op(op))
+		file_io_as(BPF_CORE_READ(req, file), res, IO_WRITE, PTR_UNTYPED, FOLLOW_COUNTS);
+	else if (is_recv_op(op))
+		file_io_as(BPF_CORE_READ(req, file), res, IO_READ, PTR_UNTYPED, FOLLOW_COUNTS);
+	else if (is_read_op(op) && (BPF_CORE_READ(req, flags) & XM_REQ_F_FIXED_FILE))
+		uring_fixed_read(req, res);
+}
+
 static __always_inline void uring_done(struct io_kiocb *req, __s32 res)
 {
 	__u64 id = (__u64)req;
@@ -94,8 +176,10 @@ static __always_inline void uring_done(struct io_kiocb *req, __s32 res)
 
 	if (res == 0 && is_dir_change_op(BPF_CORE_READ(req, opcode)))
 		dir_gen_bump();
-	if (!p)
+	if (!p) {
+		uring_done_other(req, res);
 		return;
+	}
 	if (res > 0)
 		flow_add_as(&p->key, res, FLOW_COLLECTS);
 	bpf_map_delete_elem(&uring_reqs, &id);

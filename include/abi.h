@@ -37,6 +37,7 @@ enum xm_rec_type {
 	XM_REC_CONNECT = 6,   /* connect/accept of a classified socket */
 	XM_REC_URING = 7,     /* an io_uring read was submitted on a watched file */
 	XM_REC_LINEAGE = 8,   /* a data label moved between a process and an object (lineage) */
+	XM_REC_EVASION = 9,   /* a session did something that hides reads from the sensors */
 };
 
 /* What a flow counts. Stored in xm_flow_key.kind. */
@@ -69,6 +70,7 @@ enum xm_drop {
 	XM_DROP_RING_LINEAGE,    /* a lineage record was lost */
 	XM_DROP_LABEL_FULL,      /* a label map was full: the label went to the session's
 				  * unknown-origin label, or an object was not labelled */
+	XM_DROP_RING_EVASION,    /* an evasion record was lost */
 	XM_DROP_MAX,
 };
 
@@ -410,5 +412,28 @@ struct xm_lineage {
 };
 _Static_assert(sizeof(struct xm_lineage) == 16 + 64 + 24 + 32 + 16 + 24 + 256,
 	       "xm_lineage layout changed");
+
+/* What an evasion record reports (xm_evasion.what). */
+enum xm_evasion_what {
+	/* An overlay mounted from inside a user namespace (mount(2) of type overlay, or
+	 * fsconfig's lowerdir/upperdir): reads through it reach the lower files by
+	 * vfs_iter_read on another device, past every syscall hook. */
+	XM_EV_USERNS_OVERLAY = 1,
+};
+
+#define XM_EVASION_DETAIL 128
+
+/* Evasions that the sensors cannot count through: each becomes a sensor_integrity alert
+ * naming the session. detail is the text the syscall was given (mount options, a path),
+ * detail_len bytes of it, no terminator relied on. */
+struct xm_evasion {
+	struct xm_hdr hdr;
+	struct xm_task task;
+	__u32 what;          /* xm_evasion_what */
+	__u16 detail_len;
+	__u16 _pad;
+	char detail[XM_EVASION_DETAIL];
+};
+_Static_assert(sizeof(struct xm_evasion) == 16 + 64 + 8 + 128, "xm_evasion layout changed");
 
 #endif

@@ -70,6 +70,7 @@ static int setup(void **state)
 	    "34 22 0:56 / /run/media/bob/disk rw - ext4 /dev/sdd1 rw\n"
 	    "35 22 254:0 /srv/data /srv/bound rw - ext4 /dev/vda rw\n"
 	    "36 22 0:21 / /proc rw - proc proc rw\n"
+	    "37 22 0:57 / /run/user/1000/gvfs rw - fuse.gvfsd-fuse gvfsd-fuse rw\n"
 	    "garbage line\n");
 	return 0;
 }
@@ -104,12 +105,13 @@ static void test_mounts_scan_media_finds_every_signal(void **state)
 	struct mount_list l = { 0 };
 
 	scan(&l);
-	assert_int_equal(l.n, 5);
+	assert_int_equal(l.n, 6);
 	assert_string_equal(find(&l, "/mnt/usb")->why, "usb bus");
 	assert_string_equal(find(&l, "/mnt/sata")->why, "removable device");
 	assert_string_equal(find(&l, "/media/alice/STICK")->why, "fstype fuse.fusefat");
 	assert_string_equal(find(&l, "/mnt/fat stick")->why, "fstype vfat");
 	assert_string_equal(find(&l, "/run/media/bob/disk")->why, "under /run/media");
+	assert_string_equal(find(&l, "/run/user/1000/gvfs")->why, "fstype fuse.gvfsd-fuse");
 	assert_int_equal(find(&l, "/mnt/usb")->dev, 8 << 20 | 17);
 	mounts_free(&l);
 }

@@ -278,6 +278,7 @@ const char *agent_drop_name(unsigned int i)
 		[XM_DROP_FLOW_QUOTA] = "flow_quota", [XM_DROP_SINK_FULL] = "sink_full",
 		[XM_DROP_TOTALS_FULL] = "totals_full",
 		[XM_DROP_RING_LINEAGE] = "ring_lineage", [XM_DROP_LABEL_FULL] = "label_full",
+		[XM_DROP_RING_EVASION] = "ring_evasion",
 	};
 	_Static_assert(ARRAY_SIZE(names) == XM_DROP_MAX, "name every enum xm_drop");
 

@@ -25,6 +25,9 @@
 static const char *const media_fstypes[] = {
 	"vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuseblk", "udf", "iso9660",
 	"fuse.fusefat", "fuse.exfat", "fuse.ntfs-3g", "fuse.ntfs", "fuse.exfat-fuse",
+	/* gvfs: MTP phones, cameras (gphoto2) and network shares appear under one FUSE mount
+	 * (/run/user/UID/gvfs); whatever is written there leaves the machine. */
+	"fuse.gvfsd-fuse",
 };
 
 static const char *const media_prefixes[] = { "/media/", "/run/media/" };

@@ -377,6 +377,22 @@ static int on_lineage(struct agent *a, const void *data)
 	return 0;
 }
 
+/* Evasions the kernel side saw but cannot count through (include/abi.h). */
+static int on_evasion(struct agent *a, const void *data)
+{
+	const struct xm_evasion *r = data;
+	int n = r->detail_len < XM_EVASION_DETAIL ? r->detail_len : XM_EVASION_DETAIL;
+	char comm[XM_COMM_LEN + 1];
+
+	memcpy(comm, r->task.comm, XM_COMM_LEN);
+	comm[XM_COMM_LEN] = '\0';
+	if (r->what == XM_EV_USERNS_OVERLAY)
+		agent_integrity(a, r->task.session, r->task.loginuid, "userns_overlay",
+				"%s (pid %u) mounted an overlay in a user namespace (%.*s): reads "
+				"through it are not counted", comm, r->task.pid, n, r->detail);
+	return 0;
+}
+
 struct record_type {
 	uint16_t type;
 	uint32_t size;
@@ -392,6 +408,7 @@ static const struct record_type record_types[] = {
 	{ XM_REC_CONNECT, sizeof(struct xm_connect), on_connect },
 	{ XM_REC_URING, sizeof(struct xm_uring), on_uring },
 	{ XM_REC_LINEAGE, sizeof(struct xm_lineage), on_lineage },
+	{ XM_REC_EVASION, sizeof(struct xm_evasion), on_evasion },
 };
 
 int records_handle(void *ctx, void *data, size_t len)
