@@ -43,20 +43,49 @@ PGconn *db_connect(const char *conninfo, const char *app_name)
 	return db;
 }
 
+/* Collects the results of a statement db_copy_send left running. PQexec would discard
+ * them silently, errors included, so every call below collects them first. */
+static int drain(PGconn *db)
+{
+	PGresult *r;
+	int err = 0;
+
+	while ((r = PQgetResult(db))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+			report(db, r, "(statement sent earlier)");
+			err = -EIO;
+		}
+		PQclear(r);
+	}
+	return err;
+}
+
+int db_wait(PGconn *db)
+{
+	return drain(db);
+}
+
 int db_exec(PGconn *db, const char *sql)
 {
+	/* Runs sql even when the earlier statement failed (sql may be the ROLLBACK), but
+	 * reports that failure: a COMMIT after it must not count as committed. */
+	int err = drain(db);
 	PGresult *r = PQexec(db, sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok)
 		report(db, r, sql);
 	PQclear(r);
-	return ok ? 0 : -EIO;
+	return ok && !err ? 0 : -EIO;
 }
 
 PGresult *db_query(PGconn *db, const char *sql, int n, const char *const *params)
 {
-	PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *r;
+
+	if (drain(db))
+		return NULL;
+	r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
 		return r;
@@ -73,10 +102,36 @@ int db_run(PGconn *db, const char *sql, int n, const char *const *params)
 	return r ? 0 : -EIO;
 }
 
+int db_copy_send(PGconn *db, const char *sql, const char *buf, size_t len)
+{
+	PGresult *r;
+	int err = 0;
+
+	if (drain(db) || !PQsendQuery(db, sql))
+		return -EIO;
+	r = PQgetResult(db);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		report(db, r, sql);
+		PQclear(r);
+		drain(db);
+		return -EIO;
+	}
+	PQclear(r);
+	if (len && PQputCopyData(db, buf, (int)len) != 1)
+		err = -EIO;
+	if (PQputCopyEnd(db, err ? "client error" : NULL) != 1)
+		err = -EIO;
+	return err;
+}
+
 int db_copy(PGconn *db, const char *copy_sql, const char *buf, size_t len)
 {
-	PGresult *r = PQexec(db, copy_sql);
+	PGresult *r;
 	int err = 0;
+
+	if (drain(db))
+		return -EIO;
+	r = PQexec(db, copy_sql);
 
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		report(db, r, copy_sql);

@@ -35,6 +35,13 @@ PGresult *db_query(PGconn *db, const char *sql, int n, const char *const *params
 int db_run(PGconn *db, const char *sql, int n, const char *const *params);
 /* COPY ... FROM STDIN of len bytes of COPY text. 0 or -EIO. */
 int db_copy(PGconn *db, const char *copy_sql, const char *buf, size_t len);
+/* Like db_copy, but sql is "COPY ... FROM STDIN; more statements" and returns once the
+ * data is sent, while the server still works: the caller goes on preparing the next
+ * rows. The next db_* call (or db_wait) collects the results and returns -EIO if any
+ * statement failed; db_exec("COMMIT") after a failure returns -EIO. 0 or -EIO. */
+int db_copy_send(PGconn *db, const char *sql, const char *buf, size_t len);
+/* Waits for what db_copy_send left running. 0, or -EIO when it failed. */
+int db_wait(PGconn *db);
 /* True when the connection is gone (the caller reconnects). */
 bool db_broken(PGconn *db);
 

@@ -34,6 +34,10 @@
 #define NS 1000000000ULL
 #define DAY_NS (86400ULL * NS)
 #define MAX_DAYS 4096
+/* Records per COPY within a pull: small enough that the server's insert of one chunk
+ * overlaps the inflating and parsing of the next, large enough to keep the statements'
+ * fixed cost small. */
+#define FLUSH_RECORDS 4096
 
 struct chain {
 	char host[72];
@@ -319,8 +323,9 @@ static int flush(struct ingest *in, PGconn *db)
 		db_buf_reset(&in->sess);
 	}
 	if (!err && in->recs.len) {
-		err = db_copy(db, "COPY stage_records FROM STDIN", in->recs.p, in->recs.len);
-		err = err ? err : db_exec(db,
+		/* Sent, not awaited: the server inserts these while the next block is inflated
+		 * and parsed; the next statement on db collects the outcome. */
+		err = db_copy_send(db, "COPY stage_records FROM STDIN;"
 			"WITH ins AS ("
 			" INSERT INTO records (host_id, seq, ts, ts_ns, type, session_id, doc)"
 			" SELECT host_id, seq, ts, ts_ns, type, session_id, doc FROM stage_records"
@@ -343,7 +348,7 @@ static int flush(struct ingest *in, PGconn *db)
 			"  last_seq = greatest(a.last_seq, EXCLUDED.last_seq),"
 			"  first_ts = least(a.first_ts, EXCLUDED.first_ts),"
 			"  last_ts = greatest(a.last_ts, EXCLUDED.last_ts);"
-			"TRUNCATE stage_records");
+			"TRUNCATE stage_records", in->recs.p, in->recs.len);
 		db_buf_reset(&in->recs);
 	}
 	in->staged = 0;
@@ -457,6 +462,8 @@ static int park(PGconn *db, struct chain *c, uint64_t block_no, const char *segm
 	PGresult *r;
 	int ok;
 
+	if (db_wait(db))         /* a raw PQexecParams would drop a pending error */
+		return -EIO;
 	u64s(block_no, b);
 	r = PQexecParams(db, "INSERT INTO pending_blocks (host_id, block_no, segment, block)"
 			     " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -569,7 +576,7 @@ static int accept_block(struct ingest *in, PGconn *db, struct chain *c,
 	c->blocks++;
 	c->broken += !(link_ok && self_ok && !bad);
 	in->st.blocks++;
-	if (in->staged >= in->cfg->batch_records)
+	if (in->staged >= in->cfg->batch_records || in->staged >= FLUSH_RECORDS)
 		return flush(in, db);
 	return 0;
 }
