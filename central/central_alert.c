@@ -35,6 +35,7 @@ static const struct {
 	{ "evidence_tampered", "Evidence tampered: a host's chain does not continue, or contradicts its heartbeat", "host" },
 	{ "evidence_gap", "Evidence gap: blocks of a host's chain are missing or were deleted unshipped", "host" },
 	{ "config_drift", "Config drift: a host runs a configuration its group's majority does not", "configuration" },
+	{ "policy_refused", "Policy refused: a host refused a policy bundle (bad signature, expired, rollback, wrong group)", "configuration" },
 };
 
 struct alert_sink *alert_sink_open(const char *path, bool use_syslog)

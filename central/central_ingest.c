@@ -983,6 +983,41 @@ out:
 	return err;
 }
 
+/* A policy event from a host (exfilmon.policyevent.HOST, FLEET_WIRE section 4): a
+ * refusal is an alert, once per (host, serial, sha256, reason); "applied" events are
+ * already in the heartbeat's policy field and need nothing here. */
+static int policy_event(struct ingest *in, PGconn *db, const char *host, const unsigned char *data,
+			size_t len)
+{
+	json_t *ev = json_loadb((const char *)data, len, 0, NULL);
+	const char *what = ev ? jstr(ev, "event") : NULL;
+	const char *reason = ev ? jstr(ev, "reason") : NULL;
+	const char *sha = ev ? jstr(ev, "sha256") : NULL;
+	json_t *serial = ev ? json_object_get(ev, "serial") : NULL;
+	char key[320];
+	json_t *doc;
+	int err = 0;
+
+	if (!ev || !what) {
+		log_warn("ingest: %s: policy event without an event field: dropped", host);
+		in->st.rejected++;
+		goto out;
+	}
+	if (strcmp(what, "refused"))
+		goto out;
+	snprintf(key, sizeof(key), "policy_refused:%s:%lld:%.64s:%.80s", host,
+		 json_is_integer(serial) ? (long long)json_integer_value(serial) : -1LL,
+		 sha ? sha : "-", reason ? reason : "-");
+	doc = alert_doc("policy_refused", key, host, NULL, now_ns(), now_ns());
+	add_fields(doc, json_pack("{s:s, s:O, s:s}", "reason", reason ? reason : "",
+				  "serial", serial ? serial : json_null(), "sha256", sha ? sha : ""));
+	log_warn("ingest: %s: refused a policy bundle: %s", host, reason ? reason : "?");
+	err = alert_raise(in->sink, db, key, host, NULL, doc) < 0 ? -EIO : 0;
+out:
+	json_decref(ev);
+	return err;
+}
+
 static int one_message(struct ingest *in, PGconn *db, struct chain *v, size_t nv,
 		       const struct ingest_msg *m)
 {
@@ -1007,7 +1042,9 @@ static int one_message(struct ingest *in, PGconn *db, struct chain *v, size_t nv
 		json_decref(a);
 		return err;
 	}
-	return 0;                             /* policy events: not the centre's business yet */
+	if (!strcmp(kind, "policyevent"))
+		return policy_event(in, db, host, m->data, m->len);
+	return 0;
 }
 
 static int finish(struct ingest *in, PGconn *db, int err)

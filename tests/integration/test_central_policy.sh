@@ -150,6 +150,22 @@ cf_central_start a
 wait_sql 20 "SELECT count(*) FROM policy_pushes WHERE serial = 4" 1
 check "push while central was down recorded at start; nothing twice" \
 	"$(cf_sql "SELECT count(*) || ' ' || count(DISTINCT (grp, revision)) FROM policy_pushes")" "4 4"
+echo "-- a host's policy refusal (exfilmon.policyevent.HOST) is a central alert"
+pe() { # MSGID EVENT SERIAL REASON
+	"$BUILD/tests/nats_tool" publish "$CF_NATS_URL" exfilmon.policyevent.old "$1" \
+		"{\"host_id\":\"old\",\"ts\":\"2026-12-04T17:00:00.000Z\",\"event\":\"$2\",\"serial\":$3,\"sha256\":\"$(sha 1)\",\"reason\":\"$4\"}" \
+		>/dev/null || die "publish policy event $1"
+}
+pe pe-applied applied 2 ""
+pe pe-refused refused 1 "rollback: serial 1 is below serial 2 in force"
+pe pe-refused-again refused 1 "rollback: serial 1 is below serial 2 in force"
+wait_sql 15 "SELECT count(*) FROM alerts WHERE rule = 'policy_refused'" 1 || true
+check "refused bundle: one policy_refused alert naming host, serial and reason" \
+	"$(cf_sql "SELECT count(*) || ' ' || min(host_id) || ' ' || min(doc->'exfilmon'->>'serial') || ' ' || min(doc->'exfilmon'->>'reason') FROM alerts WHERE rule = 'policy_refused'")" \
+	"1 old 1 rollback: serial 1 is below serial 2 in force"
+check "an applied event raises nothing" \
+	"$(cf_sql "SELECT count(*) FROM alerts WHERE rule = 'policy_refused' AND doc->'exfilmon'->>'serial' = '2'")" 0
+
 cat "$T"/central-a.log | grep ' error ' >"$T/errors" || true
 sed 's/^/    /' "$T/errors" | head -5
 check "no central errors" "$(wc -l <"$T/errors")" 0
