@@ -256,8 +256,9 @@ part_server() {
 	agent_start srv
 	local before
 	before=$(python3 -c "import json;print(json.load(open('$d/status.json'))['evidence_next_seq'])")
-	# About two records per operation, fewer when the loaded machine drops ring records.
-	burst 800000 &
+	# One to two records per operation, fewer when the loaded machine drops ring records
+	# (the shortfall is topped up below, after the restart, within the same burst).
+	burst 900000 &
 	local bp=$!
 	wait_until 60 shipped_at_least srv 10 || die "shipping did not start"
 	check "server killed in the middle of the burst" "$(kill -0 $bp && echo yes)" yes
@@ -273,6 +274,12 @@ part_server() {
 		"$(( $(fleet_thread_ticks srv) - ticks0 <= 100 ))" 1
 	nats_run n0
 	wait $bp
+	local n=0
+	while [ $(( $(python3 -c "import json;print(json.load(open('$d/status.json'))['evidence_next_seq'])") \
+		- before )) -lt 1000000 ] && [ $n -lt 10 ]; do
+		burst 100000
+		n=$((n + 1))
+	done
 	wait_until 120 caught_up srv || die "backlog not shipped after the server came back"
 	local after
 	after=$(python3 -c "import json;print(json.load(open('$d/status.json'))['evidence_next_seq'])")
