@@ -53,7 +53,9 @@ wait_until 30 sh -c "awk '\$1 == \"exfilmon_activities_total\" && \$2 > 0' '$T/t
 check_ge "metrics: events counted" "$(prom exfilmon_events_total)" 1
 check_ge "metrics: activity counted" "$(prom exfilmon_activities_total)" 1
 check "metrics: flow map capacity" "$(prom 'exfilmon_map_capacity{map="flows"}')" 65536
-check "metrics: drops by reason" "$(grep -c '^exfilmon_drops_total{reason="[a-z_]*"} [0-9]*$' "$T/textfile/exfilmon.prom")" 15
+# One line per drop reason of the ABI (enum xm_drop, up to XM_DROP_MAX).
+n_drops=$(sed -n '/^enum xm_drop {/,/XM_DROP_MAX/p' "$ROOT/include/abi.h" | grep -v XM_DROP_MAX | grep -c '^\s*XM_DROP_[A-Z_]*\( = 0\)\?,')
+check "metrics: drops by reason" "$(grep -c '^exfilmon_drops_total{reason="[a-z_]*"} [0-9]*$' "$T/textfile/exfilmon.prom")" "$n_drops"
 check "metrics: gaps" "$(prom exfilmon_gaps_total | grep -c '^[0-9]*$')" 1
 wait_until 30 sh -c "awk '\$1 == \"exfilmon_evidence_bytes\" && \$2 > 0' '$T/textfile/exfilmon.prom' | grep -q ."
 check_ge "metrics: evidence bytes" "$(prom exfilmon_evidence_bytes)" 1

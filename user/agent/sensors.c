@@ -388,7 +388,10 @@ static bool pin_fits(const struct bpf_map *m, const char *path)
 	fits = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
 	       info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
 	       info.value_size == bpf_map__value_size(m) &&
-	       info.max_entries == bpf_map__max_entries(m);
+	       info.max_entries == bpf_map__max_entries(m) &&
+	       /* libbpf refuses to reuse a pin whose flags differ (prealloc or not), and
+	        * the load would fail: such a pin is of another layout too. */
+	       info.map_flags == bpf_map__map_flags(m);
 	close(fd);
 	return fits;
 }
