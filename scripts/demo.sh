@@ -43,7 +43,11 @@ build/exfilctl alerts
 say "Sessions in the evidence"
 build/exfilctl sessions
 say "Timeline of alice's session $A"
-build/exfilctl timeline --session "$A" | head -40
+# Into a file first: head closing the pipe early would end exfilctl (and this script,
+# under pipefail) with SIGPIPE.
+build/exfilctl timeline --session "$A" >"$T/timeline.txt"
+head -40 "$T/timeline.txt"
+echo "... $(wc -l <"$T/timeline.txt") lines in all: build/exfilctl timeline --session $A"
 say "Verifying the evidence chain"
 build/exfilctl verify
 build/exfilctl report --session "$A" -o /var/tmp/exfilmon-demo-report.html
