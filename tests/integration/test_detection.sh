@@ -43,11 +43,7 @@ YAML
 }
 mkdir -p "$T/etc"
 write_config "$T/etc/exfilmon.yaml"
-"$BUILD/exfilmond" -c "$T/etc/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/etc/exfilmon.yaml"
 SHA=$(python3 -c "import json;print(json.load(open('$T/status.json'))['config_sha256'])")
 
 echo "insider: bulk pull, staging, upload"

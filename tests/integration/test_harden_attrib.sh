@@ -35,11 +35,7 @@ agent:
   state_dir: $T/state
   poll_interval: 200ms
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/exfilmon.yaml"
 
 pull_and_upload() { # OUT: reads every source, uploads what it read
 	echo "cat $SRC/*.csv >$1 && curl -sS -T $1 http://127.0.0.93:18093/up -o /dev/null"

@@ -32,11 +32,7 @@ agent:
   state_dir: $T/state
   poll_interval: 200ms
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill -CONT $DAEMON; kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/exfilmon.yaml"
 in_session 1001 "$T/reader.info" cat "$T/src/customers.csv" >/dev/null || die "reader"
 S=$(info_session "$T/reader.info")
 sleep 2

@@ -23,11 +23,7 @@ agent:
   poll_interval: 200ms
   ring_buffer: 4KiB
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill -CONT $DAEMON; kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/exfilmon.yaml"
 status() { python3 -c "import json,sys;d=json.load(open('$T/status.json'));print($1)"; }
 
 kill -STOP $DAEMON

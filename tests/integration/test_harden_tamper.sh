@@ -22,11 +22,7 @@ agent:
   state_dir: $T/state
   poll_interval: 200ms
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/exfilmon.yaml"
 ALLOW=$(daemon_map $DAEMON allow) || die "allow map of the daemon not found"
 WATCH=$(daemon_map $DAEMON watch) || die "watch map of the daemon not found"
 

@@ -29,11 +29,7 @@ agent:
   state_dir: $T/state
   poll_interval: 200ms
 YAML
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr \
-	--log-level info 2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill $DAEMON; wait $DAEMON"
-wait_until 90 test -s "$T/status.json"
+daemon_start "$T/exfilmon.yaml" 90
 check "daemon runs despite the full map" "$(kill -0 $DAEMON 2>/dev/null && echo yes)" yes
 head -c $((20 << 20)) /dev/urandom >"$T/src/new-export.csv"
 chmod a+r "$T/src/new-export.csv"

@@ -30,11 +30,7 @@ agent:
 YAML
 status() { "$BUILD/exfilctl" status --file "$T/status.json" "$@"; }
 
-"$BUILD/exfilmond" -c "$T/exfilmon.yaml" --status "$T/status.json" --stderr --log-level info \
-	2>"$T/daemon.log" &
-DAEMON=$!
-itest_on_exit "kill -CONT $DAEMON; kill $DAEMON; wait $DAEMON"
-wait_until 60 test -s "$T/status.json" || { cat "$T/daemon.log"; die "daemon did not start"; }
+daemon_start "$T/exfilmon.yaml"
 wait_until 30 status >/dev/null 2>&1
 
 status >"$T/status.txt" 2>&1

@@ -71,6 +71,18 @@ trace_stop() {
 	wait "$TRACE_PID" || die "exfilctl trace exited with $?"
 }
 
+# daemon_start CONFIG [SECONDS]: exfilmond on CONFIG, status in $T/status.json, log in
+# $T/daemon.log; DAEMON is its pid, stopped at exit (continued first, for tests that
+# freeze it). Dies with the log when no status appears in SECONDS (default 60).
+daemon_start() {
+	"$BUILD/exfilmond" -c "$1" --status "$T/status.json" --stderr --log-level info \
+		2>>"$T/daemon.log" &
+	DAEMON=$!
+	itest_on_exit "kill -CONT $DAEMON; kill $DAEMON; wait $DAEMON"
+	wait_until "${2:-60}" test -s "$T/status.json" ||
+		{ cat "$T/daemon.log"; die "daemon did not start"; }
+}
+
 # in_session [--keep-root] UID INFO CMD...: CMD in a new audit session; INFO gets
 # "SESSION PID". Privileges drop to UID unless --keep-root.
 in_session() {
