@@ -20,9 +20,9 @@ static __always_inline int io_exit(long ret, enum io_dir dir)
 	struct xm_sys_args args;
 
 	/* Nothing moved: leave before any read (the saved arguments, where they are kept
-	 * in sysargs, must still be consumed). End of file on a read goes on: lineage takes
-	 * what is left of a stream's label there. */
-	if ((ret < 0 || (!ret && dir == IO_WRITE)) && !args_from_enter)
+	 * in sysargs, must still be consumed). End of file on a read goes on once a stream
+	 * carries a label: lineage takes what is left of that label there. */
+	if ((ret < 0 || (!ret && (dir == IO_WRITE || !stream_labels_any))) && !args_from_enter)
 		return 0;
 	if (sys_args_get(&args, 1))
 		return 0;

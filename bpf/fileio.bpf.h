@@ -141,7 +141,7 @@ static __always_inline void file_io_as(struct file *f, long ret, enum io_dir dir
 	struct xm_watch_val *v;
 	__u16 mode;
 
-	if (ret < 0 || !f || (!ret && dir == IO_WRITE))
+	if (ret < 0 || !f || (!ret && (dir == IO_WRITE || !stream_labels_any)))
 		return;
 	mode = inode_id(file_inode_of(f, btf), &wk, btf);
 	if (mode == XM_S_IFSOCK) {
@@ -185,7 +185,7 @@ static __always_inline void file_io(struct file *f, long ret, enum io_dir dir,
 
 static __always_inline void fd_io(int fd, long ret, enum io_dir dir)
 {
-	if (ret > 0 || (!ret && dir == IO_READ))
+	if (ret > 0 || (!ret && dir == IO_READ && stream_labels_any))
 		file_io(fd_file(fd), ret, dir, PTR_UNTYPED);
 }
 

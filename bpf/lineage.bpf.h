@@ -290,6 +290,7 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 	}
 	obj->last_ns = bpf_ktime_get_boot_ns();
 	if (stream) {
+		stream_labels_any = 1;
 		__sync_fetch_and_add(&obj->credit, take);
 	} else {
 		cap = obj->credit > l->credit ? obj->credit : l->credit;

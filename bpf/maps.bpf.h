@@ -239,6 +239,10 @@ extern const volatile __u64 dircache_ttl_ns;
 extern __u64 ring_woken_ns;
 /* Set once a process is in suspects: until then no read pays for that lookup. */
 extern __u32 suspects_any;
+/* Set once a stream (pipe, socket) carries a label: until then a read at end of file,
+ * the commonest read of all, leaves before resolving its fd (lineage_eof has nothing to
+ * hand over). Only ever set, so no handover can be skipped by a race. */
+extern __u32 stream_labels_any;
 /* Set by userspace once the cgroup sendmsg hooks are attached: datagrams with an address
  * are then accounted through dgramdst, not by the sendto exit. */
 extern __u32 dgram_hooks_on;
