@@ -16,6 +16,7 @@
 
 #include <bpf/bpf.h>
 
+#include "common/atomic_file.h"
 #include "abi.h"
 #include "labels_state.h"
 
@@ -44,13 +45,11 @@ static int save_one(FILE *f, const struct xm_watch_key *k, const struct xm_label
 int labels_state_save(int ilabels, struct objnames *names, const char *path)
 {
 	struct xm_watch_key key, next, *prev = NULL;
-	char tmp[4096];
+	struct atomic_file a;
 	struct xm_label v;
-	int n = 0, err = 0;
-	FILE *f;
+	int n = 0, err;
+	FILE *f = atomic_file_open(&a, path, 0600);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
 	while (bpf_map_get_next_key(ilabels, prev, &next) == 0) {
@@ -60,14 +59,7 @@ int labels_state_save(int ilabels, struct objnames *names, const char *path)
 			continue;
 		n += save_one(f, &key, &v, objnames_get(names, key.dev, key.ino));
 	}
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	err = atomic_file_commit(&a, path, true);
 	return err ? err : n;
 }
 

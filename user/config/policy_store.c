@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "config.h"
 #include "parse.h"
 #include "policy_store.h"
@@ -61,35 +62,11 @@ int policy_store_read_lkg(const char *dir, char **text, size_t *len)
 /* dir/name replaced by data, durably: a power cut leaves the old file or the new one. */
 static int replace_file(const char *dir, const char *name, const void *data, size_t len)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, err = 0;
+	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd))
-		err = errno ? -errno : -EIO;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return atomic_file_write(path, data, len, 0600);
 }
 
 /* mkdir -p, each new level 0700: the state dir may not exist before the first policy. */
@@ -124,7 +101,5 @@ int policy_store_save(const char *dir, const char *text, size_t len,
 	err = replace_file(dir, "last-known-good", text, len);
 	if (!err)
 		err = replace_file(dir, "applied", applied, (size_t)n);
-	if (!err)
-		err = sync_dir(dir);
 	return err;
 }

@@ -17,6 +17,7 @@
 
 #include <openssl/pem.h>
 
+#include "common/atomic_file.h"
 #include "config/bundle.h"
 #include "config/config.h"
 #include "config/parse.h"
@@ -168,16 +169,11 @@ static int check_config(const char *path, const char *text, size_t len)
 
 static int write_file(const char *path, const char *data, size_t len)
 {
-	char tmp[4200];
-	FILE *f;
+	int err = atomic_file_write(path, data, len, 0644);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) || rename(tmp, path)) {
-		fprintf(stderr, "exfilctl policy: writing %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (err)
+		fprintf(stderr, "exfilctl policy: writing %s: %s\n", path, strerror(-err));
+	return err ? -1 : 0;
 }
 
 struct sign_args {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "fleet.h"
 
 #define CURSOR_FORMAT \
@@ -39,47 +40,15 @@ int fleet_cursor_load(const char *path, struct fleet_cursor *c)
 	return 0;
 }
 
-static void fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	*(slash == dir ? slash + 1 : slash) = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 int fleet_cursor_save(const char *path, const struct fleet_cursor *c)
 {
-	char tmp[PATH_MAX + 8], line[512];
-	int fd, n, err = 0;
+	char line[512];
+	int n;
 
 	n = snprintf(line, sizeof(line), CURSOR_FORMAT, c->last_acked[0] ? c->last_acked : "-",
 		     (unsigned long long)c->next_block, c->host_id, (unsigned long long)c->deleted.blocks,
 		     (unsigned long long)c->deleted.records,
 		     (unsigned long long)c->deleted.first_block,
 		     (unsigned long long)c->deleted.last_block);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, line, n) != n || fsync(fd))
-		err = errno ? -errno : -EIO;
-	close(fd);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	fsync_parent(path);
-	return 0;
+	return atomic_file_write(path, line, (size_t)n, 0600);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "metrics_out.h"
 
 static void label_value(FILE *f, const char *s)
@@ -107,27 +108,16 @@ static void write_state(FILE *f, const struct metrics_snapshot *s)
 
 int metrics_write(const char *path, const struct metrics_snapshot *s)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
-	int err = 0;
+	struct atomic_file a;
+	FILE *f = atomic_file_open(&a, path, 0644);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
 	write_info(f, s);
 	write_counters(f, s);
 	write_maps(f, s);
 	write_state(f, s);
-	if (ferror(f))
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	/* node_exporter reads *.prom only, so the temp file is never collected half written. */
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	/* node_exporter reads *.prom only, so the temp file is never collected half written;
+	 * rewritten every tick, so not synced (a lost one is rewritten at the next). */
+	return atomic_file_commit(&a, path, false);
 }
