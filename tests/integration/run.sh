@@ -8,6 +8,16 @@ cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "integration: must run as root" >&2; exit 1; }
 [ -x build/exfilmond ] && [ -x build/exfilctl ] || { echo "integration: run make first" >&2; exit 1; }
 
+# The tests run workloads, scripts and exfilctl from this checkout as unprivileged users
+# (in their own login sessions): every directory above it must let them through. A clone
+# made under `mktemp -d` (0700) does not; give such directories search permission only
+# (o+x: nothing in them becomes listable or readable that was not).
+d=$(pwd)
+while [ "$d" != / ]; do
+	[ -n "$(find "$d" -maxdepth 0 -perm -o+x)" ] || { echo "integration: chmod o+x $d"; chmod o+x "$d"; }
+	d=$(dirname "$d")
+done
+
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || mapfile -t tests < <(ls tests/integration/test_*.sh | xargs -n1 basename | sed 's/\.sh$//')
 

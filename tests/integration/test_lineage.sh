@@ -79,7 +79,8 @@ check "dave: derived exfiltration of the archive, origin dave" \
 echo "relay: a unix-socket service outside any session uploads for erin"
 in_session --keep-root 4294967295 "$T/relay.info" python3 "$LIB/unix_relay.py" \
 	--socket "$T/relay.sock" --url "http://$DROP/relay" >"$T/relay.out" 2>&1 &
-itest_on_exit "kill $!"
+# The relay runs as in_session's child: stop both (killing the wrapper alone left it).
+itest_on_exit "kill $!; kill \$(info_pid $T/relay.info)"
 wait_until 30 grep -q ready "$T/relay.out" || die "relay"
 in_session 1105 "$T/erin.info" python3 -c "
 import socket, sys
