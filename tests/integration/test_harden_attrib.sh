@@ -44,7 +44,9 @@ echo "alice floods the flow map, then pulls and uploads in the same session"
 in_session 1101 "$T/alice.info" bash -c "
 	python3 $LIB/udp_flood.py --count 131070 --done $T/work/flooded --hold &
 	flood=\$!
-	while [ ! -e $T/work/flooded ]; do sleep 0.1; done
+	# The flood either finishes or dies: wait for whichever comes first.
+	while [ ! -e $T/work/flooded ] && kill -0 \$flood 2>/dev/null; do sleep 0.1; done
+	[ -e $T/work/flooded ] || exit 1
 	sleep 1
 	$(pull_and_upload "$T/work/alice.bin")
 	rc=\$?
