@@ -177,7 +177,7 @@ part_tamper() {
 	write_config tamper nats://127.0.0.1:14229 hostT
 	agent_start tamper
 	burst 20000
-	wait_until 20 test -n "$(ls "$d"/evidence/seg-*.xev 2>/dev/null)"
+	wait_true 20 '[ -n "$(ls "$d"/evidence/seg-*.xev 2>/dev/null)" ]'
 	agent_stop tamper
 	seg=$(ls "$d"/evidence/seg-*.xev | head -1)
 	"$NATS_TOOL" local "$d/evidence" >"$d/before.txt"
@@ -230,7 +230,7 @@ part_retention() {
 	# Still offline, with a size limit: the first maintenance deletes the oldest segments.
 	sed -i "s|^evidence:|evidence:\n  retention_size: 64KiB|" "$d/cfg.yaml"
 	agent_start ret
-	wait_until 20 test "$(fleet_field ret deleted_unshipped_blocks)" -gt 0 2>/dev/null
+	wait_true 20 '[ "$(fleet_field ret deleted_unshipped_blocks)" -gt 0 ] 2>/dev/null'
 	deleted=$(fleet_field ret deleted_unshipped_blocks)
 	check_ge "status counts the deleted unshipped blocks" "$deleted" 1
 	agent_stop ret
@@ -344,7 +344,7 @@ refused() {
 	wait_until 20 grep -q "$2" "$d/daemon.log" || { grep fleet "$d/daemon.log" | tail -3; }
 	check "$1: refused with a clear error" "$(grep -c "fleet: .*$2" "$d/daemon.log" | awk '{print ($1 > 0)}')" 1
 	burst 2000
-	wait_until 10 test "$(python3 -c "import json;print(json.load(open('$d/status.json'))['evidence_next_seq'])")" -gt 100
+	wait_true 10 "[ \"\$(python3 -c \"import json;print(json.load(open('$d/status.json'))['evidence_next_seq'])\")\" -gt 100 ]"
 	check "$1: keeps recording locally" "$("$BUILD/exfilctl" verify --dir "$d/evidence" >/dev/null && echo intact)" intact
 	check "$1: ships nothing" "$(fleet_field "$1" blocks_shipped)" 0
 	agent_stop "$1"

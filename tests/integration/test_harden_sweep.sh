@@ -32,7 +32,7 @@ in_session 1001 "$T/readers.info" bash -c "
 kill -CONT $DAEMON
 S=$(info_session "$T/readers.info")
 lost_exits() { status "d['lost_records']"; }
-wait_until 10 test "$(lost_exits)" -gt 0
+wait_true 10 '[ "$(lost_exits)" -gt 0 ]'
 check_ge "exit and exec records were lost (the attack happened)" "$(lost_exits)" 1
 flows_empty() { [ "$(status "d['flows']")" = 0 ]; }
 wait_until 15 flows_empty

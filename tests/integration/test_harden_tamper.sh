@@ -36,7 +36,7 @@ wkey=$(python3 -c "import struct;print(' '.join(str(b) for b in struct.pack('<QI
 bpftool map delete id "$WATCH" key $wkey || die "bpftool delete watch"
 
 tampers() { grep -c '"reason":"policy_tamper"' "$T/alerts.jsonl" 2>/dev/null; }
-wait_until 15 test "$(tampers)" -ge 2
+wait_true 15 '[ "$(tampers)" -ge 2 ]'
 check "allow edit raised policy_tamper" "$(grep '"reason":"policy_tamper"' "$T/alerts.jsonl" |
 	grep -c 'allow map')" 1
 check "watch deletion raised policy_tamper" "$(grep '"reason":"policy_tamper"' \

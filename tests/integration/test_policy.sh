@@ -108,7 +108,7 @@ n_ref=0
 refuse() {
 	n_ref=$((n_ref + 1))
 	drop_in "$T/cand"
-	wait_until 10 test "$(refusals)" -ge $n_ref || true
+	wait_true 10 '[ "$(refusals)" -ge $n_ref ]' || true
 	check "$1: refused" "$(refusals)" $n_ref
 	case "$(last_refusal)" in
 	*"$2"*) check "$1: reason" ok ok ;;
@@ -135,7 +135,7 @@ GROUPS_=finance sign 11 "$T/cand"
 refuse "wrong group" "wrong group: bundle is for finance, this host is in support"
 config_yaml 3 >"$T/cand"
 refuse "unsigned config" "not a signed bundle, and policy.require_signed is in force"
-wait_until 5 test "$(grep -c 'POLICY - policy refused' "$T/syslog.txt")" -ge $n_ref
+wait_true 5 '[ "$(grep -c "POLICY - policy refused" "$T/syslog.txt")" -ge $n_ref ]'
 check "refusals reached syslog" "$(grep -c 'POLICY - policy refused' "$T/syslog.txt")" $n_ref
 check "refusals logged" "$(grep -c 'policy: .* refused; the running policy (serial 10' "$T/daemon.log")" $n_ref
 "$E" status --file "$T/status.json" >"$T/status.txt"
@@ -144,18 +144,18 @@ check "exfilctl status shows the refusals" "$(grep -c "^policy refusals: $n_ref,
 echo "key rotation"
 cp "$T/keys/it-new.pub" "$T/etc/trusted.d/"
 KEY=$T/keys/it-new.key sign 11 "$T/cand"; drop_in "$T/cand"
-wait_until 10 test "$(serial)" = 11
+wait_true 10 '[ "$(serial)" = 11 ]'
 check "new key accepted while both are trusted" "$(serial)" 11
 sign 12 "$T/cand"; drop_in "$T/cand"
-wait_until 10 test "$(serial)" = 12
+wait_true 10 '[ "$(serial)" = 12 ]'
 check "old key still accepted while both are trusted" "$(serial)" 12
 rm "$T/etc/trusted.d/it-old.pub"
 sign 13 "$T/cand"; drop_in "$T/cand"
 n_ref=$((n_ref + 1))
-wait_until 10 test "$(refusals)" -ge $n_ref
+wait_true 10 '[ "$(refusals)" -ge $n_ref ]'
 check "old key refused once removed" "$(serial)" 12
 KEY=$T/keys/it-new.key sign 13 "$T/cand"; drop_in "$T/cand"
-wait_until 10 test "$(serial)" = 13
+wait_true 10 '[ "$(serial)" = 13 ]'
 check "new key accepted after rotation" "$(serial)" 13
 export KEY=$T/keys/it-new.key
 
@@ -164,7 +164,7 @@ sign 14 "$T/b14"
 pushed=$(date -u +%H:%M:%S.%N)
 "$E" policy push --server nats://127.0.0.1:$NATS_PORT --trusted "$T/etc/trusted.d" "$T/b14" \
 	>/dev/null || die "push"
-wait_until 10 test "$(serial)" = 14
+wait_true 10 '[ "$(serial)" = 14 ]'
 check "push reached the agent" "$(serial)" 14
 # From the start of the push to the daemon's own "applied" log line, on the same clock,
 # so the time the test's polling takes is not counted.
@@ -196,11 +196,11 @@ sleep 1
 check "no delivery while cut off" "$(serial)" 14
 python3 "$LIB/tcp_proxy.py" 127.0.0.1:$PROXY_PORT 127.0.0.1:$NATS_PORT 2>"$T/proxy.ready" &
 PROXY=$!
-wait_until 15 test "$(serial)" = 17
+wait_true 15 '[ "$(serial)" = 17 ]'
 check "latest serial after reconnect" "$(serial)" 17
 
 echo "policy events on the fleet"
-wait_until 5 test "$(grep -c '"event":"refused"' "$T/events.jsonl")" -ge $n_ref
+wait_true 5 '[ "$(grep -c "\"event\":\"refused\"" "$T/events.jsonl")" -ge $n_ref ]'
 check "one refused event per refusal" "$(grep -c '"event":"refused"' "$T/events.jsonl")" $n_ref
 check "applied event for serial 17" "$(grep -c "\"event\":\"applied\",\"serial\":17" "$T/events.jsonl")" 1
 check "events name the host" "$(grep -vc "\"host_id\":\"$HOST_ID\"" "$T/events.jsonl")" 0
@@ -228,7 +228,7 @@ start_daemon unshare -m --propagation private sh -c 'mount -t tmpfs none /var/li
 	mount -t tmpfs none /var/log/exfilmon && exec "$0" "$@"'
 check "no valid policy: built-in default, loudly" "$(grep -c 'policy: NO VALID POLICY, running the built-in default' "$T/daemon.log")" 1
 check "in force at start: the built-in default" "$(grep -c 'policy: in force: built-in default' "$T/daemon.log")" 1
-wait_until 10 test "$(serial)" = 17
+wait_true 10 '[ "$(serial)" = 17 ]'
 check "the fleet brings the policy back" "$(serial)" 17
 stop_daemon
 

@@ -57,6 +57,17 @@ wait_until() {
 	done
 }
 
+# wait_true SECONDS 'CONDITION': like wait_until, for a condition that needs the shell
+# (a $(...) or a function), re-evaluated each time. `wait_until N test "$(f)" -ge 1`
+# would expand $(f) once, then wait out N seconds whatever happened.
+wait_true() {
+	local deadline=$(( $(date +%s) + $1 ))
+	until eval "$2"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
 # trace_start CONFIG OUT: exfilctl trace --json on CONFIG until trace_stop.
 trace_start() {
 	"$BUILD/exfilctl" trace --json --all -c "$1" --interval 200 >"$2" 2>"$2.err" &
