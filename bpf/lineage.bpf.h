@@ -17,8 +17,9 @@
  *
  * Degrading: a full map never makes data clean. When a process's label cannot be created
  * its session's label (lsess) takes the credit with XM_L_UNKNOWN, and the label_overflow
- * flag makes every egress look there too (that second lookup is paid only after an
- * overflow). An object label that cannot be created is counted (XM_DROP_LABEL_FULL).
+ * flag makes every write and egress look there too (that second lookup is paid only after
+ * an overflow), so what such a process writes stays derived. An object label that cannot
+ * be created is counted (XM_DROP_LABEL_FULL).
  */
 #ifndef EXFILMON_LINEAGE_BPF_H
 #define EXFILMON_LINEAGE_BPF_H
@@ -139,15 +140,18 @@ static __always_inline struct xm_label *label_of_current(int create)
 	drop_count(XM_DROP_LABEL_FULL);
 	label_overflow = 1;
 	session = task_session(current_task());
-	init.flags = XM_L_UNKNOWN;
+	init.flags = XM_L_UNKNOWN | XM_L_SESSION;
 	l = map_lookup_or_try_init(&lsess, &session, &init);
 	if (l)
 		l->flags |= XM_L_UNKNOWN;
 	return l;
 }
 
-/* The current process's label for egress: its own, or after an overflow its session's. */
-static __always_inline struct xm_label *label_for_egress(void)
+/* The label the current process carries into what it writes and sends: its own, or
+ * after an overflow its session's, so a process whose label went to the session fallback
+ * still labels the files, pipes and sockets it writes (a hand-off under a full map stays
+ * derived) and its egress still counts. */
+static __always_inline struct xm_label *label_carried(void)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32, session;
 	struct xm_label *l = bpf_map_lookup_elem(&labels, &pid);
@@ -238,6 +242,25 @@ static __always_inline void lineage_note(const struct lineage_obj *o, __u16 step
 	lineage_record(o, step, l, v->total);
 }
 
+/*
+ * A process label whose whole credit has already gone out as derived egress starts
+ * afresh when the process takes new data. A long-lived relay (a proxy, a sync daemon)
+ * then names the origins of each request it forwards, not the first four it ever
+ * served; nothing is laundered, since every byte of the old credit was counted as
+ * derived egress once. What was only handed on into streams (passed) does not renew:
+ * the process may still hold those bytes. The session fallback never renews.
+ */
+static __always_inline void label_renew(struct xm_label *l)
+{
+	if (!l->credit || l->egressed < l->credit || (l->flags & XM_L_SESSION))
+		return;
+	l->credit = 0;
+	l->passed = 0;
+	l->egressed = 0;
+	l->n_origins = 0;
+	l->flags &= ~XM_L_UNKNOWN;
+}
+
 /* Source bytes read by the current process (a watched file, a source service, a map). */
 static __always_inline void lineage_source(__u64 bytes)
 {
@@ -246,6 +269,7 @@ static __always_inline void lineage_source(__u64 bytes)
 
 	if (!l)
 		return;
+	label_renew(l);
 	__sync_fetch_and_add(&l->credit, bytes);
 	origin_add(l, task_session(task), task_loginuid(task));
 }
@@ -257,7 +281,7 @@ static __always_inline void lineage_source(__u64 bytes)
  */
 static __always_inline void label_object(const struct lineage_obj *o, int stream, __u64 bytes)
 {
-	struct xm_label *l = label_of_current(0), *obj, init = {};
+	struct xm_label *l = label_carried(), *obj, init = {};
 	__u64 take, cap;
 	__u32 gen;
 
@@ -314,19 +338,23 @@ static __always_inline void take_label(const struct lineage_obj *o, int stream, 
 		return;
 	}
 	take = min_u64(bytes, obj->credit);
+	if (!take)
+		return;
 	if (stream) {
 		left = obj->credit;
 		obj->credit = left > take ? left - take : 0;
 		/* A drained stream's entry goes: pipes and sockets come and go by the
-		 * thousand. A write racing this delete loses at most its own label. */
+		 * thousand. Only a read that took the last of its credit deletes it: an entry
+		 * with no credit yet is one a writer on another CPU has just created and is
+		 * about to credit (deleting it there lost the whole write's label). A write
+		 * racing this delete loses at most its own label. */
 		if (left <= take)
 			bpf_map_delete_elem(&ilabels, &o->key);
 	}
-	if (!take)
-		return;
 	l = label_of_current(1);
 	if (!l)
 		return;
+	label_renew(l);
 	__sync_fetch_and_add(&l->credit, take);
 	origins_merge(l, obj);
 	lineage_note(o, XM_LS_READ, l, take);
@@ -367,7 +395,7 @@ static __always_inline void lineage_eof(struct file *f, __u16 mode, struct xm_wa
  * in its own flow kind beside the plain egress flow. Sinks pass ino/dev, sockets a peer. */
 static __always_inline void lineage_egress(const struct lineage_obj *o, __u64 bytes)
 {
-	struct xm_label *l = label_for_egress();
+	struct xm_label *l = label_carried();
 	struct xm_flow_key key = { .ino = o->key.ino, .dev = o->key.dev, .port = o->port,
 				   .kind = XM_FLOW_DERIVED_EGRESS };
 	__u64 take;
@@ -424,7 +452,7 @@ static __always_inline void lineage_sock(struct sock *sk, __u16 family, const __
 		o.kind = XM_LO_UNIX;
 		o.key.dev = XM_LDEV_UNIX;
 		if (sending) {
-			if (!label_of_current(0))
+			if (!label_carried())
 				return;
 			o.key.ino = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
 			if (!o.key.ino)
@@ -443,7 +471,7 @@ static __always_inline void lineage_sock(struct sock *sk, __u16 family, const __
 	o.addr = raddr;
 	o.port = rport;
 	if (sending) {
-		if (!label_of_current(0))
+		if (!label_carried())
 			return;
 		o.key.ino = tuple_id(laddr, lport, raddr, rport);
 		label_object(&o, 1, bytes);

@@ -340,6 +340,7 @@ _Static_assert(sizeof(struct xm_sinkdev_val) == 8, "xm_sinkdev_val layout change
 enum xm_label_flag {
 	XM_L_UNKNOWN = 1 << 0,   /* an origin was lost (map full, more origins than kept) */
 	XM_L_FORKED = 1 << 1,    /* carried across fork from the parent */
+	XM_L_SESSION = 1 << 2,   /* a session's fallback label (lsess), never renewed */
 };
 
 /* What a lineage record reports (xm_lineage.step). */

@@ -93,6 +93,22 @@ check "relay: derived exfiltration judged on erin's session, hand-off, origin er
 	"$(derived --user erin --session "$E" --origin-user erin --hand-off true \
 		--chain-contains "unix socket")" 1
 
+echo "relay again: the same service, now labelled by erin's request, uploads for heidi"
+in_session 1108 "$T/heidi.info" python3 -c "
+import socket, sys
+data = open('$SRC/customers-part3.csv', 'rb').read()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect('$T/relay.sock'); s.sendall(data); s.close()" || die "heidi workload"
+HE=$(info_session "$T/heidi.info")
+wait_alert --session "$HE"
+check "relay: heidi's upload is judged on her session, origin heidi" \
+	"$(derived --user heidi --session "$HE" --origin-user heidi --hand-off true)" 1
+# The relay's label renews once erin's bytes have all gone out: her session is not the
+# origin of heidi's data (before, the relay kept its first origins and judged every later
+# upload on erin's session).
+check "relay: erin is not named as an origin of heidi's upload" \
+	"$(derived --session "$HE" --origin-user erin)" 0
+
 echo "bounded credit: frank reads a 96 KiB extract, then uploads 6 MiB of unrelated data"
 in_session 1106 "$T/frank.info" python3 -c "
 import http.client, os
@@ -144,7 +160,7 @@ check "grace: no alert" "$(alerts count --session "$G")" 0
 check "build: no alert" "$(alerts count --session "$(info_session "$T/build.info")")" 0
 check "backup outside a session: no alert" "$(alerts count --session-none)" 0
 check "no volume rule fired for anyone (all under the per-person thresholds)" \
-	"$(alerts count) $(derived)" "6 6"
+	"$(alerts count) $(derived)" "7 7"
 check "lineage records in the evidence" \
 	"$("$BUILD/exfilctl" export --dir "$T/evidence" | grep -c '"type":"lineage"' |
 		awk '{print ($1 > 0)}')" 1

@@ -7,6 +7,7 @@ usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
                             [--destination D] [--destination-prefix P] [--config-sha H]
                             [--origin-session S] [--origin-user U] [--hand-off true|false]
                             [--chain-contains TEXT] [--source NAME] [--exclude-rule R]
+                            [--origin-unknown true|false]
        alerts.py FILE max-egress [filters]: the largest egress_bytes of the matching alerts
 """
 import argparse
@@ -52,6 +53,8 @@ def matches(al, a):
         return False
     if a.hand_off and str(x.get("hand_off")).lower() != a.hand_off:
         return False
+    if a.origin_unknown and str(x.get("origin_unknown")).lower() != a.origin_unknown:
+        return False
     chain = " | ".join(c.get("name", "") for c in x.get("chain", []))
     if a.chain_contains and a.chain_contains not in chain:
         return False
@@ -64,7 +67,7 @@ def main():
     ap.add_argument("op", choices=["count", "max-egress"])
     for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha",
               "origin-session", "origin-user", "hand-off", "chain-contains", "source",
-              "exclude-rule"):
+              "exclude-rule", "origin-unknown"):
         ap.add_argument("--" + o)
     ap.add_argument("--session-none", action="store_true")
     a = ap.parse_args()

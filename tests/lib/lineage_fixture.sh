@@ -67,9 +67,9 @@ start_daemon
 # tests (another test's media mount learned into the sinks map, say), not from ours.
 alerts() { python3 "$LIB/alerts.py" "$T/alerts.jsonl" --exclude-rule sensor_integrity "$@"; }
 derived() { alerts count --rule derived_exfiltration "$@"; }
-# wait_alert ARGS...: until a derived_exfiltration alert matching ARGS is there. The
-# issue's latency target is 5 s; the wait allows a loaded 2-core host and the emulated
-# (TCG) guests, where the relay case once took longer than 15 s. A missing alert still
-# fails: the check after the wait reads the count.
-wait_alert() { wait_until 45 test "$(derived "$@")" -ge 1; }
+# wait_alert ARGS...: until a derived_exfiltration alert matching ARGS is there (the
+# issue's target is 5 s; the wait allows a loaded host and the emulated guests). A
+# missing alert still fails: the check after the wait reads the count.
+has_derived() { [ "$(derived "$@")" -ge 1 ]; }
+wait_alert() { wait_until 45 has_derived "$@"; }
 upload() { echo "curl -sS -T $1 http://$DROP/upload -o /dev/null"; }

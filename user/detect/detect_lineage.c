@@ -231,6 +231,15 @@ static void source_add(struct node *n, const char *name, uint64_t bytes)
 
 static void proc_identity(struct node *p, const struct event *ev)
 {
+	/* The kernel's credit only grows, except when a label whose credit had all gone out
+	 * starts afresh (label_renew in bpf/lineage.bpf.h): what the process passes on from
+	 * now is the new data's, so its past origins, sources and inputs are dropped. */
+	if (ev->lin.credit < p->credit) {
+		p->n_origins = 0;
+		p->n_sources = 0;
+		p->n_from = 0;
+		p->unknown = false;
+	}
 	p->session_id = ev->session_id;
 	p->loginuid = ev->loginuid;
 	memcpy(p->comm, ev->comm, sizeof(p->comm));
