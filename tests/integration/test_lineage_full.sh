@@ -8,7 +8,8 @@
 # process involved gets its session's fallback label; what they write must still be
 # derived, and both uploads must raise derived_exfiltration naming the origin, flagged
 # origin_unknown. Before the fallback label was also used for writes, alice's copy left
-# the shared file unlabelled and bob's upload went unseen.
+# the shared file unlabelled and bob's upload went unseen. Last, a restart must drop the
+# labels of pids that are gone.
 . "$(dirname "$0")/../lib/itest.sh"
 . "$LIB/lineage_fixture.sh"
 
@@ -56,6 +57,22 @@ import json; print(json.load(open('$T/status.json'))['drops']['label_full'] > 0)
 kill -TERM $DAEMON
 wait $DAEMON
 check "daemon exit status" "$?" 0
+
+# The filler entries stand for processes that exited while no agent ran (the exit hook
+# deletes a label only while the programs run): the next start must drop them, or a
+# reused pid would inherit a stranger's label.
+echo "restart over the pinned maps: labels of processes that are gone are dropped"
+fillers() { bpftool -j map dump pinned "$LABELS" | python3 -c "
+import json, sys
+print(sum(1 for e in json.load(sys.stdin) if int(e['key'][3], 16) == 0x7f))"; }
+check "before the restart the filler labels are there" "$(fillers)" "$MAX"
+start_daemon
+check "after the restart none is left" "$(fillers)" 0
+check "the start says so" \
+	"$(grep -c "$MAX labels of processes that exited while no agent ran dropped" "$T/daemon.log")" 1
+kill -TERM $DAEMON
+wait $DAEMON
+check "daemon exit status after the restart" "$?" 0
 "$BUILD/exfilctl" verify --dir "$T/evidence" >/dev/null 2>&1
 check "evidence verifies" "$?" 0
 [ "$FAIL" = 0 ] || { echo "alerts:"; cat "$T/alerts.jsonl"; tail -20 "$T/daemon.log"; }

@@ -111,6 +111,9 @@ struct agent *agent_start(const struct agent_opts *opts)
 		goto out_free;
 	}
 	restore_labels(a, opts);
+	err = drain_prune_dead_labels(a);
+	if (err > 0)
+		log_info("agent: %d labels of processes that exited while no agent ran dropped", err);
 	err = start_policy(a, opts->cfg);
 	if (err)
 		goto out_stop;

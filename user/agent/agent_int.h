@@ -78,6 +78,7 @@ void agent_save_labels(struct agent *a);
 /* Deletes object labels not renewed within label_ttl_ns and saves the rest (at most
  * every 10 minutes). */
 void drain_prune_labels(struct agent *a);
+int drain_prune_dead_labels(struct agent *a);
 void drain_free(struct agent *a);
 
 #endif

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <search.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,32 @@ static int drain_totals(struct agent *a)
 #define PRUNE_EVERY_NS (600ULL * 1000000000ULL)
 
 /*
+ * Process labels are deleted by the exit hook, so only a process that exited while no
+ * agent ran (a restart over the pinned maps) leaves one behind; its pid, reused later,
+ * would hand a stranger its label. Drops the labels of pids that are gone and returns
+ * how many. A pid reused between the check and the delete would lose a label only
+ * microseconds old: a wrap-around of the pid space in that window.
+ */
+int drain_prune_dead_labels(struct agent *a)
+{
+	const struct sensor_maps *m = sensors_maps(a->sensors);
+	uint32_t key, next, *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(m->labels, prev, &next) == 0) {
+		key = next;
+		if (key > INT_MAX || (kill((pid_t)key, 0) && errno == ESRCH)) {
+			if (bpf_map_delete_elem(m->labels, &key) == 0) {
+				n++;
+				continue;
+			}
+		}
+		prev = &key;
+	}
+	return n;
+}
+
+/*
  * A derived file keeps its label for detect.lookback after it was last written; past
  * that its data is as old as the rule looks back, and the entry goes, so deleted files
  * and never-drained streams do not fill the map over weeks. Entries are only deleted,
@@ -572,6 +599,7 @@ void drain_prune_labels(struct agent *a)
 	if (!a->label_ttl_ns || now < a->pruned_ns + PRUNE_EVERY_NS)
 		return;
 	a->pruned_ns = now;
+	drain_prune_dead_labels(a);
 	while (bpf_map_get_next_key(m->ilabels, prev, &next) == 0) {
 		key = next;
 		if (!bpf_map_lookup_elem(m->ilabels, &key, &v) && v.last_ns + a->label_ttl_ns < now) {

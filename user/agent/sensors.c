@@ -342,6 +342,7 @@ static void fill_maps(struct sensors *s)
 		.flows_max = bpf_map__max_entries(k->maps.flows),
 		.totals_max = bpf_map__max_entries(k->maps.totals),
 		.ilabels = bpf_map__fd(k->maps.ilabels),
+		.labels = bpf_map__fd(k->maps.labels),
 		.dir_gen = (uint64_t *)&k->bss->dir_gen,
 	};
 }
