@@ -244,16 +244,22 @@ static __always_inline void lineage_note(const struct lineage_obj *o, __u16 step
 
 /*
  * A process label whose whole credit has already gone out as derived egress starts
- * afresh when the process takes new data. A long-lived relay (a proxy, a sync daemon)
- * then names the origins of each request it forwards, not the first four it ever
- * served; nothing is laundered, since every byte of the old credit was counted as
- * derived egress once. What was only handed on into streams (passed) does not renew:
- * the process may still hold those bytes. The session fallback never renews.
+ * afresh when the process takes data from an origin it does not carry. A long-lived
+ * relay (a proxy, a sync daemon) then names the origins of each request it forwards, not
+ * the first four it ever served, while a process streaming one session's data out chunk
+ * by chunk keeps one growing label. Nothing is laundered: every byte of the old credit
+ * was counted as derived egress once. What was only handed on into streams (passed) does
+ * not renew: the process may still hold those bytes. The session fallback never renews.
  */
-static __always_inline void label_renew(struct xm_label *l)
+static __always_inline void label_renew(struct xm_label *l, __u32 session)
 {
+	__u32 n = l->n_origins;
+
 	if (!l->credit || l->egressed < l->credit || (l->flags & XM_L_SESSION))
 		return;
+	for (int i = 0; i < XM_LABEL_ORIGINS; i++)
+		if (i < n && l->origins[i].session == session)
+			return;
 	l->credit = 0;
 	l->passed = 0;
 	l->egressed = 0;
@@ -269,7 +275,7 @@ static __always_inline void lineage_source(__u64 bytes)
 
 	if (!l)
 		return;
-	label_renew(l);
+	label_renew(l, task_session(task));
 	__sync_fetch_and_add(&l->credit, bytes);
 	origin_add(l, task_session(task), task_loginuid(task));
 }
@@ -354,7 +360,8 @@ static __always_inline void take_label(const struct lineage_obj *o, int stream, 
 	l = label_of_current(1);
 	if (!l)
 		return;
-	label_renew(l);
+	if (obj->n_origins)
+		label_renew(l, obj->origins[0].session);
 	__sync_fetch_and_add(&l->credit, take);
 	origins_merge(l, obj);
 	lineage_note(o, XM_LS_READ, l, take);
