@@ -122,16 +122,16 @@ static __always_inline void origins_merge(struct xm_label *to, const struct xm_l
 	to->flags |= from->flags & XM_L_UNKNOWN;
 }
 
-/* The current process's label, created empty when create is set. On a full map the
+/* The current process's label, created empty when it has none. On a full map the
  * session's fallback label is returned instead (flagged unknown) and the overflow noted. */
-static __always_inline struct xm_label *label_of_current(int create)
+static __always_inline struct xm_label *label_of_current(void)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct xm_label *l = bpf_map_lookup_elem(&labels, &pid);
 	struct xm_label init = {};
 	__u32 session;
 
-	if (l || !create)
+	if (l)
 		return l;
 	init.last_ns = bpf_ktime_get_boot_ns();
 	l = map_try_init(&labels, &pid, &init);
@@ -271,7 +271,7 @@ static __always_inline void label_renew(struct xm_label *l, __u32 session)
 static __always_inline void lineage_source(__u64 bytes)
 {
 	struct task_struct *task = current_task();
-	struct xm_label *l = label_of_current(1);
+	struct xm_label *l = label_of_current();
 
 	if (!l)
 		return;
@@ -357,7 +357,7 @@ static __always_inline void take_label(const struct lineage_obj *o, int stream, 
 		if (left <= take)
 			bpf_map_delete_elem(&ilabels, &o->key);
 	}
-	l = label_of_current(1);
+	l = label_of_current();
 	if (!l)
 		return;
 	if (obj->n_origins)

