@@ -4,7 +4,8 @@
 # own run-time statistics (kernel.bpf_stats_enabled) of the read and write exit programs
 # of two builds, measured in alternation on the same workloads: 4 KiB reads of an
 # unwatched regular file, 4 KiB writes to one, and 4 KiB writes into a pipe and reads
-# out of it (none of them labelled). Prints ns per program run for each build and round.
+# out of it (none of them labelled). Prints ns per program run for each build and round,
+# then the medians and the per-round difference A - B.
 #
 # usage: bench/lineage_cost.sh BUILD_A BUILD_B [ROUNDS]
 #   BUILD_A, BUILD_B: build directories holding exfilctl (e.g. a build of main and build/)
@@ -47,7 +48,7 @@ for p in json.load(sys.stdin):
 print(f'{t / n:.0f} ns/run over {n} runs' if n else 'no runs')" "$@"
 }
 
-measure() { # BUILD LABEL
+measure() { # BUILD LABEL A|B ROUND
 	local names="on_sys_exit_read on_sys_exit_write on_vfs_read on_vfs_write" before after mine
 	before=" $(prog_ids $names) "
 	"$1/exfilctl" trace -c "$T/cfg.yaml" >/dev/null 2>"$T/trace.err" &
@@ -63,7 +64,10 @@ measure() { # BUILD LABEL
 		taskset -c 1 dd if=/dev/zero bs=4k count=$((N / 4)) status=none |
 			taskset -c 1 dd of=/dev/null bs=4k status=none
 	done
-	echo "$2: read/write exit programs: $(prog_ns $mine)"
+	local ns
+	ns=$(prog_ns $mine)
+	echo "$2: read/write exit programs: $ns"
+	echo "$3 $4 ${ns%% *}" >>"$T/results"
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	kill -INT "$TRACE"
 	wait "$TRACE" 2>/dev/null
@@ -72,10 +76,25 @@ measure() { # BUILD LABEL
 
 for r in $(seq 1 "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
-		measure "$A" "round $r A ($A)"
-		measure "$B" "round $r B ($B)"
+		measure "$A" "round $r A ($A)" A "$r"
+		measure "$B" "round $r B ($B)" B "$r"
 	else
-		measure "$B" "round $r B ($B)"
-		measure "$A" "round $r A ($A)"
+		measure "$B" "round $r B ($B)" B "$r"
+		measure "$A" "round $r A ($A)" A "$r"
 	fi
 done
+# The rounds of one build spread more than two builds differ: the paired difference
+# (A - B within a round, both run back to back) is the figure to read.
+python3 - "$T/results" <<'PY'
+import statistics, sys
+ns = {'A': {}, 'B': {}}
+for line in open(sys.argv[1]):
+    build, rnd, v = line.split()
+    if v.isdigit():
+        ns[build][rnd] = int(v)
+d = sorted(ns['A'][r] - ns['B'][r] for r in ns['A'] if r in ns['B'])
+if d:
+    print(f"median ns/run: A {statistics.median(ns['A'].values())}, "
+          f"B {statistics.median(ns['B'].values())}; A - B per round {d}, "
+          f"median {statistics.median(d)}")
+PY

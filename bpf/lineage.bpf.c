@@ -21,7 +21,7 @@ int BPF_PROG(on_fork_label, struct task_struct *parent, struct task_struct *chil
 
 	if (ppid == cpid)
 		return 0;
-	l = bpf_map_lookup_elem(&labels, &ppid);
+	l = proc_label(ppid);
 	if (!l)
 		return 0;
 	copy = *l;
@@ -29,7 +29,7 @@ int BPF_PROG(on_fork_label, struct task_struct *parent, struct task_struct *chil
 	copy.passed = 0;
 	copy.egressed = 0;
 	copy.flags |= XM_L_FORKED;
-	if (bpf_map_update_elem(&labels, &cpid, &copy, BPF_ANY))
+	if (proc_label_set(cpid, &copy))
 		drop_count(XM_DROP_LABEL_FULL);
 	return 0;
 }

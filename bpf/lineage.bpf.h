@@ -10,10 +10,12 @@
  * process that once read a little customer data does not turn all its traffic into
  * exfiltration.
  *
- * Cost: an unlabelled process pays one map lookup that misses on each write to a file or
- * pipe and each socket send, and each read of an unwatched file or pipe, or socket
- * receive, pays one lookup of the object. Records go to the ring only when a label moves,
- * the first time per (process, object, step) and at each doubling of its bytes.
+ * Cost: an unlabelled process reads one count (an array load the verifier inlines) on
+ * each write to a file or pipe and each socket send, and each read of an unwatched file
+ * or pipe, or socket receive, reads the object's count: the hash maps are only looked up
+ * under a slot that counts a label (see lcount_*). Records go to the ring only when a
+ * label moves, the first time per (process, object, step) and at each doubling of its
+ * bytes.
  *
  * Degrading: a full map never makes data clean. When a process's label cannot be created
  * its session's label (lsess) takes the credit with XM_L_UNKNOWN, and the label_overflow
@@ -75,16 +77,113 @@ typedef struct {
 	__type(value, struct xm_lseen_val);
 } lseen_map_t;
 
+/*
+ * How many labels of labels (lcount_proc) and ilabels (lcount_obj) sit under each slot of
+ * their key (abi.h, xm_lslot_*). A count goes up before its label is inserted and down
+ * only after a delete succeeded, so it never falls below the labels it covers: a count
+ * left high costs a hash lookup, never a label. Not pinned: the agent recounts them from
+ * the pinned label maps before the programs attach (label_index.c). Mappable, so the
+ * agent adjusts them atomically when it inserts or prunes labels itself.
+ */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XM_LSLOTS_PROC);
+	__type(key, __u32);
+	__type(value, __u64);
+} lcount_proc_map_t;
+
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XM_LSLOTS_OBJ);
+	__type(key, __u32);
+	__type(value, __u64);
+} lcount_obj_map_t;
+
 extern labels_map_t labels SEC(".maps");
 extern ilabels_map_t ilabels SEC(".maps");
 extern lsess_map_t lsess SEC(".maps");
 extern lseen_map_t lseen SEC(".maps");
+extern lcount_proc_map_t lcount_proc SEC(".maps");
+extern lcount_obj_map_t lcount_obj SEC(".maps");
 /* Set once a process label could not be created; from then on egress also checks lsess. */
 extern __u32 label_overflow;
 
 static __always_inline __u64 min_u64(__u64 a, __u64 b)
 {
 	return a < b ? a : b;
+}
+
+static __always_inline void count_add(void *counts, __u32 slot, __s64 delta)
+{
+	__u64 *c = bpf_map_lookup_elem(counts, &slot);
+
+	if (c)
+		__sync_fetch_and_add(c, delta);
+}
+
+/* Whether the slot counts a label (an index past the array "may": look it up). */
+static __always_inline int slot_counted(void *counts, __u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(counts, &slot);
+
+	return !c || *c;
+}
+
+/* Inserts init under key unless an entry is there, counted first; returns the entry, or
+ * NULL when the map is full. */
+static __always_inline void *counted_try_init(void *map, void *counts, __u32 slot,
+					      const void *key, const void *init)
+{
+	count_add(counts, slot, 1);
+	if (bpf_map_update_elem(map, key, init, BPF_NOEXIST))
+		count_add(counts, slot, -1);
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* The label of process tgid, if it has one. */
+static __always_inline struct xm_label *proc_label(__u32 tgid)
+{
+	if (!slot_counted(&lcount_proc, xm_lslot_proc(tgid)))
+		return NULL;
+	return bpf_map_lookup_elem(&labels, &tgid);
+}
+
+/* The label of an object, if it has one. */
+static __always_inline struct xm_label *obj_label(const struct xm_watch_key *k)
+{
+	if (!slot_counted(&lcount_obj, xm_lslot_obj(k)))
+		return NULL;
+	return bpf_map_lookup_elem(&ilabels, k);
+}
+
+static __always_inline void obj_label_delete(const struct xm_watch_key *k)
+{
+	if (!bpf_map_delete_elem(&ilabels, k))
+		count_add(&lcount_obj, xm_lslot_obj(k), -1);
+}
+
+/* A process is gone (its leader exited): its label goes with it. */
+static __always_inline void proc_label_delete(__u32 tgid)
+{
+	__u32 slot = xm_lslot_proc(tgid);
+
+	if (slot_counted(&lcount_proc, slot) && !bpf_map_delete_elem(&labels, &tgid))
+		count_add(&lcount_proc, slot, -1);
+}
+
+/* Gives process tgid a copy of a label (fork), replacing one a reused pid left behind.
+ * Returns 0, or nonzero when the map is full. */
+static __always_inline int proc_label_set(__u32 tgid, const struct xm_label *l)
+{
+	__u32 slot = xm_lslot_proc(tgid);
+
+	count_add(&lcount_proc, slot, 1);
+	if (!bpf_map_update_elem(&labels, &tgid, l, BPF_NOEXIST))
+		return 0;
+	count_add(&lcount_proc, slot, -1);
+	return bpf_map_update_elem(&labels, &tgid, l, BPF_EXIST);
 }
 
 static __always_inline void origin_add(struct xm_label *l, __u32 session, __u32 loginuid)
@@ -127,14 +226,14 @@ static __always_inline void origins_merge(struct xm_label *to, const struct xm_l
 static __always_inline struct xm_label *label_of_current(void)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct xm_label *l = bpf_map_lookup_elem(&labels, &pid);
+	struct xm_label *l = proc_label(pid);
 	struct xm_label init = {};
 	__u32 session;
 
 	if (l)
 		return l;
 	init.last_ns = bpf_ktime_get_boot_ns();
-	l = map_try_init(&labels, &pid, &init);
+	l = counted_try_init(&labels, &lcount_proc, xm_lslot_proc(pid), &pid, &init);
 	if (l)
 		return l;
 	drop_count(XM_DROP_LABEL_FULL);
@@ -154,7 +253,7 @@ static __always_inline struct xm_label *label_of_current(void)
 static __always_inline struct xm_label *label_carried(void)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32, session;
-	struct xm_label *l = bpf_map_lookup_elem(&labels, &pid);
+	struct xm_label *l = proc_label(pid);
 
 	if (l || !label_overflow)
 		return l;
@@ -304,7 +403,7 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 			return;
 	}
 	gen = stream ? 0 : file_gen(o->file);
-	obj = bpf_map_lookup_elem(&ilabels, &o->key);
+	obj = obj_label(&o->key);
 	if (obj && obj->gen != gen) {
 		/* The inode number was freed and reused: the old label is not this file's. */
 		__builtin_memset(obj, 0, sizeof(*obj));
@@ -312,7 +411,8 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
 	}
 	if (!obj) {
 		init.gen = gen;
-		obj = map_try_init(&ilabels, &o->key, &init);
+		obj = counted_try_init(&ilabels, &lcount_obj, xm_lslot_obj(&o->key), &o->key,
+				       &init);
 		if (!obj) {
 			drop_count(XM_DROP_LABEL_FULL);
 			return;
@@ -334,13 +434,13 @@ static __always_inline void label_object(const struct lineage_obj *o, int stream
  * label. A stream's label is consumed by the read, a file's stays for the next reader. */
 static __always_inline void take_label(const struct lineage_obj *o, int stream, __u64 bytes)
 {
-	struct xm_label *obj = bpf_map_lookup_elem(&ilabels, &o->key), *l;
+	struct xm_label *obj = obj_label(&o->key), *l;
 	__u64 take, left;
 
 	if (!obj)
 		return;
 	if (!stream && obj->gen != file_gen(o->file)) {
-		bpf_map_delete_elem(&ilabels, &o->key);
+		obj_label_delete(&o->key);
 		return;
 	}
 	take = min_u64(bytes, obj->credit);
@@ -355,7 +455,7 @@ static __always_inline void take_label(const struct lineage_obj *o, int stream, 
 		 * about to credit (deleting it there lost the whole write's label). A write
 		 * racing this delete loses at most its own label. */
 		if (left <= take)
-			bpf_map_delete_elem(&ilabels, &o->key);
+			obj_label_delete(&o->key);
 	}
 	l = label_of_current();
 	if (!l)
@@ -443,6 +543,16 @@ static __always_inline __u64 tuple_id(const __u8 src[16], __u16 sport, const __u
 	return ((__u64)sport << 48 | (__u64)dport << 32) ^ ((__u64)s << 16 ^ d);
 }
 
+/* An address as a number: the key is hashed into a count slot, and the verifier allows
+ * no arithmetic on a pointer it tracks. */
+static __always_inline __u64 ptr_value(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
 /*
  * Socket bytes that are neither source nor egress: unix sockets and loopback
  * connections to allowlisted local peers carry labels. A unix send labels the peer's
@@ -467,7 +577,7 @@ static __always_inline void lineage_sock(struct sock *sk, __u16 family, const __
 			label_object(&o, 1, bytes);
 			return;
 		}
-		o.key.ino = (__u64)sk;
+		o.key.ino = ptr_value(sk);
 		take_label(&o, 1, bytes);
 		return;
 	}

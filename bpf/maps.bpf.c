@@ -32,6 +32,8 @@ labels_map_t labels SEC(".maps");
 ilabels_map_t ilabels SEC(".maps");
 lsess_map_t lsess SEC(".maps");
 lseen_map_t lseen SEC(".maps");
+lcount_proc_map_t lcount_proc SEC(".maps");
+lcount_obj_map_t lcount_obj SEC(".maps");
 __u32 label_overflow = 0;
 
 const volatile __u32 args_from_enter = 0;

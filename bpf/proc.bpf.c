@@ -88,7 +88,7 @@ int on_sched_process_exit(struct trace_event_raw_sched_process_template *ctx)
 	}
 	bpf_map_delete_elem(&collectors, &pid);
 	bpf_map_delete_elem(&suspects, &pid);
-	bpf_map_delete_elem(&labels, &pid);
+	proc_label_delete(pid);
 	r = record_reserve(sizeof(*r), XM_REC_EXIT, XM_DROP_RING_EXIT, task_session(task));
 	if (!r)
 		return 0;

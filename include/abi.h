@@ -364,6 +364,30 @@ struct xm_origin {
 	__u32 loginuid;
 };
 
+/*
+ * Label counts (bpf/lineage.bpf.h): arrays lcount_proc and lcount_obj count the labels
+ * of labels and ilabels under each slot of their key, so a process or object whose slot
+ * counts none is known unlabelled without a hash lookup. The slot functions are the
+ * contract: the programs count with them and the agent recounts and adjusts with them.
+ */
+#define XM_LSLOTS_PROC 65536
+#define XM_LSLOTS_OBJ_BITS 18
+#define XM_LSLOTS_OBJ (1U << XM_LSLOTS_OBJ_BITS)
+
+static inline __u32 xm_lslot_proc(__u32 tgid)
+{
+	return tgid & (XM_LSLOTS_PROC - 1);
+}
+
+/* Multiplicative (Fibonacci) hashing: inode numbers and struct sock addresses differ in
+ * their low bits, which the multiplication carries into the top bits taken. */
+static inline __u32 xm_lslot_obj(const struct xm_watch_key *k)
+{
+	__u64 h = (k->ino ^ ((__u64)k->dev << 40)) * 0x9e3779b97f4a7c15ULL;
+
+	return (__u32)(h >> (64 - XM_LSLOTS_OBJ_BITS));
+}
+
 /* Maps: labels (hash, tgid -> label), ilabels (hash, xm_watch_key -> label). */
 struct xm_label {
 	__u64 credit;        /* source bytes carried; for a stream object, bytes not yet read */

@@ -137,6 +137,7 @@ print(d['label_full'], d['ring_lineage'])")
 echo "  (label updates refused: $label_full)"
 check "no lineage record lost" "$ring_lineage" 0
 check "label updates refused: at most 2" "$(( label_full <= 2 ))" 1
+labels_counted "after every scenario"
 kill -TERM $DAEMON
 wait $DAEMON
 check "daemon exit status" "$?" 0

@@ -72,6 +72,14 @@ derived() { alerts count --rule derived_exfiltration "$@"; }
 # missing alert still fails: the check after the wait reads the count.
 has_derived() { [ "$(derived "$@")" -ge 1 ]; }
 wait_alert() { wait_until 45 has_derived "$@"; }
+# labels_counted WHAT: every label in the pinned maps lies under a slot of the running
+# daemon that counts it (the programs skip the lookup under a zero count).
+labels_counted() {
+	local n
+	read -r n UNCOUNTED < <(python3 "$LIB/label_counts.py" "$EXFILMON_PIN_DIR" "$DAEMON")
+	check_ge "$1: labels in the maps" "${n:-0}" 1
+	check "$1: every label counted in its slot" "$UNCOUNTED" 0
+}
 upload() { echo "curl -sS -T $1 http://$DROP/upload -o /dev/null"; }
 # handoff: alice copies an export to the shared folder, bob uploads it; sets A and B to
 # their sessions and waits for bob's alert.

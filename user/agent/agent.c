@@ -73,7 +73,7 @@ static void restore_labels(struct agent *a, const struct agent_opts *opts)
 		return;
 	snprintf(a->labels_path, sizeof(a->labels_path), "%s/labels.state", opts->cfg->state_dir);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	n = labels_state_load(sensors_maps(a->sensors)->ilabels, a->labels_path,
+	n = labels_state_load(sensors_maps(a->sensors), a->labels_path,
 			      (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
 	if (n < 0)
 		log_warn("agent: derived-file labels in %s unreadable: %s", a->labels_path,

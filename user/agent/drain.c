@@ -24,6 +24,7 @@
 #include "common/hash.h"
 #include "common/array_size.h"
 #include "agent_int.h"
+#include "label_index.h"
 #include "common/log.h"
 
 struct flow_seen {
@@ -570,7 +571,7 @@ int drain_prune_dead_labels(struct agent *a)
 	while (bpf_map_get_next_key(m->labels, prev, &next) == 0) {
 		key = next;
 		if (key > INT_MAX || (kill((pid_t)key, 0) && errno == ESRCH)) {
-			if (bpf_map_delete_elem(m->labels, &key) == 0) {
+			if (label_index_delete_proc(m, key) == 0) {
 				n++;
 				continue;
 			}
@@ -603,7 +604,7 @@ void drain_prune_labels(struct agent *a)
 	while (bpf_map_get_next_key(m->ilabels, prev, &next) == 0) {
 		key = next;
 		if (!bpf_map_lookup_elem(m->ilabels, &key, &v) && v.last_ns + a->label_ttl_ns < now) {
-			bpf_map_delete_elem(m->ilabels, &key);
+			label_index_delete_obj(m, &key);
 			continue;
 		}
 		prev = &key;

@@ -18,6 +18,7 @@
 
 #include "common/atomic_file.h"
 #include "abi.h"
+#include "label_index.h"
 #include "labels_state.h"
 
 static uint32_t kernel_dev(dev_t d)
@@ -64,7 +65,7 @@ int labels_state_save(int ilabels, struct objnames *names, const char *path)
 }
 
 /* One saved line back into the map if its file is unchanged. */
-static int load_one(int ilabels, char *line, uint64_t now)
+static int load_one(const struct sensor_maps *m, char *line, uint64_t now)
 {
 	unsigned dev, gen, flags, n, s[4], l[4];
 	unsigned long long ino, credit;
@@ -96,10 +97,10 @@ static int load_one(int ilabels, char *line, uint64_t now)
 		v.origins[i].session = s[i];
 		v.origins[i].loginuid = l[i];
 	}
-	return bpf_map_update_elem(ilabels, &k, &v, BPF_NOEXIST) == 0;
+	return label_index_insert_obj(m, &k, &v) == 0;
 }
 
-int labels_state_load(int ilabels, const char *path, uint64_t now_boot_ns)
+int labels_state_load(const struct sensor_maps *m, const char *path, uint64_t now_boot_ns)
 {
 	struct xm_watch_key first;
 	char *line = NULL;
@@ -108,13 +109,13 @@ int labels_state_load(int ilabels, const char *path, uint64_t now_boot_ns)
 	FILE *f;
 
 	/* A map that is not empty was pinned across a restart: it is newer than the file. */
-	if (bpf_map_get_next_key(ilabels, NULL, &first) == 0)
+	if (bpf_map_get_next_key(m->ilabels, NULL, &first) == 0)
 		return 0;
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (getline(&line, &cap, f) > 0)
-		n += load_one(ilabels, line, now_boot_ns);
+		n += load_one(m, line, now_boot_ns);
 	free(line);
 	fclose(f);
 	return n;

@@ -13,13 +13,14 @@
 #include <stdint.h>
 
 #include "objnames.h"
+#include "sensors.h"
 
 /* Writes the file labels of map fd ilabels whose path names knows to path (a temporary
  * file renamed over it). Returns the number written or -errno. */
 int labels_state_save(int ilabels, struct objnames *names, const char *path);
-/* Loads the labels of path into ilabels if the map is empty, stamped now_boot_ns.
+/* Loads the labels of path into the file-label map if it is empty, stamped now_boot_ns.
  * Returns the number loaded (0 when the map was not empty or there is no file) or
  * -errno. */
-int labels_state_load(int ilabels, const char *path, uint64_t now_boot_ns);
+int labels_state_load(const struct sensor_maps *m, const char *path, uint64_t now_boot_ns);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -23,6 +24,7 @@
 #include "common/array_size.h"
 #include "abi.h"
 #include "exfilmon.skel.h"
+#include "label_index.h"
 #include "sensors.h"
 #include "common/log.h"
 
@@ -319,6 +321,36 @@ static void choose_arg_source(struct sensors *s)
 			bpf_program__set_autoload(prog, false);
 }
 
+/* A BPF_F_MMAPABLE array of 8-byte values, mapped shared; NULL (logged) on failure. */
+static uint64_t *map_array(const struct bpf_map *m)
+{
+	size_t len = (size_t)bpf_map__max_entries(m) * sizeof(uint64_t);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+
+	if (p == MAP_FAILED) {
+		log_error("sensors: map %s: %s", bpf_map__name(m), strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static void unmap_array(uint64_t *p, const struct bpf_map *m)
+{
+	if (p)
+		munmap(p, (size_t)bpf_map__max_entries(m) * sizeof(uint64_t));
+}
+
+static void destroy_skel(struct sensors *s)
+{
+	if (!s->skel)
+		return;
+	unmap_array(s->maps.lcount_proc, s->skel->maps.lcount_proc);
+	unmap_array(s->maps.lcount_obj, s->skel->maps.lcount_obj);
+	s->maps.lcount_proc = s->maps.lcount_obj = NULL;
+	exfilmon_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
 static void fill_maps(struct sensors *s)
 {
 	struct exfilmon_bpf *k = s->skel;
@@ -344,7 +376,23 @@ static void fill_maps(struct sensors *s)
 		.ilabels = bpf_map__fd(k->maps.ilabels),
 		.labels = bpf_map__fd(k->maps.labels),
 		.dir_gen = (uint64_t *)&k->bss->dir_gen,
+		.lcount_proc = map_array(k->maps.lcount_proc),
+		.lcount_obj = map_array(k->maps.lcount_obj),
 	};
+}
+
+/*
+ * Maps are ready once loaded; the label counts are recounted from the (pinned) label
+ * maps before any program runs, since a program trusts a zero count to mean no label.
+ * Without the mapped counts nothing may attach: a program would miss every label.
+ */
+static int maps_ready(struct sensors *s)
+{
+	fill_maps(s);
+	if (!s->maps.lcount_proc || !s->maps.lcount_obj)
+		return -ENOMEM;
+	label_index_rebuild(&s->maps);
+	return 0;
 }
 
 static int attach_all(struct sensors *s)
@@ -463,24 +511,25 @@ static int load_and_attach(struct sensors *s, const struct sensors_opts *opts)
 		probing = true;
 		err = open_and_load(s, opts, true);
 		if (!err)
+			err = maps_ready(s);
+		if (!err)
 			err = attach_all(s);
 		probing = false;
 		if (!err)
 			return 0;
 		log_info("sensors: fexit fast path not available (%s); using tracepoints",
 			 strerror(-err));
-		exfilmon_bpf__destroy(s->skel);
-		s->skel = NULL;
+		destroy_skel(s);
 		s->hooks = 0;
 		s->attached = 0;
 	}
 	err = open_and_load(s, opts, false);
 	if (!err)
+		err = maps_ready(s);
+	if (!err)
 		err = attach_all(s);
-	if (err) {
-		exfilmon_bpf__destroy(s->skel);
-		s->skel = NULL;
-	}
+	if (err)
+		destroy_skel(s);
 	return err;
 }
 
@@ -577,12 +626,11 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 		goto out_destroy;
 	}
 	attach_dgram_hooks(s);
-	fill_maps(s);
 	log_info("sensors: %u programs attached; %s", s->attached, s->hooks_text);
 	return s;
 
 out_destroy:
-	exfilmon_bpf__destroy(s->skel);
+	destroy_skel(s);
 out_free:
 	free(s);
 	errno = -err;
@@ -601,7 +649,7 @@ void sensors_stop(struct sensors *s)
 		return;
 	ring_buffer__free(s->rb);
 	detach_dgram_hooks(s);
-	exfilmon_bpf__destroy(s->skel);
+	destroy_skel(s);
 	free(s);
 }
 

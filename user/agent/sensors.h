@@ -32,6 +32,9 @@ struct sensor_maps {
 	uint32_t watch_max, sinks_max, flows_max, totals_max;   /* max_entries */
 	int ilabels;                 /* lineage object labels, pruned by age (drain.c) */
 	int labels;                  /* lineage process labels by tgid, dead ones pruned (drain.c) */
+	/* The label counts per slot of labels and ilabels, mapped (label_index.h). NULL where
+	 * there is no skeleton (unit tests). */
+	uint64_t *lcount_proc, *lcount_obj;
 	/* The generation of the kernel's directory verdicts, in the skeleton's mapped .bss
 	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
 	 * skeleton (unit tests). */
