@@ -51,7 +51,7 @@ int BPF_PROG(on_vfs_copy_file_range, struct file *in, loff_t pos_in, struct file
 	     loff_t pos_out, size_t len, unsigned int flags, ssize_t ret)
 {
 	file_io(in, ret, IO_READ, PTR_BTF);
-	file_io(out, ret, IO_WRITE, PTR_BTF);
+	file_io_as(out, ret, IO_WRITE, PTR_BTF, FOLLOW_TRANSFER_OUT);
 	return 0;
 }
 
@@ -60,7 +60,7 @@ int BPF_PROG(on_do_splice, struct file *in, loff_t *off_in, struct file *out, lo
 	     size_t len, unsigned int flags, long ret)
 {
 	file_io(in, ret, IO_READ, PTR_BTF);
-	file_io(out, ret, IO_WRITE, PTR_BTF);
+	file_io_as(out, ret, IO_WRITE, PTR_BTF, FOLLOW_TRANSFER_OUT);
 	return 0;
 }
 
@@ -69,6 +69,6 @@ int BPF_PROG(on_do_sendfile, int out_fd, int in_fd, loff_t *ppos, size_t count, 
 	     ssize_t ret)
 {
 	fd_io(in_fd, ret, IO_READ);
-	fd_io(out_fd, ret, IO_WRITE);
+	fd_io_transfer_out(out_fd, ret);
 	return 0;
 }

@@ -56,7 +56,7 @@ IO_EXIT(pwritev2, IO_WRITE)
 static __always_inline int transfer_exit(long ret, int in_fd, int out_fd)
 {
 	fd_io(in_fd, ret, IO_READ);
-	fd_io(out_fd, ret, IO_WRITE);
+	fd_io_transfer_out(out_fd, ret);
 	return 0;
 }
 

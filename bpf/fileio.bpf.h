@@ -147,10 +147,12 @@ static __always_inline void file_io_as(struct file *f, long ret, enum io_dir dir
 	if (mode == XM_S_IFSOCK) {
 		if (sock_via_syscalls)
 			sock_account_as(file_sock(f), ret, dir, follow);
+		else if (follow == FOLLOW_TRANSFER_OUT && in_fd_transfer())
+			sock_account_as(file_sock(f), ret, dir, FOLLOW_LINEAGE_ONLY);
 		return;
 	}
 	if (!ret) {
-		if (follow == FOLLOW_LINEAGE)
+		if (follow != FOLLOW_COUNTS)
 			lineage_eof(f, mode, &wk);
 		return;
 	}
@@ -162,17 +164,17 @@ static __always_inline void file_io_as(struct file *f, long ret, enum io_dir dir
 			return;
 		if (dir == IO_WRITE)
 			staging_account(f, mode, &wk, ret);
-		if (follow == FOLLOW_LINEAGE)
+		if (follow != FOLLOW_COUNTS)
 			lineage_file_io(f, mode, &wk, ret, dir == IO_WRITE);
 		return;
 	}
 	if (dir == IO_READ && (v->flags & XM_W_SOURCE)) {
 		file_flow_add(&wk, XM_FLOW_FILE_READ, ret, FLOW_COLLECTS);
-		if (follow == FOLLOW_LINEAGE)
+		if (follow != FOLLOW_COUNTS)
 			lineage_source(ret);
 	} else if (dir == IO_WRITE && (v->flags & XM_W_SINK)) {
 		file_flow_add(&wk, XM_FLOW_SINK_WRITE, ret, FLOW_PLAIN);
-		if (follow == FOLLOW_LINEAGE)
+		if (follow != FOLLOW_COUNTS)
 			sink_lineage_egress(f, &wk, ret);
 	}
 }
@@ -187,6 +189,14 @@ static __always_inline void fd_io(int fd, long ret, enum io_dir dir)
 {
 	if (ret > 0 || (!ret && dir == IO_READ && stream_labels_any))
 		file_io(fd_file(fd), ret, dir, PTR_UNTYPED);
+}
+
+/* The output side of an in-kernel transfer (sendfile, splice, copy_file_range), seen
+ * after its input side. */
+static __always_inline void fd_io_transfer_out(int fd, long ret)
+{
+	if (ret > 0)
+		file_io_as(fd_file(fd), ret, IO_WRITE, PTR_UNTYPED, FOLLOW_TRANSFER_OUT);
 }
 
 /*

@@ -96,7 +96,7 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
 {
 	if (ret > 0)
-		sock_account(sk, ret, IO_WRITE);
+		sock_account_sent(sk, ret);
 	return 0;
 }
 

@@ -179,8 +179,11 @@ static __always_inline void net_account(const __u8 addr[16], __u16 port, __u16 c
 	flow_add(&key, bytes, opts);
 }
 
-/* Whether an I/O also moves lineage labels (lineage.bpf.h), or is only counted. */
-enum io_follow { FOLLOW_COUNTS, FOLLOW_LINEAGE };
+/* Whether an I/O also moves lineage labels (lineage.bpf.h), or is only counted.
+ * FOLLOW_TRANSFER_OUT: the output side of sendfile/splice/copy_file_range, seen at the
+ * syscall's exit after its input side, whose socket bytes the sock tracepoint counted
+ * during the call (in_fd_transfer) and left their lineage to now: FOLLOW_LINEAGE_ONLY. */
+enum io_follow { FOLLOW_COUNTS, FOLLOW_LINEAGE, FOLLOW_TRANSFER_OUT, FOLLOW_LINEAGE_ONLY };
 
 /* Lineage of bytes exchanged with a classified peer: a source read gives credit, a send
  * to an egress peer is derived egress up to the credit. */
@@ -223,7 +226,7 @@ static __always_inline void sock_account_as(struct sock *sk, __u64 bytes, enum i
 
 	if (!bytes) {
 		/* End of stream: the label of what is left in flight goes to the reader. */
-		if (follow == FOLLOW_LINEAGE && sk && cls == XM_SOCK_OTHER && dir == IO_READ)
+		if (follow != FOLLOW_COUNTS && sk && cls == XM_SOCK_OTHER && dir == IO_READ)
 			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport,
 				     XM_LABEL_ALL, 0);
 		return;
@@ -241,19 +244,32 @@ static __always_inline void sock_account_as(struct sock *sk, __u64 bytes, enum i
 	}
 	/* Neither source nor egress: a unix or loopback peer may carry a lineage label. */
 	if (sk && cls == XM_SOCK_OTHER) {
-		if (follow == FOLLOW_LINEAGE)
+		if (follow != FOLLOW_COUNTS)
 			lineage_sock(sk, e.family, e.laddr, e.lport, e.raddr, e.rport, bytes,
 				     dir == IO_WRITE);
 		return;
 	}
-	net_account(e.raddr, e.rport, cls, bytes, dir);
-	if (follow == FOLLOW_LINEAGE)
+	if (follow != FOLLOW_LINEAGE_ONLY)
+		net_account(e.raddr, e.rport, cls, bytes, dir);
+	if (follow != FOLLOW_COUNTS)
 		net_lineage(e.raddr, e.rport, cls, bytes, dir);
 }
 
 static __always_inline void sock_account(struct sock *sk, __u64 bytes, enum io_dir dir)
 {
 	sock_account_as(sk, bytes, dir, FOLLOW_LINEAGE);
+}
+
+/* A send the sock tracepoint saw. Inside sendfile or splice its lineage waits for the
+ * syscall's exit, after the input side has labelled the process (in_fd_transfer), so
+ * the transfer is derived once, with the credit its own read gave. Only a process with
+ * credit has lineage to defer: the others pay no register read. */
+static __always_inline void sock_account_sent(struct sock *sk, __u64 bytes)
+{
+	struct xm_label *l = label_carried();
+	int defer = l && l->credit && in_fd_transfer();
+
+	sock_account_as(sk, bytes, IO_WRITE, defer ? FOLLOW_COUNTS : FOLLOW_LINEAGE);
 }
 
 #endif

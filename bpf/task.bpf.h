@@ -115,6 +115,28 @@ static __always_inline struct pt_regs *syscall_regs(void)
 }
 
 /*
+ * Whether the current syscall moves bytes between two fds inside the kernel (sendfile,
+ * splice): its socket side is sent before its exit counts the read side, so the lineage
+ * of such a send waits for the exit (fileio.bpf.h, FOLLOW_TRANSFER_OUT). Known only
+ * where the syscall's registers are readable; elsewhere such sends keep their lineage
+ * at send time (a sendfile of a source that the process had not read before is then
+ * not derived).
+ */
+static __always_inline int in_fd_transfer(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	long nr;
+
+	if (args_from_enter)
+		return 0;
+	nr = syscall_regs()->orig_ax;
+	return nr == 40 /* sendfile */ || nr == 275 /* splice */;
+#else
+	return 0;
+#endif
+}
+
+/*
  * The current syscall's first n (1-5) arguments. Every exit program that needs them calls
  * this first and unconditionally: on kernels where they come from sysargs, the entry
  * saved there must be consumed on every exit. With args_from_enter frozen at load, the

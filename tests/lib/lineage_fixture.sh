@@ -4,7 +4,7 @@
 # other tests' loopback traffic on the same machine is not egress here), a config whose
 # thresholds every scenario stays under except detect.exfil, the daemon with its own
 # label pin directory, and alert queries. Source after itest.sh; LINEAGE_SERVICE names a
-# source service.
+# source service; LINEAGE_DEFAULTS keeps the product's default thresholds (below).
 
 DROP=127.200.10.77:18080
 SRC=$T/src
@@ -29,20 +29,28 @@ python3 "$LIB/dropsite.py" --addr "${DROP%:*}" --port "${DROP#*:}" --count "$T/d
 itest_on_exit "kill $!"
 wait_until 30 grep -q ready "$T/drop.out" || die "drop site"
 
-cat >"$T/exfilmon.yaml" <<YAML
-sources:
-  paths: ["$SRC"]
-  services: [${LINEAGE_SERVICE:+"$LINEAGE_SERVICE"}]
-egress:
-  allow: ["127.0.0.0/9"]
-detect:
+# LINEAGE_DEFAULTS=1: the product's default thresholds (no detect section), and a sync
+# folder $T/sync.
+if [ -n "${LINEAGE_DEFAULTS:-}" ]; then
+	mkdir -p "$T/sync" && chmod 1777 "$T/sync"
+	DETECT_YAML="  sync_folders: [\"$T/sync\"]"
+else
+	DETECT_YAML="detect:
   window: 10m
   bulk_read: 50MiB
   bulk_objects: 2000
   exfil: 1MiB
   lookback: 1h
   staging: 50MiB
-  drip: 200MiB/24h
+  drip: 200MiB/24h"
+fi
+cat >"$T/exfilmon.yaml" <<YAML
+sources:
+  paths: ["$SRC"]
+  services: [${LINEAGE_SERVICE:+"$LINEAGE_SERVICE"}]
+egress:
+  allow: ["127.0.0.0/9"]
+$DETECT_YAML
 output:
   alerts: $T/alerts.jsonl
   evidence: $T/evidence
