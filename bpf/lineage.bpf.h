@@ -131,14 +131,26 @@ static __always_inline int slot_counted(void *counts, __u32 slot)
 	return !c || *c;
 }
 
-/* Inserts init under key unless an entry is there, counted first; returns the entry, or
- * NULL when the map is full. */
+/* Inserts val under key unless an entry is there, counted first. 0, or the update's
+ * error (an entry already there, a full map) with the count given back. */
+static __always_inline long counted_insert(void *map, void *counts, __u32 slot,
+					   const void *key, const void *val)
+{
+	long err;
+
+	count_add(counts, slot, 1);
+	err = bpf_map_update_elem(map, key, val, BPF_NOEXIST);
+	if (err)
+		count_add(counts, slot, -1);
+	return err;
+}
+
+/* The entry under key, inserted from init (counted) when there is none; NULL when the
+ * map is full. */
 static __always_inline void *counted_try_init(void *map, void *counts, __u32 slot,
 					      const void *key, const void *init)
 {
-	count_add(counts, slot, 1);
-	if (bpf_map_update_elem(map, key, init, BPF_NOEXIST))
-		count_add(counts, slot, -1);
+	counted_insert(map, counts, slot, key, init);
 	return bpf_map_lookup_elem(map, key);
 }
 
@@ -177,12 +189,8 @@ static __always_inline void proc_label_delete(__u32 tgid)
  * Returns 0, or nonzero when the map is full. */
 static __always_inline int proc_label_set(__u32 tgid, const struct xm_label *l)
 {
-	__u32 slot = xm_lslot_proc(tgid);
-
-	count_add(&lcount_proc, slot, 1);
-	if (!bpf_map_update_elem(&labels, &tgid, l, BPF_NOEXIST))
+	if (!counted_insert(&labels, &lcount_proc, xm_lslot_proc(tgid), &tgid, l))
 		return 0;
-	count_add(&lcount_proc, slot, -1);
 	return bpf_map_update_elem(&labels, &tgid, l, BPF_EXIST);
 }
 

@@ -23,7 +23,6 @@ for u in "ivan 1109" "judy 1110" "ken 1111" "leo 1112" "mia 1113" "nick 1114" \
 	ensure_user $u
 done
 way() { echo "python3 $LIB/upload_ways.py $1 $2 $DROP"; }
-home() { getent passwd "$1" | cut -d: -f6; }
 
 CAUGHT=0 MALICIOUS=0 SLOW=0
 # malicious NAME INFO [ORIGIN_INFO...]: the session in INFO sent the export; its alert

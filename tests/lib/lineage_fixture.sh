@@ -29,13 +29,14 @@ python3 "$LIB/dropsite.py" --addr "${DROP%:*}" --port "${DROP#*:}" --count "$T/d
 itest_on_exit "kill $!"
 wait_until 30 grep -q ready "$T/drop.out" || die "drop site"
 
-# LINEAGE_DEFAULTS=1: the product's default thresholds (no detect section), and a sync
-# folder $T/sync.
+# LINEAGE_DEFAULTS=1: the product's default thresholds (no detect section) and a sync
+# folder $T/sync (an egress key, hence right after egress.allow; so is the detect
+# section otherwise): CONFIG_MORE holds the one that applies.
 if [ -n "${LINEAGE_DEFAULTS:-}" ]; then
 	mkdir -p "$T/sync" && chmod 1777 "$T/sync"
-	DETECT_YAML="  sync_folders: [\"$T/sync\"]"
+	CONFIG_MORE="  sync_folders: [\"$T/sync\"]"
 else
-	DETECT_YAML="detect:
+	CONFIG_MORE="detect:
   window: 10m
   bulk_read: 50MiB
   bulk_objects: 2000
@@ -50,7 +51,7 @@ sources:
   services: [${LINEAGE_SERVICE:+"$LINEAGE_SERVICE"}]
 egress:
   allow: ["127.0.0.0/9"]
-$DETECT_YAML
+$CONFIG_MORE
 output:
   alerts: $T/alerts.jsonl
   evidence: $T/evidence
