@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
+#include "evasion.bpf.h"
 #include "fileio.bpf.h"
 
 static __always_inline int io_exit(long ret, enum io_dir dir)
@@ -159,6 +160,40 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 	return watch_learn(wk, &nv);
 }
 
+/* Three decimal digits of v at p (v < 1000). */
+static __always_inline void put3(char *p, __u32 v)
+{
+	p[0] = '0' + v / 100 % 10;
+	p[1] = '0' + v / 10 % 10;
+	p[2] = '0' + v % 10;
+}
+
+/*
+ * A character device was opened. Only a usbfs node matters: raw USB (adb, fastboot,
+ * libusb) moves data with ioctls no sensor counts, so the open is reported as an evasion
+ * naming the session. Opens outside any login session (udev, fwupd, cups) are not an
+ * insider's and are left alone. Costs one read of i_rdev, and only char device opens
+ * (a tty, /dev/null) pay it.
+ */
+static __always_inline void chrdev_open(struct inode *inode)
+{
+	__u32 rdev = BPF_CORE_READ(inode, i_rdev), minor = rdev & ((1U << 20) - 1);
+	struct xm_evasion *r;
+
+	if (rdev >> 20 != XM_USB_DEVICE_MAJOR ||
+	    task_session(current_task()) == AUDIT_ID_UNSET)
+		return;
+	r = evasion_reserve(XM_EV_USBFS);
+	if (!r)
+		return;
+	__builtin_memcpy(r->detail, "/dev/bus/usb/", 13);
+	put3(&r->detail[13], minor / 128 + 1);
+	r->detail[16] = '/';
+	put3(&r->detail[17], minor % 128 + 1);
+	r->detail_len = 20;
+	record_submit(r);
+}
+
 static __always_inline int open_exit(long ret)
 {
 	struct xm_watch_key wk;
@@ -174,6 +209,10 @@ static __always_inline int open_exit(long ret)
 		return 0;
 	file_head(f, &fh);
 	mode = inode_id(fh.inode, &wk, PTR_UNTYPED);
+	if (mode == XM_S_IFCHR) {
+		chrdev_open(fh.inode);
+		return 0;
+	}
 	v = open_classify(&fh, mode, &wk);
 	if (v)
 		open_record(fh.dentry, fh.flags, &wk, v);

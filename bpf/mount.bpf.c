@@ -14,8 +14,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi.h"
-#include "record.bpf.h"
-#include "task.bpf.h"
+#include "evasion.bpf.h"
 
 #define XM_FSCONFIG_SET_STRING 1	/* uapi linux/mount.h */
 
@@ -25,19 +24,14 @@ static __always_inline bool in_child_userns(struct task_struct *task)
 	return BPF_CORE_READ(task, cred, user_ns, level) > 0;
 }
 
+/* The evasion with the text the syscall was given (user memory) as its detail. */
 static __always_inline void evasion_record(__u32 what, const char *detail)
 {
-	struct task_struct *task = current_task();
-	struct xm_evasion *r;
+	struct xm_evasion *r = evasion_reserve(what);
 	long n;
 
-	r = record_reserve(sizeof(*r), XM_REC_EVASION, XM_DROP_RING_EVASION,
-			   task_session(task));
 	if (!r)
 		return;
-	task_fill(&r->task, task);
-	r->what = what;
-	r->_pad = 0;
 	n = detail ? bpf_probe_read_user_str(r->detail, sizeof(r->detail), detail) : 0;
 	r->detail_len = n > 0 ? n - 1 : 0;
 	record_submit(r);

@@ -18,6 +18,7 @@
 #define XM_S_IFMT 00170000
 #define XM_S_IFSOCK 0140000
 #define XM_S_IFREG 0100000
+#define XM_S_IFCHR 0020000
 
 /* How a kernel pointer may be read; always a compile-time constant at the call, so only
  * one way is loaded. */

@@ -444,7 +444,14 @@ enum xm_evasion_what {
 	 * fsconfig's lowerdir/upperdir): reads through it reach the lower files by
 	 * vfs_iter_read on another device, past every syscall hook. */
 	XM_EV_USERNS_OVERLAY = 1,
+	/* A USB device node (usbfs, /dev/bus/usb/BBB/DDD) opened in a session: adb, libusb
+	 * and fastboot move data with USBDEVFS_* ioctls, which no sensor counts. detail is
+	 * the node's name, made from its device number. */
+	XM_EV_USBFS = 2,
 };
+
+/* usbfs device nodes: major 189, minor (bus - 1) * 128 + (device - 1). */
+#define XM_USB_DEVICE_MAJOR 189
 
 #define XM_EVASION_DETAIL 128
 

@@ -3,6 +3,8 @@
 # Runs every root integration test against the real BPF programs. A test that cannot
 # load BPF fails; nothing is skipped. Prints "N passed, N failed" over the test files.
 # usage: tests/integration/run.sh [TEST_NAME...]
+# Without names: every test_*.sh. The guest_*.sh tests need hardware this host lacks (a
+# USB bus) and are named by scripts/vmtest.sh, which runs them inside Debian's kernels.
 set -u
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "integration: must run as root" >&2; exit 1; }

@@ -7,7 +7,7 @@ usage: alerts.py FILE count [--rule R] [--user U] [--session S] [--session-none]
                             [--destination D] [--destination-prefix P] [--config-sha H]
                             [--origin-session S] [--origin-user U] [--hand-off true|false]
                             [--chain-contains TEXT] [--source NAME] [--exclude-rule R]
-                            [--origin-unknown true|false]
+                            [--origin-unknown true|false] [--reason R]
        alerts.py FILE max-egress [filters]: the largest egress_bytes of the matching alerts
 """
 import argparse
@@ -29,6 +29,8 @@ def matches(al, a):
     if a.exclude_rule and dig(al, "rule.name") == a.exclude_rule:
         return False
     if a.user and dig(al, "user.name") != a.user:
+        return False
+    if a.reason and x.get("reason") != a.reason:
         return False
     if a.session and str(x.get("session_id")) != a.session:
         return False
@@ -67,7 +69,7 @@ def main():
     ap.add_argument("op", choices=["count", "max-egress"])
     for o in ("rule", "user", "session", "destination", "destination-prefix", "config-sha",
               "origin-session", "origin-user", "hand-off", "chain-contains", "source",
-              "exclude-rule", "origin-unknown"):
+              "exclude-rule", "origin-unknown", "reason"):
         ap.add_argument("--" + o)
     ap.add_argument("--session-none", action="store_true")
     a = ap.parse_args()

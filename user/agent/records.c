@@ -390,6 +390,11 @@ static int on_evasion(struct agent *a, const void *data)
 		agent_integrity(a, r->task.session, r->task.loginuid, "userns_overlay",
 				"%s (pid %u) mounted an overlay in a user namespace (%.*s): reads "
 				"through it are not counted", comm, r->task.pid, n, r->detail);
+	else if (r->what == XM_EV_USBFS)
+		agent_integrity(a, r->task.session, r->task.loginuid, "usb_raw",
+				"%s (pid %u) opened the USB device %.*s directly (usbfs, as adb and "
+				"libusb do): its transfers are not counted", comm, r->task.pid, n,
+				r->detail);
 	return 0;
 }
 
