@@ -29,4 +29,12 @@ static __always_inline struct xm_evasion *evasion_reserve(__u32 what)
 	return r;
 }
 
+/* Three decimal digits of v at p (v < 1000), for details made in the kernel. */
+static __always_inline void put3(char *p, __u32 v)
+{
+	p[0] = '0' + v / 100 % 10;
+	p[1] = '0' + v / 10 % 10;
+	p[2] = '0' + v % 10;
+}
+
 #endif

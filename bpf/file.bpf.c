@@ -160,14 +160,6 @@ static __always_inline struct xm_watch_val *open_classify(struct file_head *fh, 
 	return watch_learn(wk, &nv);
 }
 
-/* Three decimal digits of v at p (v < 1000). */
-static __always_inline void put3(char *p, __u32 v)
-{
-	p[0] = '0' + v / 100 % 10;
-	p[1] = '0' + v / 10 % 10;
-	p[2] = '0' + v % 10;
-}
-
 /*
  * A character device was opened. Only a usbfs node matters: raw USB (adb, fastboot,
  * libusb) moves data with ioctls no sensor counts, so the open is reported as an evasion

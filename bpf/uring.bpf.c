@@ -14,6 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
+#include "evasion.bpf.h"
 #include "fileio.bpf.h"
 
 #define XM_IORING_OP_READV 1
@@ -238,10 +239,12 @@ struct {
 	__type(value, __u8);
 } uring_legacy_dirops SEC(".maps");
 
-/* A watched file resolved by this thread, awaiting its submit. */
+/* A file resolved by this thread, awaiting its submit: a watched one has its identity. */
 struct uring_legacy_file {
 	__u64 ring;
 	struct xm_watch_key wk;
+	__u32 watched;
+	__u32 _pad;
 };
 
 struct {
@@ -259,18 +262,55 @@ struct trace_event_raw_io_uring_submit_sqe {
 	u64 user_data;
 } __attribute__((preserve_access_index));
 
+/* Sessions already reported for a request the legacy tracepoints cannot count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} uring_unseen_sessions SEC(".maps");
+
+/*
+ * Before 5.19 a request through a registered (fixed) file resolves no fd (no file_get
+ * before its submit), and a write's or a send's target is named by no tracepoint: those
+ * bytes cannot be counted. Suspicion, not silence: a session's first such request is an
+ * evasion record (a sensor_integrity alert); later ones cost a map lookup.
+ */
+static __always_inline void uring_legacy_unseen(__u8 op, bool got_file)
+{
+	__u32 session = task_session(current_task());
+	struct xm_evasion *r;
+	__u8 one = 1;
+
+	if (!(is_read_op(op) && !got_file) && !is_write_op(op) && !is_send_op(op))
+		return;
+	if (session == AUDIT_ID_UNSET ||
+	    bpf_map_update_elem(&uring_unseen_sessions, &session, &one, BPF_NOEXIST))
+		return;
+	r = evasion_reserve(XM_EV_URING_UNSEEN);
+	if (!r)
+		return;
+	if (is_write_op(op)) {
+		__builtin_memcpy(r->detail, "write", 5);
+		r->detail_len = 5;
+	} else if (is_send_op(op)) {
+		__builtin_memcpy(r->detail, "send", 4);
+		r->detail_len = 4;
+	} else {
+		__builtin_memcpy(r->detail, "fixed-file read", 15);
+		r->detail_len = 15;
+	}
+	record_submit(r);
+}
+
 SEC("tracepoint/io_uring/io_uring_file_get")
 int on_io_uring_file_get_legacy(struct trace_event_raw_io_uring_file_get *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct uring_legacy_file lf = { .ring = (__u64)ctx->ctx };
 
-	/* No verdict for this request (unwatched, or an fd that resolves to nothing) also
-	 * clears an older one, so its submit cannot inherit it. */
-	if (!fd_watched_source(ctx->fd, &lf.wk)) {
-		bpf_map_delete_elem(&uring_legacy_files, &tid);
-		return 0;
-	}
+	/* Kept for unwatched files too: the submit learns that its request named an fd. */
+	lf.watched = fd_watched_source(ctx->fd, &lf.wk) != NULL;
 	bpf_map_update_elem(&uring_legacy_files, &tid, &lf, BPF_ANY);
 	return 0;
 }
@@ -284,27 +324,32 @@ int on_io_uring_submit_sqe_legacy(struct trace_event_raw_io_uring_submit_sqe *ct
 	struct uring_legacy_val val = {}, *old = bpf_map_lookup_elem(&uring_legacy_reqs, &k);
 	struct uring_legacy_file *lf = bpf_map_lookup_elem(&uring_legacy_files, &tid);
 	__u8 op = ctx->opcode;
+	bool got_file = lf && lf->ring == k.ring;
+	bool watched_read = got_file && lf->watched && is_read_op(op);
+	struct xm_watch_key wk = {};
 
 	if (is_dir_change_op(op))
 		bpf_map_update_elem(&uring_legacy_dirops, &k, &op, BPF_ANY);
-	/* The verdict belongs to this submit only; a later fixed-file request has none. */
-	if (lf && (lf->ring != k.ring || !is_read_op(op)))
-		lf = NULL;
+	uring_legacy_unseen(op, got_file);
+	/* The file belongs to this submit only; a later fixed-file request has none. */
 	if (lf) {
-		val.key.ino = lf->wk.ino;
-		val.key.dev = lf->wk.dev;
+		wk = lf->wk;
+		bpf_map_delete_elem(&uring_legacy_files, &tid);
+	}
+	if (watched_read) {
+		val.key.ino = wk.ino;
+		val.key.dev = wk.dev;
 		val.key.kind = XM_FLOW_URING_READ;
 		val.key.pid = bpf_get_current_pid_tgid() >> 32;
 		val.key.session = task_session(task);
 		if (!bpf_map_lookup_elem(&flows, &val.key))
-			uring_record(&lf->wk, op);
-		bpf_map_delete_elem(&uring_legacy_files, &tid);
+			uring_record(&wk, op);
 	}
 	if (old) {
 		__sync_fetch_and_add(&old->inflight, 1);
 		return 0;
 	}
-	if (!lf)
+	if (!watched_read)
 		return 0;
 	val.inflight = 1;
 	bpf_map_update_elem(&uring_legacy_reqs, &k, &val, BPF_ANY);

@@ -448,6 +448,10 @@ enum xm_evasion_what {
 	 * and fastboot move data with USBDEVFS_* ioctls, which no sensor counts. detail is
 	 * the node's name, made from its device number. */
 	XM_EV_USBFS = 2,
+	/* Before 5.19 no io_uring tracepoint names the file of a request through a
+	 * registered (fixed) file, nor where a write or a send goes: a session's first such
+	 * request is reported (detail: "fixed-file read", "write" or "send"). */
+	XM_EV_URING_UNSEEN = 3,
 };
 
 /* usbfs device nodes: major 189, minor (bus - 1) * 128 + (device - 1). */

@@ -36,7 +36,7 @@ GUEST_COMMON="test_sensors test_lineage"
 case $KVER in
 6.1) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib" ;;
 6.12) GUEST_TESTS="$GUEST_COMMON test_gaps test_harden_sweep test_harden_tamper guest_usb_raw" ;;
-*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_gaps test_harden_sweep test_harden_tamper guest_usb_raw" ;;
+*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_gaps test_harden_sweep test_harden_tamper guest_usb_raw test_uring_unseen" ;;
 esac
 DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh $GUEST_TESTS"
 case $# in

@@ -395,6 +395,10 @@ static int on_evasion(struct agent *a, const void *data)
 				"%s (pid %u) opened the USB device %.*s directly (usbfs, as adb and "
 				"libusb do): its transfers are not counted", comm, r->task.pid, n,
 				r->detail);
+	else if (r->what == XM_EV_URING_UNSEEN)
+		agent_integrity(a, r->task.session, r->task.loginuid, "uring_unseen",
+				"%s (pid %u) made an io_uring %.*s, which this kernel (before 5.19) "
+				"does not let the sensors count", comm, r->task.pid, n, r->detail);
 	return 0;
 }
 
