@@ -27,16 +27,20 @@ shift
 # Both kernels run test_sensors (every hook the kernel offers) and test_lineage (labels
 # on the fexit fast path); the other kernel-dependent tests are shared out between the
 # two, since under emulation each costs one to two minutes and the whole suite has a
-# time budget (docs/kernel-matrix.md): 6.1, Debian 12's own kernel, takes the flow quota
-# and the restart over pinned maps; 6.12 the ring-buffer loss accounting, the /proc
-# sweep and the map tamper read-back. Any other kernel (5.10) runs them all. The
-# guest_*.sh tests need hardware the build host lacks (a USB bus: dummy_hcd here) and
-# run only in guests.
+# time budget (docs/kernel-matrix.md). 6.1, Debian 12's own kernel and the one whose
+# hooks differ most from the host's (no sock length tracepoints, the 5.19-6.3 io_uring
+# form), takes the flow quota and the hardening paths (AIO, mremap, datagram
+# destinations, AF_PACKET on the syscall path, io_uring fixed files and sends, the
+# overlay alert); 6.12 the restart over pinned maps, the map tamper read-back and raw
+# USB. The ring-buffer loss accounting (test_gaps) and the /proc sweep
+# (test_harden_sweep) do not depend on the kernel's hooks and run on the host only. Any
+# other kernel (5.10) runs them all. The guest_*.sh tests need hardware the build host
+# lacks (a USB bus: dummy_hcd here) and run only in guests.
 GUEST_COMMON="test_sensors test_lineage"
 case $KVER in
-6.1) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib" ;;
-6.12) GUEST_TESTS="$GUEST_COMMON test_gaps test_harden_sweep test_harden_tamper guest_usb_raw" ;;
-*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_gaps test_harden_sweep test_harden_tamper guest_usb_raw test_uring_unseen" ;;
+6.1) GUEST_TESTS="$GUEST_COMMON test_harden_attrib test_harden_paths test_harden_evasion" ;;
+6.12) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_tamper guest_usb_raw" ;;
+*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_harden_paths test_harden_evasion test_gaps test_harden_sweep test_harden_tamper guest_usb_raw test_uring_unseen" ;;
 esac
 DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh $GUEST_TESTS"
 case $# in
