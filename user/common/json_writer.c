@@ -108,16 +108,14 @@ char *json_buf_take(struct json_buf *b)
 	return s;
 }
 
-/* Room for n more bytes and the terminator. */
-static bool room(struct json_buf *b, size_t n)
+/* room()'s slow path: the buffer grows (doubling) or is marked out of memory. */
+static bool grow(struct json_buf *b, size_t n)
 {
 	size_t cap;
 	char *p;
 
 	if (b->oom)
 		return false;
-	if (b->len + n + 1 <= b->cap)
-		return true;
 	cap = b->cap ? b->cap : 256;
 	while (cap < b->len + n + 1)
 		cap *= 2;
@@ -129,6 +127,13 @@ static bool room(struct json_buf *b, size_t n)
 	b->p = p;
 	b->cap = cap;
 	return true;
+}
+
+/* Room for n more bytes and the terminator. Inline: it runs for every key and value of
+ * every record, and the reused buffer almost never has to grow. */
+static inline bool room(struct json_buf *b, size_t n)
+{
+	return (!b->oom && b->len + n + 1 <= b->cap) || grow(b, n);
 }
 
 static void put(struct json_buf *b, const char *s, size_t n)
@@ -205,17 +210,19 @@ static void put_escaped(struct json_buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+/* Bytes a plain string may hold: printable ASCII but quote (0x22) and backslash (0x5c). */
+static const bool plain_byte[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 /* The common case, printable ASCII without quote or backslash, needs neither pass. */
 static bool plain(const char *s, size_t *len)
 {
 	size_t i = 0;
 
-	for (; s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+	for (; s[i]; i++)
+		if (!plain_byte[(unsigned char)s[i]])
 			return false;
-	}
 	*len = i;
 	return i <= PATH_MAX * 4;
 }
