@@ -31,16 +31,16 @@ shift
 # hooks differ most from the host's (no sock length tracepoints, the 5.19-6.3 io_uring
 # form), takes the flow quota and the hardening paths (AIO, mremap, datagram
 # destinations, AF_PACKET on the syscall path, io_uring fixed files and sends, the
-# overlay alert); 6.12 the restart over pinned maps, the map tamper read-back and raw
-# USB. The ring-buffer loss accounting (test_gaps) and the /proc sweep
-# (test_harden_sweep) do not depend on the kernel's hooks and run on the host only. Any
-# other kernel (5.10) runs them all. The guest_*.sh tests need hardware the build host
-# lacks (a USB bus: dummy_hcd here) and run only in guests.
+# overlay alert); 6.12 the restart over pinned maps, the map tamper read-back, btrfs
+# device numbers and raw USB. The ring-buffer loss accounting (test_gaps) and the /proc
+# sweep (test_harden_sweep) do not depend on the kernel's hooks and run on the host
+# only. Any other kernel (5.10) runs them all. The guest_*.sh tests need hardware the
+# build host lacks (a USB bus: dummy_hcd here) and run only in guests.
 GUEST_COMMON="test_sensors test_lineage"
 case $KVER in
 6.1) GUEST_TESTS="$GUEST_COMMON test_harden_attrib test_harden_paths test_harden_evasion" ;;
-6.12) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_tamper guest_usb_raw" ;;
-*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_harden_paths test_harden_evasion test_gaps test_harden_sweep test_harden_tamper guest_usb_raw test_uring_unseen" ;;
+6.12) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_tamper test_harden_btrfs guest_usb_raw" ;;
+*) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_harden_paths test_harden_evasion test_gaps test_harden_sweep test_harden_tamper test_harden_btrfs guest_usb_raw test_uring_unseen" ;;
 esac
 DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh $GUEST_TESTS"
 case $# in
@@ -56,10 +56,12 @@ RESULT=.vm/result-$KVER
 TIMEOUT=${VMTEST_TIMEOUT:-1500}
 # Modules the guest loads (with their dependencies): 9p over virtio-pci for the root and
 # the work tree, overlay for a writable root, and what the tests use: loop + vfat for a
-# "USB stick", fuse, veth, and dummy_hcd for a USB bus (a virtual host controller and its
-# root hub, whose usbfs node raw USB tests open). Built-in ones are simply absent from the package.
+# "USB stick", fuse, veth, dummy_hcd for a USB bus (a virtual host controller and its
+# root hub, whose usbfs node raw USB tests open), btrfs for its subvolume device
+# numbers (crc32c_generic first: libcrc32c only soft-depends on it). Built-in ones are
+# simply absent from the package.
 MODULES="virtio_pci 9pnet_virtio 9p overlay loop fuse vfat nls_cp437 nls_iso8859-1
-	nls_ascii nls_utf8 veth dummy_hcd"
+	nls_ascii nls_utf8 veth dummy_hcd crc32c_generic btrfs"
 case $KVER in
 6.1 | 6.12 | 5.10) ;;
 *) echo "vmtest: unknown kernel $KVER (6.1, 6.12 or 5.10)" >&2; exit 2 ;;
