@@ -31,15 +31,15 @@ shift
 # hooks differ most from the host's (no sock length tracepoints, the 5.19-6.3 io_uring
 # form), takes the flow quota and the hardening paths (AIO, mremap, datagram
 # destinations, AF_PACKET on the syscall path, io_uring fixed files and sends, the
-# overlay alert); 6.12 the restart over pinned maps, the map tamper read-back, btrfs
-# device numbers and raw USB. The ring-buffer loss accounting (test_gaps) and the /proc
-# sweep (test_harden_sweep) do not depend on the kernel's hooks and run on the host
+# overlay alert); 6.12 the restart over pinned maps, the /proc sweep of dead flows, the
+# map tamper read-back, btrfs device numbers and raw USB. The ring-buffer loss
+# accounting (test_gaps) does not depend on the kernel's hooks and runs on the host
 # only. Any other kernel (5.10) runs them all. The guest_*.sh tests need hardware the
 # build host lacks (a USB bus: dummy_hcd here) and run only in guests.
 GUEST_COMMON="test_sensors test_lineage"
 case $KVER in
 6.1) GUEST_TESTS="$GUEST_COMMON test_harden_attrib test_harden_paths test_harden_evasion" ;;
-6.12) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_tamper test_harden_btrfs guest_usb_raw" ;;
+6.12) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_sweep test_harden_tamper test_harden_btrfs guest_usb_raw" ;;
 *) GUEST_TESTS="$GUEST_COMMON test_restart test_harden_attrib test_harden_paths test_harden_evasion test_gaps test_harden_sweep test_harden_tamper test_harden_btrfs guest_usb_raw test_uring_unseen" ;;
 esac
 DEFAULT="echo VMTEST-HOOKS: \$(timeout 120 build/exfilctl trace --duration 1 2>&1 >/dev/null | grep -o 'ready.*'); tests/integration/run.sh $GUEST_TESTS"
