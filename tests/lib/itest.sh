@@ -21,6 +21,13 @@ itest_cleanup() {
 	rm -rf "$T"
 }
 trap itest_cleanup EXIT
+# The daemon pins its lineage labels so that a restart keeps them. Each test pins them in
+# a directory of its own, removed at its end: labels one test leaves must not reach the
+# next one, nor outlive the suite on the machine. (A test may set its own first.)
+if [ -z "${EXFILMON_PIN_DIR:-}" ]; then
+	export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-$TEST_NAME-$$
+	itest_on_exit "rm -rf $EXFILMON_PIN_DIR"
+fi
 
 die() { echo "$TEST_NAME: FATAL: $*" >&2; exit 1; }
 
