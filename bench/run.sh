@@ -73,7 +73,7 @@ cleanup() {
 	if [ -n "$OUT" ]; then
 		mkdir -p "$OUT" && cp "$RES" "$EXTRA" "$OUT/" 2>/dev/null
 	fi
-	rm -rf "$T"
+	rm -rf "$T" "$EXFILMON_PIN_DIR"
 	# Nothing of ours may stay attached: the floor's and exfilmon's programs have
 	# recognizable names; bpftrace's are counted before and after.
 	if bpftool prog list 2>/dev/null | grep -qE 'name (floor_|on_sys_|on_sched_|on_sock_)'; then
@@ -81,6 +81,8 @@ cleanup() {
 		bpftool prog list | grep -E 'name (floor_|on_sys_|on_sched_|on_sock_)' >&2
 	fi
 }
+# The daemon's lineage labels go to a pin directory of the bench's own, removed at exit.
+export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-bench-$$
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -14,10 +14,12 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build
 T=$(mktemp -d /tmp/exfilmon-syslog.XXXXXX)
 PIDS=()
+# The daemon's lineage labels pinned in a directory of this test's own (as itest.sh does).
+export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-test-syslog-$$
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$T"
+	rm -rf "$T" "$EXFILMON_PIN_DIR"
 }
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap "cp -a $T /tmp/syslog-keep; cleanup" EXIT
