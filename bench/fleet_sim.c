@@ -12,6 +12,8 @@
  *                 [--egress-bytes N] [--dst IP:PORT] [--records N] [--ts NS]
  *                 [--block-bytes N] [--source OBJ] [--host-name NAME] [--hostile]
  *   fleet_sim publish DIR --server URL --host H [--from N] [--to N] [--tamper-link N]
+ *                 [--replay N]  (after the others, block N again as the block after the
+ *                                store's last, chained to it: old records, new place)
  *                 [--every-ms N]
  *   fleet_sim heartbeat DIR --server URL --host H [--seq N] [--start-id HEX]
  *                 [--interval S] [--clean] [--config-sha HEX] [--group G]
@@ -43,7 +45,7 @@ struct opts {
 	const char *dir, *server, *host, *user, *dst, *source, *start_id, *config_sha, *group, *policy;
 	const char *chain_hash, *deleted, *json, *host_name;
 	unsigned long long uid, session, source_bytes, egress_bytes, records, ts, block_bytes;
-	unsigned long long from, to, tamper, seq, interval, count, every_ms, replicas;
+	unsigned long long from, to, tamper, replay, seq, interval, count, every_ms, replicas;
 	unsigned long long hosts, days, per_day;
 	bool clean, hostile;
 };
@@ -270,7 +272,25 @@ static void publish(const char *subject, const char *msg_id, const void *data, s
 struct pub {
 	const struct opts *o;
 	unsigned long long n;
+	struct ev_block_hdr last;     /* the store's last block so far */
+	unsigned char *replay;        /* a copy of block --replay */
+	size_t replay_len;
+	char replay_segment[32];
 };
+
+/* Recomputes a block's own hash after its header was changed, as a forger would. */
+static void rehash(unsigned char *data)
+{
+	struct ev_block_hdr *h = (struct ev_block_hdr *)data;
+	struct ev_session_set ss;
+	unsigned char *raw = NULL;
+	size_t cap = 0, raw_len;
+
+	if (ev_block_inflate(h, data + sizeof(*h), &raw, &cap, &raw_len, &ss))
+		die("forging: block does not inflate");
+	free(raw);
+	ev_block_hash(h, data + sizeof(*h), &ss, h->hash);
+}
 
 static int publish_one(void *ctx, struct blk *b)
 {
@@ -278,6 +298,14 @@ static int publish_one(void *ctx, struct blk *b)
 	const struct opts *o = p->o;
 	char subject[128], id[160];
 
+	p->last = b->h;
+	if (b->h.block_no == o->replay && !p->replay) {
+		if (!(p->replay = malloc(b->len)))
+			die("out of memory");
+		memcpy(p->replay, b->data, b->len);
+		p->replay_len = b->len;
+		snprintf(p->replay_segment, sizeof(p->replay_segment), "%s", b->segment);
+	}
 	if (b->h.block_no < o->from || (o->to != ~0ULL && b->h.block_no > o->to))
 		return 0;
 	if (o->tamper != ~0ULL && b->h.block_no == o->tamper) {
@@ -285,15 +313,8 @@ static int publish_one(void *ctx, struct blk *b)
 		 * chain: a different predecessor hash, its own hash recomputed. */
 		struct ev_block_hdr *h = (struct ev_block_hdr *)b->data;
 
-		struct ev_session_set ss;
-		unsigned char *raw = NULL;
-		size_t cap = 0, raw_len;
-
-		if (ev_block_inflate(h, b->data + sizeof(*h), &raw, &cap, &raw_len, &ss))
-			die("tamper: block does not inflate");
-		free(raw);
 		h->prev_hash[0] ^= 0xff;
-		ev_block_hash(h, b->data + sizeof(*h), &ss, h->hash);
+		rehash(b->data);
 	}
 	snprintf(subject, sizeof(subject), "exfilmon.evidence.%s", o->host);
 	/* A forger republishing a block needs its own message id: the stream's duplicate
@@ -309,11 +330,28 @@ static int publish_one(void *ctx, struct blk *b)
 
 static int cmd_publish(const struct opts *o)
 {
-	struct pub p = { o, 0 };
+	struct pub p = { .o = o };
 
 	connect_js(o->server);
 	if (each_block(o->dir, publish_one, &p))
 		die("publish: cannot read the store");
+	if (o->replay != ~0ULL) {
+		/* Records already sent, in a block that continues the chain correctly. */
+		struct ev_block_hdr *h = (struct ev_block_hdr *)p.replay;
+		char subject[128], id[160];
+
+		if (!h)
+			die("replay: no such block");
+		h->block_no = p.last.block_no + 1;
+		memcpy(h->prev_hash, p.last.hash, sizeof(h->prev_hash));
+		rehash(p.replay);
+		snprintf(subject, sizeof(subject), "exfilmon.evidence.%s", o->host);
+		snprintf(id, sizeof(id), "%s:%s:%llu:replay", o->host, p.replay_segment,
+			 (unsigned long long)h->block_no);
+		publish(subject, id, p.replay, p.replay_len, p.replay_segment, o->host);
+		free(p.replay);
+		p.n++;
+	}
 	printf("%llu\n", p.n);
 	return 0;
 }
@@ -417,7 +455,7 @@ static int cmd_fleet(const struct opts *o)
 	char dir[4096], host[64], user[32], dst[64];
 	uint64_t t0 = now_ns() - o->days * 86400 * SEC;
 	struct opts h = *o;
-	struct pub p = { &h, 0 };
+	struct pub p = { .o = &h };
 	struct timespec a, b;
 
 	connect_js(o->server);
@@ -435,7 +473,7 @@ static int cmd_fleet(const struct opts *o)
 		h.uid = 2000 + i;
 		h.from = 0;
 		h.to = ~0ULL;
-		h.tamper = ~0ULL;
+		h.tamper = h.replay = ~0ULL;
 		/* Each host uploads a little to its own network: the ring pass has egress to
 		 * group, and finds no ring. */
 		snprintf(dst, sizeof(dst), "10.%llu.%llu.5:443", i / 256 % 256, i % 256);
@@ -468,6 +506,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "egress-bytes", 1, NULL, 'e' }, { "dst", 1, NULL, 'd' }, { "records", 1, NULL, 'r' },
 		{ "ts", 1, NULL, 't' }, { "block-bytes", 1, NULL, 'B' }, { "source", 1, NULL, 'o' },
 		{ "from", 1, NULL, 'f' }, { "to", 1, NULL, 'T' }, { "tamper-link", 1, NULL, 'x' },
+		{ "replay", 1, NULL, 'z' },
 		{ "seq", 1, NULL, 'q' }, { "start-id", 1, NULL, 'i' }, { "interval", 1, NULL, 'I' },
 		{ "clean", 0, NULL, 'c' }, { "config-sha", 1, NULL, 'C' }, { "group", 1, NULL, 'g' },
 		{ "chain-hash", 1, NULL, 'h' }, { "deleted", 1, NULL, 'D' }, { "count", 1, NULL, 'n' },
@@ -476,7 +515,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "host-name", 1, NULL, 'a' }, { "hostile", 0, NULL, 'X' }, { "policy", 1, NULL, 'P' }, { 0 } };
 	int c;
 
-	o->to = o->tamper = ~0ULL;
+	o->to = o->tamper = o->replay = ~0ULL;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		unsigned long long v = optarg ? strtoull(optarg, NULL, 0) : 0;
 
@@ -497,6 +536,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'f': o->from = v; break;
 		case 'T': o->to = v; break;
 		case 'x': o->tamper = v; break;
+		case 'z': o->replay = v; break;
 		case 'q': o->seq = v; break;
 		case 'i': o->start_id = optarg; break;
 		case 'I': o->interval = v; break;

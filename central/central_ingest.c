@@ -9,9 +9,14 @@
  * block whose link or own hash does not verify is still stored, marked, and alerted
  * on: degrade towards suspicion, never towards silence.
  *
- * Records go through a COPY into a temporary staging table, then one INSERT ... ON
- * CONFLICT DO NOTHING into records, whose RETURNING rows (only what was really new)
- * feed the daily rollup in the same statement. The caller acks after COMMIT.
+ * A block is stored once (its row in blocks and the chain head move in the same
+ * transaction as its records), so the records of an accepted block are new when their
+ * sequence numbers continue the host's (chain_state.next_seq) as the agent writes
+ * them: those are copied straight into records. A block whose numbers do not (a late
+ * block filling a gap, or one that repeats numbers already stored) is read carefully:
+ * the numbers already stored are looked up and skipped, and a repeat is tampering.
+ * The activity records stored are summed per rollup key here (central_rollup.c). The
+ * caller acks after COMMIT.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +31,7 @@
 
 #include "central_db.h"
 #include "central_ingest.h"
+#include "central_rollup.h"
 #include "common/log.h"
 #include "common/endpoint.h"
 #include "common/hash.h"
@@ -43,6 +49,7 @@ struct chain {
 	char host[72];
 	bool known, dirty;
 	uint64_t first_block, head_block, blocks, records, broken, gaps;
+	uint64_t next_seq;            /* every record below it is stored (or never will be) */
 	char head_hash[65];
 	char head_segment[20];
 	long pending;                 /* blocks of this host in pending_blocks */
@@ -52,7 +59,9 @@ struct ingest {
 	const struct central_config *cfg;
 	struct alert_sink *sink;
 	struct db_buf recs, sess;
+	struct rollup *roll;
 	uint64_t staged;
+	bool careful;                  /* after a failed batch: check every block's numbers */
 	int64_t days[MAX_DAYS];        /* day partitions known to exist */
 	unsigned n_days, n_days_committed;
 	struct ingest_stats st;
@@ -73,6 +82,10 @@ struct ingest *ingest_new(const struct central_config *cfg, struct alert_sink *s
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 
+	if (in && !(in->roll = rollup_new())) {
+		free(in);
+		return NULL;
+	}
 	if (in) {
 		in->cfg = cfg;
 		in->sink = sink;
@@ -86,6 +99,7 @@ void ingest_free(struct ingest *in)
 		return;
 	db_buf_free(&in->recs);
 	db_buf_free(&in->sess);
+	rollup_free(in->roll);
 	free(in);
 }
 
@@ -103,10 +117,7 @@ int ingest_prepare(struct ingest *in, PGconn *db)
 {
 	(void)in;
 	return db_exec(db,
-		       "CREATE TEMP TABLE IF NOT EXISTS stage_records (host_id text, seq bigint, "
-		       " ts timestamptz, ts_ns bigint, type text, session_id bigint, doc json, "
-		       " kind text, object text, dst_net text, bytes bigint, ops bigint, loginuid bigint)"
-		       " ON COMMIT DELETE ROWS;"
+		       ROLLUP_STAGE_SQL ";"
 		       "CREATE TEMP TABLE IF NOT EXISTS stage_sessions (host_id text, session_id bigint, "
 		       " login_ns bigint, loginuid bigint, uid bigint, user_name text, tty text, "
 		       " remote_host text, seq bigint) ON COMMIT DELETE ROWS");
@@ -252,19 +263,43 @@ static int stage_session(struct ingest *in, const char *host, json_t *d, uint64_
 	return err ? -ENOMEM : 0;
 }
 
-static int stage_record(struct ingest *in, PGconn *db, const char *host,
-			const struct ev_raw_record *r)
+/* An activity record of a session: its part of the daily rollup. */
+static int roll_record(struct ingest *in, const char *host, json_t *d,
+		       const struct ev_raw_record *r)
 {
-	char type[256], ts[40], n[32], net[64];
+	json_t *sid = json_object_get(d, "session_id"), *uid = json_object_get(d, "loginuid");
+	char net[64] = "";
+	struct rollup_item it;
+
+	if (!json_is_integer(sid))
+		return 0;
+	if (!strcmp(jstr(d, "kind"), "egress_net"))
+		egress_net(d, net, sizeof(net));
+	it = (struct rollup_item){
+		.host = host, .kind = jstr(d, "kind"), .object = jstr(d, "object"), .dst_net = net,
+		.session_id = json_integer_value(sid), .loginuid = json_integer_value(uid),
+		.has_loginuid = json_is_integer(uid),
+		.bytes = json_integer_value(json_object_get(d, "bytes")),
+		.ops = json_integer_value(json_object_get(d, "ops")),
+		.seq = r->seq, .ts_ns = r->ts_ns,
+	};
+	return rollup_add(in->roll, &it);
+}
+
+/* Stages one record, and notes its session in ss (the block hash covers the block's
+ * sessions: noted here, each record is parsed once). */
+static int stage_record(struct ingest *in, PGconn *db, const char *host,
+			const struct ev_raw_record *r, struct ev_session_set *ss)
+{
+	char type[256], ts[40], n[32];
 	json_t *d = json_loadb(r->json, r->json_len, 0, NULL);
 	json_t *sid = NULL;
 	struct db_buf *b = &in->recs;
 	char *doc;
 	int err = 0;
-	bool act;
 
 	snprintf(type, sizeof(type), "%.*s", (int)r->type_len, r->type);
-	act = !strcmp(type, "activity");
+	ev_session_set_note_doc(ss, r->type, r->type_len, d);
 	if (d)
 		sid = json_object_get(!strcmp(type, "alert") ? json_object_get(d, "exfilmon") : d,
 				      "session_id");
@@ -283,23 +318,15 @@ static int stage_record(struct ingest *in, PGconn *db, const char *host,
 	err |= db_buf_field(b, n, false);
 	err |= db_buf_field(b, type, false);
 	err |= field_int(b, sid, false);
-	err |= db_buf_field(b, doc, false);
-	if (act && !strcmp(jstr(d, "kind"), "egress_net"))
-		egress_net(d, net, sizeof(net));
-	else
-		net[0] = '\0';
-	err |= act ? db_buf_field(b, jstr(d, "kind"), false) : db_buf_null(b, false);
-	err |= act ? db_buf_field(b, jstr(d, "object"), false) : db_buf_null(b, false);
-	err |= db_buf_field(b, net, false);
-	err |= field_int(b, act ? json_object_get(d, "bytes") : NULL, false);
-	err |= field_int(b, act ? json_object_get(d, "ops") : NULL, false);
-	err |= field_int(b, json_object_get(d, "loginuid"), true);
+	err |= db_buf_field(b, doc, true);
 	if (err) {
 		err = -ENOMEM;
 		goto out;
 	}
 	in->staged++;
-	if (d && !strcmp(type, "session"))
+	if (d && !strcmp(type, "activity"))
+		err = roll_record(in, host, d, r);
+	else if (d && !strcmp(type, "session"))
 		err = stage_session(in, host, d, r->seq);
 	else if (d && !strcmp(type, "alert"))
 		err = agent_alert(in, db, host, d, r->ts_ns);
@@ -309,8 +336,9 @@ out:
 	return err;
 }
 
-/* Moves the staged sessions and records into their tables; the records that were new
- * are added to the rollup in the same statement. */
+/* Moves the staged sessions into their table, then sends the rollup and the records;
+ * the records' COPY is left running: the server stores them while the next block is
+ * inflated and parsed (the next statement on db collects the outcome). */
 static int flush(struct ingest *in, PGconn *db)
 {
 	int err = 0;
@@ -319,38 +347,14 @@ static int flush(struct ingest *in, PGconn *db)
 		err = db_copy(db, "COPY stage_sessions FROM STDIN", in->sess.p, in->sess.len);
 		err = err ? err : db_exec(db,
 			"INSERT INTO sessions SELECT * FROM stage_sessions ON CONFLICT DO NOTHING;"
-			"TRUNCATE stage_sessions");
+			"DELETE FROM stage_sessions");
 		db_buf_reset(&in->sess);
 	}
-	if (!err && in->recs.len) {
-		/* Sent, not awaited: the server inserts these while the next block is inflated
-		 * and parsed; the next statement on db collects the outcome. */
-		err = db_copy_send(db, "COPY stage_records FROM STDIN;"
-			"WITH ins AS ("
-			" INSERT INTO records (host_id, seq, ts, ts_ns, type, session_id, doc)"
-			" SELECT host_id, seq, ts, ts_ns, type, session_id, doc FROM stage_records"
-			" ON CONFLICT DO NOTHING RETURNING host_id, seq, ts),"
-			"act AS (SELECT s.* FROM ins JOIN stage_records s USING (host_id, seq, ts)"
-			" WHERE s.type = 'activity' AND s.session_id IS NOT NULL),"
-			"named AS (SELECT act.*, coalesce((SELECT x.user_name FROM sessions x"
-			"  WHERE x.host_id = act.host_id AND x.session_id = act.session_id"
-			"  AND x.user_name <> '' ORDER BY x.login_ns DESC LIMIT 1),"
-			"  'uid:' || coalesce(act.loginuid::text, '?')) AS user_name FROM act)"
-			"INSERT INTO activity_daily AS a (day, host_id, session_id, user_name, kind,"
-			" object, dst_net, bytes, ops, first_seq, last_seq, first_ts, last_ts)"
-			" SELECT (ts AT TIME ZONE 'UTC')::date, host_id, session_id, min(user_name),"
-			"  kind, object, min(dst_net), sum(coalesce(bytes, 0)), sum(coalesce(ops, 0)),"
-			"  min(seq), max(seq), min(ts), max(ts)"
-			" FROM named GROUP BY 1, 2, 3, 5, 6"
-			" ON CONFLICT (day, host_id, session_id, kind, object) DO UPDATE SET"
-			"  bytes = a.bytes + EXCLUDED.bytes, ops = a.ops + EXCLUDED.ops,"
-			"  first_seq = least(a.first_seq, EXCLUDED.first_seq),"
-			"  last_seq = greatest(a.last_seq, EXCLUDED.last_seq),"
-			"  first_ts = least(a.first_ts, EXCLUDED.first_ts),"
-			"  last_ts = greatest(a.last_ts, EXCLUDED.last_ts);"
-			"TRUNCATE stage_records", in->recs.p, in->recs.len);
-		db_buf_reset(&in->recs);
-	}
+	err = err ? err : rollup_flush(in->roll, db);
+	if (!err && in->recs.len)
+		err = db_copy_send(db, "COPY records (host_id, seq, ts, ts_ns, type, session_id, doc)"
+				   " FROM STDIN", in->recs.p, in->recs.len);
+	db_buf_reset(&in->recs);
 	in->staged = 0;
 	return err;
 }
@@ -382,7 +386,8 @@ static int load_chain(PGconn *db, struct chain *c)
 	const char *p[1] = { c->host };
 	PGresult *r = db_query(db,
 			       "SELECT first_block, head_block, head_hash, head_segment, blocks, records,"
-			       " broken_links, gaps, (SELECT count(*) FROM pending_blocks WHERE host_id = $1)"
+			       " broken_links, gaps, (SELECT count(*) FROM pending_blocks WHERE host_id = $1),"
+			       " next_seq"
 			       " FROM chain_state WHERE host_id = $1", 1, p);
 
 	if (!r)
@@ -398,6 +403,7 @@ static int load_chain(PGconn *db, struct chain *c)
 		c->broken = strtoull(PQgetvalue(r, 0, 6), NULL, 10);
 		c->gaps = strtoull(PQgetvalue(r, 0, 7), NULL, 10);
 		c->pending = atol(PQgetvalue(r, 0, 8));
+		c->next_seq = strtoull(PQgetvalue(r, 0, 9), NULL, 10);
 	} else {
 		PQclear(r);
 		r = db_query(db, "SELECT count(*) FROM pending_blocks WHERE host_id = $1", 1, p);
@@ -412,7 +418,8 @@ static int load_chain(PGconn *db, struct chain *c)
 static int save_chain(PGconn *db, const struct chain *c)
 {
 	char v[8][32];
-	const char *p[10] = { c->host, v[0], v[1], c->head_hash, c->head_segment, v[2], v[3], v[4], v[5] };
+	const char *p[10] = { c->host, v[0], v[1], c->head_hash, c->head_segment, v[2], v[3], v[4],
+			      v[5], v[6] };
 
 	u64s(c->first_block, v[0]);
 	u64s(c->head_block, v[1]);
@@ -420,15 +427,16 @@ static int save_chain(PGconn *db, const struct chain *c)
 	u64s(c->records, v[3]);
 	u64s(c->broken, v[4]);
 	u64s(c->gaps, v[5]);
+	u64s(c->next_seq, v[6]);
 	return db_run(db,
 		      "INSERT INTO chain_state AS c (host_id, first_block, head_block, head_hash,"
-		      " head_segment, blocks, records, broken_links, gaps, updated)"
-		      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())"
+		      " head_segment, blocks, records, broken_links, gaps, next_seq, updated)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())"
 		      " ON CONFLICT (host_id) DO UPDATE SET first_block = EXCLUDED.first_block,"
 		      " head_block = EXCLUDED.head_block, head_hash = EXCLUDED.head_hash,"
 		      " head_segment = EXCLUDED.head_segment, blocks = EXCLUDED.blocks,"
 		      " records = EXCLUDED.records, broken_links = EXCLUDED.broken_links,"
-		      " gaps = EXCLUDED.gaps, updated = now()", 9, p);
+		      " gaps = EXCLUDED.gaps, next_seq = EXCLUDED.next_seq, updated = now()", 10, p);
 }
 
 /* What the stored copy of block_no says: 1 same hash, 0 not stored, -2 different. */
@@ -503,23 +511,156 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
-/* Inflates the payload and stages its records. A payload that does not inflate or
+/* True when the records are numbered first_seq, first_seq + 1, ... from at or above
+ * the chain's next_seq, as the agent numbers them: then none of them is stored yet. */
+static bool fresh_numbers(const struct chain *c, const struct ev_block_hdr *h,
+			  const unsigned char *raw, size_t len)
+{
+	uint64_t want = h->first_seq;
+	struct ev_raw_record r;
+	size_t pos = 0;
+	int got;
+
+	if (h->first_seq < c->next_seq)
+		return false;
+	while ((got = ev_payload_next(raw, len, &pos, &r)) == 1)
+		if (r.seq != want++)
+			return false;
+	return got == 0;
+}
+
+struct numbered {
+	uint64_t seq;
+	size_t idx;
+};
+
+static int by_seq(const void *pa, const void *pb)
+{
+	const struct numbered *a = pa, *b = pb;
+
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Of the block's records (v, sorted by number), marks in skip those whose number the
+ * host already has stored, or an earlier record of the block has. What this
+ * transaction staged is flushed first so that the lookup sees it. Returns how many
+ * were marked, or a negative error. */
+static long mark_repeats(struct ingest *in, PGconn *db, const char *host,
+			 const struct numbered *v, size_t n, bool *skip)
+{
+	struct db_buf list = { 0 };
+	const char *p[2] = { host, NULL };
+	PGresult *r;
+	long marked = 0;
+	int err = flush(in, db);
+	char num[24];
+
+	for (size_t i = 0; !err && i < n; i++) {
+		sprintf(num, "%llu", (unsigned long long)v[i].seq);
+		err = db_buf_put(&list, i ? "," : "{", 1) | db_buf_put(&list, num, strlen(num));
+	}
+	err = err ? err : db_buf_put(&list, "}", 2);
+	if (err) {
+		db_buf_free(&list);
+		return err < 0 ? err : -ENOMEM;
+	}
+	p[1] = list.p;
+	r = db_query(db, "SELECT seq FROM records WHERE host_id = $1 AND seq = ANY($2::bigint[])"
+			 " ORDER BY seq", 2, p);
+	db_buf_free(&list);
+	if (!r)
+		return -EIO;
+	for (size_t i = 0, k = 0; i < n; i++) {
+		while (k < (size_t)PQntuples(r) && strtoull(PQgetvalue(r, (int)k, 0), NULL, 10) < v[i].seq)
+			k++;
+		skip[v[i].idx] = (i && v[i - 1].seq == v[i].seq) ||
+				 (k < (size_t)PQntuples(r) &&
+				  strtoull(PQgetvalue(r, (int)k, 0), NULL, 10) == v[i].seq);
+		marked += skip[v[i].idx];
+	}
+	PQclear(r);
+	return marked;
+}
+
+static int replayed(struct ingest *in, PGconn *db, const struct chain *c,
+		    const struct ev_block_hdr *h, long n)
+{
+	char hash[65], detail[300];
+
+	hex_encode(h->hash, 32, hash);
+	snprintf(detail, sizeof(detail), "block %llu repeats %ld record number(s) already stored"
+		 " or repeated within it: not stored again", (unsigned long long)h->block_no, n);
+	return tampered(in, db, c->host, "replayed_records", detail, h->block_no, hash, h->last_ts);
+}
+
+/* A block whose numbers are not fresh: which records to skip (NULL: none). */
+static int careful_skips(struct ingest *in, PGconn *db, struct chain *c,
+			 const struct ev_block_hdr *h, const unsigned char *raw, size_t len,
+			 bool **skip)
+{
+	struct numbered *v = NULL;
+	struct ev_raw_record r;
+	size_t n = 0, cap = 0, pos = 0;
+	long marked;
+
+	while (ev_payload_next(raw, len, &pos, &r) == 1) {
+		if (n == cap) {
+			struct numbered *w = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));
+
+			if (!w) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = w;
+		}
+		v[n] = (struct numbered){ r.seq, n };
+		n++;
+	}
+	*skip = calloc(n ? n : 1, sizeof(**skip));
+	if (!*skip) {
+		free(v);
+		return -ENOMEM;
+	}
+	qsort(v, n, sizeof(*v), by_seq);
+	marked = mark_repeats(in, db, c->host, v, n, *skip);
+	free(v);
+	if (marked < 0)
+		return (int)marked;
+	return marked ? replayed(in, db, c, h, marked) : 0;
+}
+
+/* Inflates the payload and stages its records, each at most once (see the top), and
+ * collects the sessions of all of them into ss. A payload that does not inflate or
  * whose framing is corrupt is tampering (alerted by the caller through *bad). */
 static int stage_payload(struct ingest *in, PGconn *db, struct chain *c,
-			 const struct ev_block_hdr *h, const unsigned char *comp, const char **bad)
+			 const struct ev_block_hdr *h, const unsigned char *comp, const char **bad,
+			 struct ev_session_set *ss)
 {
 	unsigned char *raw = NULL;
-	size_t cap = 0, raw_len = 0, pos = 0;
+	size_t cap = 0, raw_len = 0, pos = 0, i = 0;
 	struct ev_raw_record r;
+	bool *skip = NULL;
 	int got, err = 0;
 
+	memset(ss, 0, sizeof(*ss));
 	/* The format's own inflater: both block versions, lengths checked. */
 	if (ev_block_inflate(h, comp, &raw, &cap, &raw_len, NULL)) {
 		*bad = "payload does not inflate to its stated length";
 		goto out;
 	}
-	while ((got = ev_payload_next(raw, raw_len, &pos, &r)) == 1) {
-		if ((err = stage_record(in, db, c->host, &r)))
+	if ((in->careful || !fresh_numbers(c, h, raw, raw_len)) &&
+	    (err = careful_skips(in, db, c, h, raw, raw_len, &skip)))
+		goto out;
+	for (; (got = ev_payload_next(raw, raw_len, &pos, &r)) == 1; i++) {
+		if (r.seq >= c->next_seq)
+			c->next_seq = r.seq + 1;
+		if (skip && skip[i]) {
+			ev_session_set_note(ss, r.type, r.type_len, r.json, r.json_len);
+			continue;
+		}
+		if ((err = stage_record(in, db, c->host, &r, ss)))
 			goto out;
 		c->records++;
 		in->st.records++;
@@ -527,6 +668,7 @@ static int stage_payload(struct ingest *in, PGconn *db, struct chain *c,
 	if (got < 0)
 		*bad = "record framing is corrupt";
 out:
+	free(skip);
 	free(raw);
 	return err;
 }
@@ -537,13 +679,13 @@ static int accept_block(struct ingest *in, PGconn *db, struct chain *c,
 			const char *segment, bool link_ok)
 {
 	char hash[65], prev[65], detail[400];
+	struct ev_session_set ss;
 	const char *bad = NULL;
 	bool self_ok;
 	int err;
 
 	hex_encode(h->hash, 32, hash);
 	hex_encode(h->prev_hash, 32, prev);
-	self_ok = ev_block_hash_ok(h, payload);
 	if (!link_ok) {
 		snprintf(detail, sizeof(detail), "block %llu does not continue block %llu: its "
 			 "prev_hash %s, block %llu's hash %s", (unsigned long long)h->block_no,
@@ -552,14 +694,15 @@ static int accept_block(struct ingest *in, PGconn *db, struct chain *c,
 		if ((err = tampered(in, db, c->host, "broken_link", detail, h->block_no, hash, h->last_ts)))
 			return err;
 	}
+	if ((err = stage_payload(in, db, c, h, payload, &bad, &ss)))
+		return err;
+	self_ok = !bad && ev_block_hash_matches(h, payload, &ss);
 	if (!self_ok) {
 		snprintf(detail, sizeof(detail), "block %llu's hash %s does not match its content",
 			 (unsigned long long)h->block_no, hash);
 		if ((err = tampered(in, db, c->host, "altered_block", detail, h->block_no, hash, h->last_ts)))
 			return err;
 	}
-	if ((err = stage_payload(in, db, c, h, payload, &bad)))
-		return err;
 	if (bad) {
 		snprintf(detail, sizeof(detail), "block %llu: %s", (unsigned long long)h->block_no, bad);
 		if ((err = tampered(in, db, c->host, "bad_payload", detail, h->block_no, hash, h->last_ts)))
@@ -636,6 +779,7 @@ static int late_block(struct ingest *in, PGconn *db, struct chain *c, const stru
 {
 	char b[2][32], hash[65], prev[65];
 	const char *p[3] = { c->host, b[0], b[1] };
+	struct ev_session_set ss;
 	const char *bad = NULL;
 	PGresult *r;
 	bool fits = true;
@@ -660,7 +804,7 @@ static int late_block(struct ingest *in, PGconn *db, struct chain *c, const stru
 	PQclear(r);
 	if (!fits || !ev_block_hash_ok(h, payload))
 		return 0;
-	if ((err = stage_payload(in, db, c, h, payload, &bad)) || bad)
+	if ((err = stage_payload(in, db, c, h, payload, &bad, &ss)) || bad)
 		return err ? err : 0;
 	if ((err = store_block_row(db, c, h, segment, hash, prev, true)))
 		return err;
@@ -1055,7 +1199,12 @@ static int finish(struct ingest *in, PGconn *db, int err)
 		db_exec(db, "ROLLBACK");
 	db_buf_reset(&in->recs);
 	db_buf_reset(&in->sess);
+	rollup_reset(in->roll);
 	in->staged = 0;
+	/* A failed batch is retried message by message; those retries look up every
+	 * block's numbers, so a chain_state.next_seq that is wrong for any reason costs
+	 * one failed try, never a message refused for ever by the records' key. */
+	in->careful = err != 0;
 	if (err) {
 		alert_sink_rolled_back(in->sink);
 		in->n_days = in->n_days_committed;

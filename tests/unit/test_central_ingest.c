@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for what central ingest decides without a database: which host ids a
- * subject may carry, the destination network a ring is judged on, and the COPY text
- * escaping that keeps a hostile record from splitting a row. */
+ * subject may carry, the destination network a ring is judged on, the COPY text
+ * escaping that keeps a hostile record from splitting a row, and the rollup's grouping
+ * (one row per day x host x session x kind x object, sums and ranges exact). */
 #include "unit.h"
 #include "../../central/central_db.h"
 #include "../../central/central_ingest.h"
+#include "../../central/central_rollup.h"
 
 static void test_ingest_host_id_ok_bounds(void **state)
 {
@@ -51,12 +53,58 @@ static void test_db_buf_field_escapes_copy_specials(void **state)
 	db_buf_free(&b);
 }
 
+#define DAY (86400ULL * 1000000000ULL)
+
+static void add(struct rollup *r, const char *host, int64_t sid, const char *kind,
+		const char *object, const char *net, int64_t bytes, uint64_t seq, uint64_t ts)
+{
+	struct rollup_item it = { .host = host, .kind = kind, .object = object, .dst_net = net,
+				  .session_id = sid, .loginuid = 1000 + sid, .has_loginuid = true,
+				  .bytes = bytes, .ops = 1, .seq = seq, .ts_ns = ts };
+
+	assert_int_equal(rollup_add(r, &it), 0);
+}
+
+static void test_rollup_groups_and_sums(void **state)
+{
+	struct rollup *r = rollup_new();
+	struct db_buf b = { 0 };
+	char *text;
+
+	assert_non_null(r);
+	/* Out of order on purpose; two records of one group a day apart are two groups. */
+	add(r, "h2", 7, "source_net", "db:5432", "", 10, 5, 20000 * DAY + 50);
+	add(r, "h1", 7, "source_net", "db:5432", "", 100, 3, 20000 * DAY + 30);
+	add(r, "h1", 7, "egress_net", "203.0.113.9:443", "203.0.113.0/24", 7, 4, 20000 * DAY + 40);
+	add(r, "h1", 7, "source_net", "db:5432", "", 200, 1, 20000 * DAY + 10);
+	add(r, "h1", 7, "source_net", "db:5432", "", 1, 9, 20001 * DAY + 1);
+	assert_int_equal(rollup_encode(r, &b), 0);
+	assert_int_equal(db_buf_put(&b, "", 1), 0);
+	text = b.p;
+	assert_string_equal(text,
+		"20000\th1\t7\t1007\tegress_net\t203.0.113.9:443\t203.0.113.0/24\t7\t1\t4\t4\t"
+		"1728000000000000040\t1728000000000000040\n"
+		"20000\th1\t7\t1007\tsource_net\tdb:5432\t\t300\t2\t1\t3\t"
+		"1728000000000000010\t1728000000000000030\n"
+		"20000\th2\t7\t1007\tsource_net\tdb:5432\t\t10\t1\t5\t5\t"
+		"1728000000000000050\t1728000000000000050\n"
+		"20001\th1\t7\t1007\tsource_net\tdb:5432\t\t1\t1\t9\t9\t"
+		"1728086400000000001\t1728086400000000001\n");
+	/* Encoding forgets the groups: a second encode adds nothing. */
+	db_buf_reset(&b);
+	assert_int_equal(rollup_encode(r, &b), 0);
+	assert_int_equal(b.len, 0);
+	db_buf_free(&b);
+	rollup_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ingest_host_id_ok_bounds),
 		cmocka_unit_test(test_ingest_dst_net_prefixes),
 		cmocka_unit_test(test_db_buf_field_escapes_copy_specials),
+		cmocka_unit_test(test_rollup_groups_and_sums),
 	};
 
 	return cmocka_run_group_tests_name("central_ingest", tests, NULL, NULL);

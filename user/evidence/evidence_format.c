@@ -111,22 +111,26 @@ int ev_block_inflate(const struct ev_block_hdr *h, const void *comp, unsigned ch
 	return 0;
 }
 
+bool ev_block_hash_matches(const struct ev_block_hdr *h, const void *comp,
+			   const struct ev_session_set *s)
+{
+	uint8_t hash[32];
+
+	ev_block_hash(h, comp, h->flags & EV_FLAG_SESSIONS ? s : NULL, hash);
+	return !memcmp(hash, h->hash, 32);
+}
+
 bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp)
 {
 	struct ev_session_set s;
 	unsigned char *raw = NULL;
 	size_t cap = 0, raw_len;
-	uint8_t hash[32];
 	bool ok = false;
 
-	if (!(h->flags & EV_FLAG_SESSIONS)) {
-		ev_block_hash(h, comp, NULL, hash);
-		return !memcmp(hash, h->hash, 32);
-	}
-	if (ev_block_inflate(h, comp, &raw, &cap, &raw_len, &s) == 0) {
-		ev_block_hash(h, comp, &s, hash);
-		ok = !memcmp(hash, h->hash, 32);
-	}
+	if (!(h->flags & EV_FLAG_SESSIONS))
+		return ev_block_hash_matches(h, comp, NULL);
+	if (ev_block_inflate(h, comp, &raw, &cap, &raw_len, &s) == 0)
+		ok = ev_block_hash_matches(h, comp, &s);
 	free(raw);
 	return ok;
 }
@@ -222,26 +226,36 @@ static bool type_is(const char *type, size_t len, const char *name)
 	return strlen(name) == len && !memcmp(type, name, len);
 }
 
-void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
-			 const char *json, size_t json_len)
+void ev_session_set_note_doc(struct ev_session_set *s, const char *type, size_t type_len,
+			     const json_t *doc)
 {
-	json_t *o, *sid;
+	json_t *sid;
 
 	if (type_is(type, type_len, "retention") || type_is(type, type_len, "recovery")) {
 		s->all = true;
 		return;
 	}
-	o = json_loadb(json, json_len, 0, NULL);
-	if (!o)
+	if (!doc)
 		return;
-	sid = json_object_get(type_is(type, type_len, "alert") ? json_object_get(o, "exfilmon")
-							       : o, "session_id");
+	sid = json_object_get(type_is(type, type_len, "alert") ? json_object_get(doc, "exfilmon")
+							       : doc, "session_id");
 	if (json_is_integer(sid) && json_integer_value(sid) >= 0 &&
 	    json_integer_value(sid) <= UINT32_MAX)
 		ev_session_set_add(s, (uint32_t)json_integer_value(sid));
 	else if (json_is_null(sid) &&
 		 (type_is(type, type_len, "gap") || type_is(type, type_len, "integrity")))
 		s->all = true;
+}
+
+void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
+			 const char *json, size_t json_len)
+{
+	json_t *o = NULL;
+
+	/* Only the record types whose set does not follow from the type need the parse. */
+	if (!type_is(type, type_len, "retention") && !type_is(type, type_len, "recovery"))
+		o = json_loadb(json, json_len, 0, NULL);
+	ev_session_set_note_doc(s, type, type_len, o);
 	json_decref(o);
 }
 

@@ -93,6 +93,10 @@ void ev_block_hash(const struct ev_block_hdr *h, const void *payload,
 /* Whether the block's stored hash is right for its header and compressed payload (for a
  * version 2 block, with the sessions of its own records: it is decompressed). */
 bool ev_block_hash_ok(const struct ev_block_hdr *h, const void *comp);
+/* The same for a reader that collected the block's session set s itself from the
+ * records it parsed anyway (ev_session_set_note_doc): no second inflate and parse. */
+bool ev_block_hash_matches(const struct ev_block_hdr *h, const void *comp,
+			   const struct ev_session_set *s);
 /* Decompresses a block's payload into *raw (grown as needed; *raw_len gets its length)
  * through ev_block_decompress and, when s is not NULL, computes its session set. 0,
  * -ENOMEM or -EINVAL. */
@@ -123,6 +127,10 @@ int ev_payload_next(const unsigned char *raw, size_t raw_len, size_t *pos,
  * "exfilmon" for alerts; null (or a retention/recovery record) concerns every session. */
 void ev_session_set_note(struct ev_session_set *s, const char *type, size_t type_len,
 			 const char *json, size_t json_len);
+/* The same for a record already parsed (doc NULL: its text is not JSON). */
+struct json_t;
+void ev_session_set_note_doc(struct ev_session_set *s, const char *type, size_t type_len,
+			     const struct json_t *doc);
 /* Adds one session id (a full set turns into "all"). */
 void ev_session_set_add(struct ev_session_set *s, uint32_t id);
 bool ev_session_set_has(const struct ev_session_set *s, uint32_t session_id);
