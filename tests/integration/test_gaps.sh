@@ -23,8 +23,10 @@ trace_start "$T/exfilmon.yaml" "$T/ev.json"
 # the rest so the ring overflows on any machine, however fast the reader. The kernel
 # side keeps counting bytes and losses while it is stopped.
 mkdir -m 1777 "$T/sync"
+# Phase one paces its opens: with a 4 KiB ring a consumer that is briefly off the CPU
+# (a busy CI machine) could otherwise lose one of them before the stall even begins.
 in_session 1001 "$T/burst.info" sh -c "
-	ls $T/src | sed -n '1,10s|^|$T/src/|p' | xargs cat >/dev/null
+	for f in \$(ls $T/src | sed -n '1,10s|^|$T/src/|p'); do cat \$f >/dev/null; sleep 0.05; done
 	touch $T/sync/phase1
 	while [ ! -e $T/sync/go ]; do sleep 0.05; done
 	ls $T/src | tail -n +11 | sed 's|^|$T/src/|' | xargs -P 16 -n 8 cat >/dev/null" &
