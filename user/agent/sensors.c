@@ -313,8 +313,11 @@ static void choose_arg_source(struct sensors *s)
 	struct bpf_program *prog;
 
 	s->skel->rodata->args_from_enter = !regs;
-	if (regs)
+	if (regs) {
 		s->hooks |= SENSORS_HOOK_TASK_REGS;
+		/* Nothing writes the entry arguments then: no 1.8 MiB for them. */
+		bpf_map__set_max_entries(s->skel->maps.sysargs, 1);
+	}
 	bpf_object__for_each_program(prog, s->skel->obj)
 		if (regs && !strncmp(bpf_program__section_name(prog),
 				     "tracepoint/syscalls/sys_enter_", 30))
@@ -499,6 +502,22 @@ out:
 }
 
 /*
+ * The BPF object embedded in the binary (about 7 MiB: programs, BTF, line info) is read
+ * by the load and never again, but its pages stay resident. They are clean pages of the
+ * executable's file, so they are handed back; anything that reads them later faults
+ * them in from the file again.
+ */
+static void release_object_pages(void)
+{
+	size_t sz, pg = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t at = (uintptr_t)exfilmon_bpf__elf_bytes(&sz);
+	uintptr_t lo = (at + pg - 1) & ~(uintptr_t)(pg - 1), hi = (at + sz) & ~(uintptr_t)(pg - 1);
+
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED))
+		log_debug("sensors: madvise on the embedded object: %s", strerror(errno));
+}
+
+/*
  * Tries the fexit fast path first (unless EXFILMON_NO_FAST=1), because whether a kernel
  * allows fexit is only known by trying: lockdown, LSM policy or a missing
  * CONFIG_FUNCTION_TRACER refuse it. A refusal costs one more load at start.
@@ -627,6 +646,7 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 		goto out_destroy;
 	}
 	attach_dgram_hooks(s);
+	release_object_pages();
 	log_info("sensors: %u programs attached; %s", s->attached, s->hooks_text);
 	return s;
 
