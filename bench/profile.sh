@@ -66,10 +66,11 @@ stop() {
 	NAMES=()
 	PIDS=()
 }
+PIN=/sys/fs/bpf/exfilmon-profile-$$
 cleanup() {
 	stop
 	sysctl -q kernel.bpf_stats_enabled="$STATS_WAS"
-	rm -rf "$T"
+	rm -rf "$T" "$PIN"-*
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -114,11 +115,14 @@ start() { # NAME PATTERN CMD...
 }
 
 start_floor() { start floor ready "$BUILD/bench/floor"; }
-start_exfilmon() { # NAME EXFILMOND: its own state, evidence and alerts
+# Each daemon pins its lineage maps in a directory of its own (removed at exit): two
+# tracers attached together must not share labels, nor leave them in the default one.
+start_exfilmon() { # NAME EXFILMOND: its own state, evidence, alerts and pinned maps
 	mkdir -p "$T/$1/ev" "$T/$1/state"
 	sed -e "s|$T/ev|$T/$1/ev|" -e "s|$T/alerts.jsonl|$T/$1/alerts.jsonl|" \
 	    -e "s|$T/state|$T/$1/state|" "$T/config.yaml" >"$T/$1.yaml"
-	start "$1" "exfilmond: running" "$2" -c "$T/$1.yaml" --stderr --status "$T/$1/status.json"
+	EXFILMON_PIN_DIR=$PIN-$1 start "$1" "exfilmond: running" "$2" -c "$T/$1.yaml" --stderr \
+		--status "$T/$1/status.json"
 }
 start_all() {
 	local a
