@@ -41,6 +41,7 @@ const volatile __u32 sock_via_syscalls = 0;
 const volatile __u64 dircache_ttl_ns = 1000000000ULL;
 __u64 ring_woken_ns = 0;
 __u64 dir_gen = 0;
+__u64 net_gen = 0;
 __u32 suspects_any = 0;
 __u32 stream_labels_any = 0;
 __u32 dgram_hooks_on = 0;

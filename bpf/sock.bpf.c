@@ -142,6 +142,10 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 	__u8 addr[16];
 	__u16 port, cls;
 
+	/* A send the sock length tracepoint counts, to a destination the cgroup hooks saw:
+	 * nothing is left for the exit, so it skips the fd walk and the sock reads. */
+	if (dir == IO_WRITE && !sock_via_syscalls && dgram_hooks_on)
+		return 0;
 	/* 0 received is the end of a stream, which lineage needs (sock_account). */
 	if (sys_args_get(&args, 5) || ret < 0 || (!ret && dir == IO_WRITE))
 		return 0;
@@ -154,10 +158,10 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 			sock_account(sk, ret, dir);
 		return 0;
 	}
-	/* The sock length tracepoint counts every send itself: a UDP destination from the
-	 * cgroup hooks, any other protocol without a peer as egress to an unknown place. */
+	/* The sock length tracepoint counts every send itself: any protocol but UDP and
+	 * TCP without a peer as egress to an unknown place. */
 	if (dir == IO_WRITE && !sock_via_syscalls &&
-	    (dgram_hooks_on || (e.proto != XM_IPPROTO_UDP && e.proto != XM_IPPROTO_TCP)))
+	    e.proto != XM_IPPROTO_UDP && e.proto != XM_IPPROTO_TCP)
 		return 0;
 	if (!addr_unset(e.raddr) || (dir == IO_WRITE && dgram_hooks_on)) {
 		if (sock_via_syscalls)
@@ -168,7 +172,7 @@ static __always_inline int dgram_exit(long ret, enum io_dir dir)
 		return 0;
 	if (user_sockaddr((const void *)args.a[4], addr, &port))
 		return 0;
-	cls = net_classify(addr, port);
+	cls = peer_class(sk, addr, port);
 	net_account(addr, port, cls, ret, dir);
 	net_lineage(addr, port, cls, ret, dir);
 	return 0;
@@ -220,10 +224,16 @@ int on_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 static __always_inline int dgram_dst_save(const __u8 addr[16], __u16 port)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
-	struct xm_dgram_dst d = { .port = port };
+	struct xm_dgram_dst *d = bpf_map_lookup_elem(&dgramdst, &tid), n = { .port = port, .set = 1 };
 
-	__builtin_memcpy(d.addr, addr, 16);
-	bpf_map_update_elem(&dgramdst, &tid, &d, BPF_ANY);
+	if (d) {
+		__builtin_memcpy(d->addr, addr, 16);
+		d->port = port;
+		d->set = 1;
+		return 1;
+	}
+	__builtin_memcpy(n.addr, addr, 16);
+	bpf_map_update_elem(&dgramdst, &tid, &n, BPF_ANY);
 	return 1;
 }
 

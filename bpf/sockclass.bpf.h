@@ -118,13 +118,31 @@ static __always_inline int family_local(__u16 family)
 	       family == XM_AF_ALG;
 }
 
+/* The class of peer (raddr, rport) on socket sk: from socks when it was judged for that
+ * peer under the rules in force (net_gen), else judged now and cached. An unconnected
+ * UDP socket sending to (or receiving from) one peer pays one hash lookup per datagram
+ * instead of the rule tries; one that alternates peers pays the tries, as uncached. */
+static __always_inline __u16 peer_class(struct sock *sk, const __u8 raddr[16], __u16 rport)
+{
+	__u64 key = (__u64)sk;
+	__u32 gen = (__u32)*(volatile __u64 *)&net_gen;
+	struct xm_sock_val *c = bpf_map_lookup_elem(&socks, &key), v = {};
+
+	if (c && c->rport == rport && c->gen == gen && addr_equal(c->raddr, raddr))
+		return c->cls;
+	__builtin_memcpy(v.raddr, raddr, 16);
+	v.rport = rport;
+	v.gen = gen;
+	v.cls = net_classify(raddr, rport);
+	if (bpf_map_update_elem(&socks, &key, &v, BPF_ANY))
+		drop_count(XM_DROP_SOCK_FULL);
+	return v.cls;
+}
+
 /* Cached class of a connected socket's peer; XM_SOCK_OTHER for anything uncounted. An
  * egress socket of another family reports peer :: with rport = its family. */
 static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 {
-	__u64 key = (__u64)sk;
-	struct xm_sock_val *c, v = {};
-
 	if (!sk)
 		return XM_SOCK_OTHER;
 	if (sk_read_ends(sk, e)) {
@@ -137,15 +155,7 @@ static __always_inline __u16 sock_class(struct sock *sk, struct sk_ends *e)
 	}
 	if (addr_unset(e->raddr))
 		return XM_SOCK_OTHER;
-	c = bpf_map_lookup_elem(&socks, &key);
-	if (c && c->rport == e->rport && addr_equal(c->raddr, e->raddr))
-		return c->cls;
-	__builtin_memcpy(v.raddr, e->raddr, 16);
-	v.rport = e->rport;
-	v.cls = net_classify(e->raddr, e->rport);
-	if (bpf_map_update_elem(&socks, &key, &v, BPF_ANY))
-		drop_count(XM_DROP_SOCK_FULL);
-	return v.cls;
+	return peer_class(sk, e->raddr, e->rport);
 }
 
 /* Derived egress to a peer (lineage.bpf.h). */
@@ -206,11 +216,11 @@ static __always_inline int dgram_dst_take(__u8 addr[16], __u16 *port)
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct xm_dgram_dst *d = bpf_map_lookup_elem(&dgramdst, &tid);
 
-	if (!d)
+	if (!d || !d->set)
 		return -1;
 	__builtin_memcpy(addr, d->addr, 16);
 	*port = d->port;
-	bpf_map_delete_elem(&dgramdst, &tid);
+	d->set = 0;
 	return 0;
 }
 
@@ -234,7 +244,7 @@ static __always_inline void sock_account_as(struct sock *sk, __u64 bytes, enum i
 
 	if (dir == IO_WRITE && (e.family == XM_AF_INET || e.family == XM_AF_INET6)) {
 		if (e.proto == XM_IPPROTO_UDP && dgram_dst_take(e.raddr, &e.rport) == 0)
-			cls = net_classify(e.raddr, e.rport);
+			cls = peer_class(sk, e.raddr, e.rport);
 		else if (cls == XM_SOCK_OTHER && addr_unset(e.raddr) &&
 			 e.proto != XM_IPPROTO_UDP && e.proto != XM_IPPROTO_TCP) {
 			__builtin_memset(e.raddr, 0, 16);

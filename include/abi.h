@@ -315,7 +315,7 @@ struct xm_sock_val {
 	__u8 raddr[16];
 	__u16 rport;
 	__u16 cls;           /* xm_sock_class */
-	__u32 _pad;
+	__u32 gen;           /* net_gen (low half) the class was computed under */
 };
 _Static_assert(sizeof(struct xm_sock_val) == 24, "xm_sock_val layout changed");
 

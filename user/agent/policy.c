@@ -479,6 +479,14 @@ static void dir_verdicts_stale(struct policy *p)
 		__atomic_fetch_add(p->maps.dir_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The services and allow rules were written: the kernel's cached peer classes (socks,
+ * bpf/sockclass.bpf.h) may name the old ones, for connections already open. */
+static void net_classes_stale(struct policy *p)
+{
+	if (p->maps.net_gen)
+		__atomic_fetch_add(p->maps.net_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int policy_apply(struct policy *p, const struct config *cfg)
 {
 	int err;
@@ -502,6 +510,7 @@ int policy_apply(struct policy *p, const struct config *cfg)
 		err = net_apply(p->maps.services, cfg->services, cfg->n_services, true);
 	if (!err)
 		err = net_apply(p->maps.allow, cfg->allow, cfg->n_allow, false);
+	net_classes_stale(p);
 	if (err)
 		return err;
 	p->media_enabled = cfg->removable_media;

@@ -379,6 +379,7 @@ static void fill_maps(struct sensors *s)
 		.ilabels = bpf_map__fd(k->maps.ilabels),
 		.labels = bpf_map__fd(k->maps.labels),
 		.dir_gen = (uint64_t *)&k->bss->dir_gen,
+		.net_gen = (uint64_t *)&k->bss->net_gen,
 		.lcount_proc = map_array(k->maps.lcount_proc),
 		.lcount_obj = map_array(k->maps.lcount_obj),
 	};

@@ -39,6 +39,9 @@ struct sensor_maps {
 	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
 	 * skeleton (unit tests). */
 	uint64_t *dir_gen;
+	/* The generation of the kernel's cached peer classes (socks), likewise: moved after
+	 * the services and allow maps change. */
+	uint64_t *net_gen;
 };
 
 /* Which hooks the probes chose (sensors_hooks), reported by status. Userspace only. */
