@@ -86,6 +86,9 @@ check "relay: derived exfiltration judged on erin's session, hand-off, origin er
 		--chain-contains "unix socket")" 1
 
 echo "relay again: the same service, now labelled by erin's request, uploads for heidi"
+# Only once erin's upload has ended: the alert above can come while her bytes are still
+# going out, and a request taken in then is relayed with both origins' credit.
+wait_until 30 grep -q uploaded "$T/relay.out" || die "relay: erin's upload did not end"
 in_session 1108 "$T/heidi.info" python3 -c "
 import socket, sys
 data = open('$SRC/customers-part3.csv', 'rb').read()
@@ -95,6 +98,12 @@ HE=$(info_session "$T/heidi.info")
 wait_alert --session "$HE"
 check "relay: heidi's upload is judged on her session, origin heidi" \
 	"$(derived --user heidi --session "$HE" --origin-user heidi --hand-off true)" 1
+# What a failure needs to be understood (it was seen twice in the 6.1 guest, not since).
+if [ "$(derived --user heidi --session "$HE" --origin-user heidi)" != 1 ]; then
+	echo "  alerts naming heidi, then the relay's output:"
+	grep -F heidi "$T/alerts.jsonl" | cut -c1-900 | sed 's/^/    /'
+	sed 's/^/    /' "$T/relay.out"
+fi
 # The relay's label renews once erin's bytes have all gone out: her session is not the
 # origin of heidi's data (before, the relay kept its first origins and judged every later
 # upload on erin's session).

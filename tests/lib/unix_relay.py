@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A local relay service: accepts connections on a unix socket, reads each one to its
 end and uploads what it got to an HTTP drop site, as a proxy or a sync daemon outside
-any login session would. Prints "ready" once listening.
+any login session would. Prints "ready" once listening and "uploaded N" after each
+upload.
 
 usage: unix_relay.py --socket PATH --url http://ADDR:PORT/PATH
 """
@@ -42,7 +43,11 @@ def main():
                 break
             chunks.append(b)
         conn.close()
-        upload(a.url, b"".join(chunks))
+        data = b"".join(chunks)
+        upload(a.url, data)
+        # Tests wait for this before the next request: one request's bytes still going
+        # out while the next comes in mix the two origins in the relay's label.
+        print("uploaded %d" % len(data), flush=True)
 
 
 if __name__ == "__main__":
