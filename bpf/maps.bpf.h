@@ -19,11 +19,22 @@
 #define XM_NET_ENTRIES 1024
 #define XM_DIRCACHE_ENTRIES 16384
 
+/*
+ * The hash maps below are not preallocated (BPF_F_NO_PREALLOC): an entry takes kernel
+ * memory from the moment it is created until it is deleted, instead of every slot at
+ * load (the watch, sinks and flows maps alone pinned 45 MB preallocated, for a daemon
+ * that holds a few thousand entries). max_entries bounds them just the same, and a
+ * create that finds no memory fails like a full map: counted (drops, fills) and
+ * attributed the same way. Lookups, the hot path, cost the same. The LRU maps cannot
+ * be unpreallocated.
+ */
+
 /* Watched inodes and tree roots, filled by userspace and extended at open time. Sink
  * files found at open time go to a map of their own (sinks, same layout): thousands of
  * files touched in a sync folder must never leave new source files unwatched. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_WATCH_ENTRIES);
 	__type(key, struct xm_watch_key);
 	__type(value, struct xm_watch_val);
@@ -31,6 +42,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_SINK_ENTRIES);
 	__type(key, struct xm_watch_key);
 	__type(value, struct xm_watch_val);
@@ -39,6 +51,7 @@ typedef struct {
 /* Byte counters per process, session and object; userspace drains deltas. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_FLOW_ENTRIES);
 	__type(key, struct xm_flow_key);
 	__type(value, struct xm_flow_val);
@@ -48,6 +61,7 @@ typedef struct {
  * session's quota used up, or the map full), so those bytes keep their attribution. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_TOTAL_ENTRIES);
 	__type(key, struct xm_total_key);
 	__type(value, struct xm_total_val);
@@ -56,6 +70,7 @@ typedef struct {
 /* Entries created and refused per session and map (xm_fill_key). */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_FILL_ENTRIES);
 	__type(key, struct xm_fill_key);
 	__type(value, struct xm_fill_val);
@@ -66,6 +81,7 @@ typedef struct {
  * two counters each with one writer, so neither side loses the other's updates. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_FILL_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -76,6 +92,7 @@ typedef struct {
  * XM_W_SINK). Keyed by tgid. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -83,6 +100,7 @@ typedef struct {
 
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct xm_gap_key);
 	__type(value, struct xm_gap_val);
@@ -143,6 +161,7 @@ typedef struct {
  * staging. Keyed by tgid, value the boot time of the first collection. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, __u64);
