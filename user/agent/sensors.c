@@ -31,9 +31,17 @@
 #define TRACEFS "/sys/kernel/tracing"
 
 struct sensors {
-	struct exfilmon_bpf *skel;
+	struct exfilmon_bpf *skel;   /* until shed_object; NULL after */
 	struct ring_buffer *rb;
-	struct sensor_maps maps;
+	struct sensor_maps maps;     /* after shed_object, the fds are the daemon's own */
+	/* What is kept of the object once it is shed: the links, the ring's fd, the mapped
+	 * .bss (bss points into the skeleton's mapping until then) and the lengths of the
+	 * mapped arrays. */
+	struct bpf_link **links;
+	size_t nlinks;
+	int ring_fd;
+	struct exfilmon_bpf__bss *bss;
+	size_t bss_len, lcount_proc_len, lcount_obj_len;
 	uint32_t hooks;
 	unsigned attached;
 	bool uring_legacy;        /* io_uring paired by (ring, user_data): before 5.19 */
@@ -325,11 +333,12 @@ static void choose_arg_source(struct sensors *s)
 }
 
 /* A BPF_F_MMAPABLE array of 8-byte values, mapped shared; NULL (logged) on failure. */
-static uint64_t *map_array(const struct bpf_map *m)
+static uint64_t *map_array(const struct bpf_map *m, size_t *len)
 {
-	size_t len = (size_t)bpf_map__max_entries(m) * sizeof(uint64_t);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	void *p;
 
+	*len = (size_t)bpf_map__max_entries(m) * sizeof(uint64_t);
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
 	if (p == MAP_FAILED) {
 		log_error("sensors: map %s: %s", bpf_map__name(m), strerror(errno));
 		return NULL;
@@ -337,21 +346,30 @@ static uint64_t *map_array(const struct bpf_map *m)
 	return p;
 }
 
-static void unmap_array(uint64_t *p, const struct bpf_map *m)
+static void unmap_arrays(struct sensors *s)
 {
-	if (p)
-		munmap(p, (size_t)bpf_map__max_entries(m) * sizeof(uint64_t));
+	if (s->maps.lcount_proc)
+		munmap(s->maps.lcount_proc, s->lcount_proc_len);
+	if (s->maps.lcount_obj)
+		munmap(s->maps.lcount_obj, s->lcount_obj_len);
+	s->maps.lcount_proc = s->maps.lcount_obj = NULL;
 }
 
 static void destroy_skel(struct sensors *s)
 {
 	if (!s->skel)
 		return;
-	unmap_array(s->maps.lcount_proc, s->skel->maps.lcount_proc);
-	unmap_array(s->maps.lcount_obj, s->skel->maps.lcount_obj);
-	s->maps.lcount_proc = s->maps.lcount_obj = NULL;
+	unmap_arrays(s);
 	exfilmon_bpf__destroy(s->skel);
 	s->skel = NULL;
+}
+
+/* Points the daemon's view of .bss (its own counters and flags) at a mapping of it. */
+static void set_bss(struct sensors *s, struct exfilmon_bpf__bss *bss)
+{
+	s->bss = bss;
+	s->maps.dir_gen = (uint64_t *)&bss->dir_gen;
+	s->maps.net_gen = (uint64_t *)&bss->net_gen;
 }
 
 static void fill_maps(struct sensors *s)
@@ -378,11 +396,10 @@ static void fill_maps(struct sensors *s)
 		.totals_max = bpf_map__max_entries(k->maps.totals),
 		.ilabels = bpf_map__fd(k->maps.ilabels),
 		.labels = bpf_map__fd(k->maps.labels),
-		.dir_gen = (uint64_t *)&k->bss->dir_gen,
-		.net_gen = (uint64_t *)&k->bss->net_gen,
-		.lcount_proc = map_array(k->maps.lcount_proc),
-		.lcount_obj = map_array(k->maps.lcount_obj),
+		.lcount_proc = map_array(k->maps.lcount_proc, &s->lcount_proc_len),
+		.lcount_obj = map_array(k->maps.lcount_obj, &s->lcount_obj_len),
 	};
+	set_bss(s, k->bss);
 }
 
 /*
@@ -605,7 +622,7 @@ static void attach_dgram_hooks(struct sensors *s)
 	}
 	close(fd);
 	if (s->dgram_links[0] && s->dgram_links[1]) {
-		s->skel->bss->dgram_hooks_on = 1;
+		s->bss->dgram_hooks_on = 1;
 		s->attached += 2;
 		snprintf(s->hooks_text + strlen(s->hooks_text),
 			 sizeof(s->hooks_text) - strlen(s->hooks_text),
@@ -615,11 +632,87 @@ static void attach_dgram_hooks(struct sensors *s)
 
 static void detach_dgram_hooks(struct sensors *s)
 {
-	s->skel->bss->dgram_hooks_on = 0;
+	s->bss->dgram_hooks_on = 0;
 	for (int i = 0; i < 2; i++) {
 		bpf_link__destroy(s->dgram_links[i]);
 		s->dgram_links[i] = NULL;
 	}
+}
+
+/* The map fds the daemon uses after the start, the ring's included. */
+static size_t kept_fds(struct sensors *s, int *fds[])
+{
+	struct sensor_maps *m = &s->maps;
+	int *all[] = { &m->watch, &m->flows, &m->totals, &m->gaps, &m->drops, &m->services,
+		       &m->allow, &m->socks, &m->sinkdevs, &m->collectors, &m->sinks,
+		       &m->fills, &m->flowfree, &m->ilabels, &m->labels, &s->ring_fd };
+
+	memcpy(fds, all, sizeof(all));
+	return ARRAY_SIZE(all);
+}
+
+#define KEPT_FDS_MAX 16
+
+static void close_kept_fds(struct sensors *s)
+{
+	int *fds[KEPT_FDS_MAX];
+
+	for (size_t i = 0, n = kept_fds(s, fds); i < n; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+/*
+ * Once everything is attached the bpf_object is mostly heap the daemon never reads
+ * again: libbpf keeps every program's instructions (3.1 MB) and the object's line info
+ * (.BTF.ext, 2.8 MB) for the object's life. The daemon keeps what it uses (the links,
+ * its own fds of the maps, its own mapping of .bss) and closes the object; the programs
+ * stay in the kernel, held by their links, and the maps by the programs and the fds.
+ * Nothing changes on failure: the caller still owns the whole skeleton.
+ */
+static int shed_object(struct sensors *s)
+{
+	const struct bpf_object_skeleton *sk = s->skel->skeleton;
+	const struct bpf_map *bssm = s->skel->maps.bss;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n, nlinks = 0;
+	size_t bss_len = (bpf_map__value_size(bssm) + pg - 1) / pg * pg;
+	int *fds[KEPT_FDS_MAX], dups[KEPT_FDS_MAX], err = 0;
+	struct bpf_link **links = calloc((size_t)sk->prog_cnt, sizeof(*links));
+	void *bss;
+
+	s->ring_fd = bpf_map__fd(s->skel->maps.events);
+	n = kept_fds(s, fds);
+	for (size_t i = 0; i < n; i++)
+		if ((dups[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3)) < 0 && !err)
+			err = -errno;
+	bss = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bssm), 0);
+	if (bss == MAP_FAILED && !err)
+		err = -errno;
+	if (!links && !err)
+		err = -ENOMEM;
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			if (dups[i] >= 0)
+				close(dups[i]);
+		if (bss != MAP_FAILED)
+			munmap(bss, bss_len);
+		free(links);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++)
+		*fds[i] = dups[i];
+	for (int i = 0; i < sk->prog_cnt; i++) {
+		if (*sk->progs[i].link)
+			links[nlinks++] = *sk->progs[i].link;
+		*sk->progs[i].link = NULL;   /* the skeleton's destroy leaves them attached */
+	}
+	s->links = links;
+	s->nlinks = nlinks;
+	s->bss_len = bss_len;
+	set_bss(s, bss);
+	exfilmon_bpf__destroy(s->skel);
+	s->skel = NULL;
+	return 0;
 }
 
 struct sensors *sensors_start(const struct sensors_opts *opts)
@@ -638,19 +731,26 @@ struct sensors *sensors_start(const struct sensors_opts *opts)
 	err = load_and_attach(s, opts);
 	if (err)
 		goto out_free;
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), opts->on_record, opts->ctx,
-				 NULL);
+	attach_dgram_hooks(s);
+	err = shed_object(s);
+	if (err) {
+		log_error("sensors: keep the attached programs: %s", strerror(-err));
+		goto out_destroy;
+	}
+	release_object_pages();
+	s->rb = ring_buffer__new(s->ring_fd, opts->on_record, opts->ctx, NULL);
 	if (!s->rb) {
 		err = -errno;
 		log_error("sensors: ring buffer: %s", strerror(-err));
-		goto out_destroy;
+		sensors_stop(s);
+		errno = -err;
+		return NULL;
 	}
-	attach_dgram_hooks(s);
-	release_object_pages();
 	log_info("sensors: %u programs attached; %s", s->attached, s->hooks_text);
 	return s;
 
 out_destroy:
+	detach_dgram_hooks(s);
 	destroy_skel(s);
 out_free:
 	free(s);
@@ -661,7 +761,10 @@ out_free:
 void sensors_detach(struct sensors *s)
 {
 	detach_dgram_hooks(s);
-	exfilmon_bpf__detach(s->skel);
+	for (size_t i = 0; i < s->nlinks; i++) {
+		bpf_link__destroy(s->links[i]);
+		s->links[i] = NULL;
+	}
 }
 
 void sensors_stop(struct sensors *s)
@@ -669,8 +772,12 @@ void sensors_stop(struct sensors *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
-	detach_dgram_hooks(s);
-	destroy_skel(s);
+	sensors_detach(s);
+	free(s->links);
+	close_kept_fds(s);
+	unmap_arrays(s);
+	if (s->bss)
+		munmap(s->bss, s->bss_len);
 	free(s);
 }
 

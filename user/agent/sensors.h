@@ -35,7 +35,7 @@ struct sensor_maps {
 	/* The label counts per slot of labels and ilabels, mapped (label_index.h). NULL where
 	 * there is no skeleton (unit tests). */
 	uint64_t *lcount_proc, *lcount_obj;
-	/* The generation of the kernel's directory verdicts, in the skeleton's mapped .bss
+	/* The generation of the kernel's directory verdicts, in the mapped .bss
 	 * (bpf/maps.bpf.h): moved after the watch map changes. NULL where there is no
 	 * skeleton (unit tests). */
 	uint64_t *dir_gen;
