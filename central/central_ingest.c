@@ -559,9 +559,12 @@ static long mark_repeats(struct ingest *in, PGconn *db, const char *host,
 
 	for (size_t i = 0; !err && i < n; i++) {
 		sprintf(num, "%llu", (unsigned long long)v[i].seq);
-		err = db_buf_put(&list, i ? "," : "{", 1) | db_buf_put(&list, num, strlen(num));
+		err = db_buf_put(&list, i ? "," : "{", 1);
+		if (!err)
+			err = db_buf_put(&list, num, strlen(num));
 	}
-	err = err ? err : db_buf_put(&list, "}", 2);
+	if (!err)   /* the closing brace and the string's NUL */
+		err = db_buf_put(&list, "}", 2);
 	if (err) {
 		db_buf_free(&list);
 		return err < 0 ? err : -ENOMEM;
@@ -595,7 +598,9 @@ static int replayed(struct ingest *in, PGconn *db, const struct chain *c,
 	return tampered(in, db, c->host, "replayed_records", detail, h->block_no, hash, h->last_ts);
 }
 
-/* A block whose numbers are not fresh: which records to skip (NULL: none). */
+/* A block whose numbers are not fresh: *skip gets one flag per record of the payload, in
+ * order, set for the records already stored or repeated (the caller frees it); a
+ * repeat raises evidence_tampered (replayed_records). */
 static int careful_skips(struct ingest *in, PGconn *db, struct chain *c,
 			 const struct ev_block_hdr *h, const unsigned char *raw, size_t len,
 			 bool **skip)
