@@ -20,13 +20,15 @@
 #define XM_DIRCACHE_ENTRIES 16384
 
 /*
- * The hash maps below are not preallocated (BPF_F_NO_PREALLOC): an entry takes kernel
- * memory from the moment it is created until it is deleted, instead of every slot at
- * load (the watch, sinks and flows maps alone pinned 45 MB preallocated, for a daemon
- * that holds a few thousand entries). max_entries bounds them just the same, and a
- * create that finds no memory fails like a full map: counted (drops, fills) and
- * attributed the same way. Lookups, the hot path, cost the same. The LRU maps cannot
- * be unpreallocated.
+ * The hash maps below but flows are not preallocated (BPF_F_NO_PREALLOC): an entry takes
+ * kernel memory from the moment it is created until it is deleted, instead of every
+ * slot at load (watch and sinks alone pinned 35 MB preallocated, for a daemon that
+ * holds a few thousand entries). max_entries bounds them just the same, and a create
+ * that finds no memory fails like a full map: counted (drops, fills) and attributed the
+ * same way. Lookups, the hot path, cost the same. flows stays preallocated: a flow is
+ * created at the first read of every watched file by every process, and unpreallocated
+ * that read cost about 100 ns more (bench/profile.sh --work openclose_watched, both
+ * builds attached together, both orders). The LRU maps cannot be unpreallocated.
  */
 
 /* Watched inodes and tree roots, filled by userspace and extended at open time. Sink
@@ -51,7 +53,6 @@ typedef struct {
 /* Byte counters per process, session and object; userspace drains deltas. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XM_FLOW_ENTRIES);
 	__type(key, struct xm_flow_key);
 	__type(value, struct xm_flow_val);
