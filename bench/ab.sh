@@ -11,6 +11,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$ROOT/build/bench/workloads
+. "$ROOT/bench/config.sh"
 ROUNDS=5
 OPS=50000
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
@@ -39,19 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$T/src"
-cat >"$T/exfilmon.yaml" <<YAML
-sources:
-  paths: ["$T/src"]
-  services: ["127.0.0.2:5432", "10.20.0.0/16:443"]
-egress:
-  allow: ["127.0.0.1/32", "127.0.0.2/32", "10.0.0.0/8"]
-  removable_media: true
-output:
-  evidence: $T/ev
-  alerts: $T/alerts.jsonl
-agent:
-  state_dir: $T/state
-YAML
+bench_config "$T/exfilmon.yaml" "$T" "$T/src"
 export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-ab-$$
 
 # The middle of three runs, in ns per operation.

@@ -28,6 +28,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 W=$BUILD/bench/workloads
+. "$ROOT/bench/config.sh"
 CPU=1
 ROUNDS=3
 ONLY=
@@ -84,19 +85,7 @@ for d in "$T/src" "$T/plain"; do
 	"$W" mkfiles "$d/small" "$N" 2048 >/dev/null || die "fixture $d"
 done
 cat "$T"/src/big "$T"/plain/big "$T"/src/small/* "$T"/plain/small/* >/dev/null
-cat >"$T/config.yaml" <<YAML
-sources:
-  paths: ["$T/src"]
-  services: ["127.0.0.2:5432"]
-egress:
-  allow: ["127.0.0.1/32", "127.0.0.2/32"]
-  removable_media: true
-output:
-  evidence: $T/ev
-  alerts: $T/alerts.jsonl
-agent:
-  state_dir: $T/state
-YAML
+bench_config "$T/config.yaml" "$T" "$T/src"
 
 start() { # NAME PATTERN CMD...
 	local name=$1 pat=$2 pid i

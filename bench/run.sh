@@ -22,6 +22,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD=$ROOT/build
 W=$BUILD/bench/workloads
+. "$ROOT/bench/config.sh"
 SMOKE=0
 PAIRS=9
 CPU=1
@@ -124,19 +125,7 @@ fixtures() {
 	"$W" mkfiles "$T/crm" 50 4096 && "$W" mkfiles "$T/cache" 50 4096 || die "fixtures"
 	# Page-cached: the read workloads measure the syscall, not the disk.
 	cat "$SRC/big" "$PLAIN/big" "$SRC"/small/* "$PLAIN"/small/* >/dev/null
-	cat >"$T/exfilmon.yaml" <<-YAML
-	sources:
-	  paths: ["$SRC", "$T/crm", "$T/cache"]
-	  services: ["127.0.0.2:5432", "10.20.0.0/16:443"]
-	egress:
-	  allow: ["127.0.0.1/32", "127.0.0.2/32", "10.0.0.0/8"]
-	  removable_media: true
-	output:
-	  evidence: $T/ev
-	  alerts: $T/alerts.jsonl
-	agent:
-	  state_dir: $T/state
-	YAML
+	bench_config "$T/exfilmon.yaml" "$T" "$SRC" "$T/crm" "$T/cache"
 }
 
 # --- workloads -----------------------------------------------------------------------
