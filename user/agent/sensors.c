@@ -34,11 +34,13 @@ struct sensors {
 	struct exfilmon_bpf *skel;   /* until shed_object; NULL after */
 	struct ring_buffer *rb;
 	struct sensor_maps maps;     /* after shed_object, the fds are the daemon's own */
-	/* What is kept of the object once it is shed: the links, the ring's fd, the mapped
+	/* What is kept of the object once it is shed: the links, the maps' fds, the mapped
 	 * .bss (bss points into the skeleton's mapping until then) and the lengths of the
 	 * mapped arrays. */
 	struct bpf_link **links;
 	size_t nlinks;
+	int *held;                   /* a copy of every map's fd; the maps' fds above name them */
+	size_t nheld;
 	int ring_fd;
 	struct exfilmon_bpf__bss *bss;
 	size_t bss_len, lcount_proc_len, lcount_obj_len;
@@ -640,7 +642,7 @@ static void detach_dgram_hooks(struct sensors *s)
 }
 
 /* The map fds the daemon uses after the start, the ring's included. */
-static size_t kept_fds(struct sensors *s, int *fds[])
+static size_t used_fds(struct sensors *s, int *fds[])
 {
 	struct sensor_maps *m = &s->maps;
 	int *all[] = { &m->watch, &m->flows, &m->totals, &m->gaps, &m->drops, &m->services,
@@ -651,24 +653,43 @@ static size_t kept_fds(struct sensors *s, int *fds[])
 	return ARRAY_SIZE(all);
 }
 
-#define KEPT_FDS_MAX 16
+#define USED_FDS_MAX 16
 
-static void close_kept_fds(struct sensors *s)
+static void close_held(int *held, size_t n)
 {
-	int *fds[KEPT_FDS_MAX];
+	for (size_t i = 0; i < n; i++)
+		close(held[i]);
+	free(held);
+}
 
-	for (size_t i = 0, n = kept_fds(s, fds); i < n; i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+/* A copy of the fd of every map of the object, in the skeleton's order. */
+static int hold_maps(const struct bpf_object_skeleton *sk, int **held)
+{
+	int *h = calloc((size_t)sk->map_cnt, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	for (int i = 0; i < sk->map_cnt; i++) {
+		h[i] = fcntl(bpf_map__fd(*sk->maps[i].map), F_DUPFD_CLOEXEC, 3);
+		if (h[i] < 0) {
+			int err = -errno;
+
+			close_held(h, (size_t)i);
+			return err;
+		}
+	}
+	*held = h;
+	return 0;
 }
 
 /*
  * Once everything is attached the bpf_object is mostly heap the daemon never reads
  * again: libbpf keeps every program's instructions (3.1 MB) and the object's line info
- * (.BTF.ext, 2.8 MB) for the object's life. The daemon keeps what it uses (the links,
- * its own fds of the maps, its own mapping of .bss) and closes the object; the programs
- * stay in the kernel, held by their links, and the maps by the programs and the fds.
- * Nothing changes on failure: the caller still owns the whole skeleton.
+ * (.BTF.ext, 2.8 MB) for the object's life. The daemon keeps the links, a copy of every
+ * map's fd (so that it still shows as the maps' holder, to bpftool and the tests, and
+ * the fds it uses name the copies) and its own mapping of .bss, and closes the object;
+ * the programs stay in the kernel, held by their links. Nothing changes on failure:
+ * the caller still owns the whole skeleton.
  */
 static int shed_object(struct sensors *s)
 {
@@ -676,36 +697,37 @@ static int shed_object(struct sensors *s)
 	const struct bpf_map *bssm = s->skel->maps.bss;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n, nlinks = 0;
 	size_t bss_len = (bpf_map__value_size(bssm) + pg - 1) / pg * pg;
-	int *fds[KEPT_FDS_MAX], dups[KEPT_FDS_MAX], err = 0;
 	struct bpf_link **links = calloc((size_t)sk->prog_cnt, sizeof(*links));
-	void *bss;
+	int *fds[USED_FDS_MAX], *held = NULL, err;
+	void *bss = MAP_FAILED;
 
-	s->ring_fd = bpf_map__fd(s->skel->maps.events);
-	n = kept_fds(s, fds);
-	for (size_t i = 0; i < n; i++)
-		if ((dups[i] = fcntl(*fds[i], F_DUPFD_CLOEXEC, 3)) < 0 && !err)
+	err = links ? hold_maps(sk, &held) : -ENOMEM;
+	if (!err) {
+		bss = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bssm), 0);
+		if (bss == MAP_FAILED)
 			err = -errno;
-	bss = mmap(NULL, bss_len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bssm), 0);
-	if (bss == MAP_FAILED && !err)
-		err = -errno;
-	if (!links && !err)
-		err = -ENOMEM;
+	}
 	if (err) {
-		for (size_t i = 0; i < n; i++)
-			if (dups[i] >= 0)
-				close(dups[i]);
-		if (bss != MAP_FAILED)
-			munmap(bss, bss_len);
+		if (held)
+			close_held(held, (size_t)sk->map_cnt);
 		free(links);
 		return err;
 	}
-	for (size_t i = 0; i < n; i++)
-		*fds[i] = dups[i];
+	s->ring_fd = bpf_map__fd(s->skel->maps.events);
+	n = used_fds(s, fds);
+	for (size_t k = 0; k < n; k++)
+		for (int i = 0; i < sk->map_cnt; i++)
+			if (*fds[k] == bpf_map__fd(*sk->maps[i].map)) {
+				*fds[k] = held[i];
+				break;
+			}
 	for (int i = 0; i < sk->prog_cnt; i++) {
 		if (*sk->progs[i].link)
 			links[nlinks++] = *sk->progs[i].link;
 		*sk->progs[i].link = NULL;   /* the skeleton's destroy leaves them attached */
 	}
+	s->held = held;
+	s->nheld = (size_t)sk->map_cnt;
 	s->links = links;
 	s->nlinks = nlinks;
 	s->bss_len = bss_len;
@@ -774,7 +796,8 @@ void sensors_stop(struct sensors *s)
 	ring_buffer__free(s->rb);
 	sensors_detach(s);
 	free(s->links);
-	close_kept_fds(s);
+	if (s->held)
+		close_held(s->held, s->nheld);
 	unmap_arrays(s);
 	if (s->bss)
 		munmap(s->bss, s->bss_len);
