@@ -25,12 +25,7 @@ sources:
   paths: ["$SRC"]
 egress:
   allow: ["127.0.0.1/32"]
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
 YAML
 daemon_start "$T/exfilmon.yaml"
 

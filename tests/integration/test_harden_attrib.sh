@@ -28,12 +28,7 @@ detect:
   bulk_read: 16MiB
   exfil: 4MiB
   lookback: 1h
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
 YAML
 daemon_start "$T/exfilmon.yaml"
 

@@ -15,12 +15,7 @@ sources:
   paths: ["$T/src"]
 egress:
   allow: ["127.0.0.0/8"]
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
   ring_buffer: 4KiB
 YAML
 daemon_start "$T/exfilmon.yaml"

@@ -22,12 +22,7 @@ egress:
   sync_folders: ["$T/Dropbox"]
 detect:
   bulk_read: 16MiB
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
 YAML
 daemon_start "$T/exfilmon.yaml" 90
 check "daemon runs despite the full map" "$(kill -0 $DAEMON 2>/dev/null && echo yes)" yes

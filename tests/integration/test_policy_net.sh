@@ -19,12 +19,7 @@ sources:
   paths: ["$T/src"]
 egress:
   allow: ["$1"]
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
 YAML
 	mv "$T/new.yaml" "$T/exfilmon.yaml"
 }

@@ -109,6 +109,13 @@ in_session() {
 	local uid=$1 info=$2; shift 2
 	python3 "$LIB/in_session.py" "${keep[@]}" --uid "$uid" --info "$info" -- "$@"
 }
+# The output and agent sections most tests' configs end with (inside the config's here
+# document: $(itest_config_tail)): alerts, evidence and state under $T, and a 200 ms poll
+# so that a test waits little for its counts. More agent keys may follow it.
+itest_config_tail() {
+	printf 'output:\n  alerts: %s/alerts.jsonl\n  evidence: %s/evidence\n' "$T" "$T"
+	printf 'agent:\n  state_dir: %s/state\n  poll_interval: 200ms\n' "$T"
+}
 info_session() { cut -d' ' -f1 "$1"; }
 info_pid() { cut -d' ' -f2 "$1"; }
 

@@ -52,12 +52,7 @@ sources:
 egress:
   allow: ["127.0.0.0/9"]
 $CONFIG_MORE
-output:
-  alerts: $T/alerts.jsonl
-  evidence: $T/evidence
-agent:
-  state_dir: $T/state
-  poll_interval: 200ms
+$(itest_config_tail)
 YAML
 # Our own pin directory: a daemon of another test may be running beside this one.
 export EXFILMON_PIN_DIR=/sys/fs/bpf/exfilmon-test-lineage-$$
