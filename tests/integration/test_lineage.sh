@@ -100,8 +100,18 @@ check "relay: heidi's upload is judged on her session, origin heidi" \
 	"$(derived --user heidi --session "$HE" --origin-user heidi --hand-off true)" 1
 # What a failure needs to be understood (it was seen twice in the 6.1 guest, not since).
 if [ "$(derived --user heidi --session "$HE" --origin-user heidi)" != 1 ]; then
-	echo "  alerts naming heidi, then the relay's output:"
-	grep -F heidi "$T/alerts.jsonl" | cut -c1-900 | sed 's/^/    /'
+	echo "  heidi's session $HE, erin's $E; every derived alert, then the relay's output:"
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    a = json.loads(line)
+    if a.get("rule", {}).get("name") != "derived_exfiltration":
+        continue
+    x = a.get("exfilmon", {})
+    print("    ", a["event"].get("id"), a["event"].get("sequence"), a.get("user", {}).get("name"),
+          "session", x.get("session_id"), "egress", x.get("egress_bytes"),
+          "origins", [(o.get("user"), o.get("session_id")) for o in x.get("origins", [])],
+          "hand_off", x.get("hand_off"))' "$T/alerts.jsonl"
 	sed 's/^/    /' "$T/relay.out"
 fi
 # The relay's label renews once erin's bytes have all gone out: her session is not the
