@@ -319,7 +319,7 @@ static __always_inline void lineage_record(const struct lineage_obj *o, __u16 st
 	else
 		__builtin_memset(r->addr, 0, 16);
 	r->path_len = len;
-	r->_pad = 0;
+	r->epoch = l->epoch;
 	if (s)
 		bpf_probe_read_kernel(r->path, sizeof(r->path), s->buf);
 	else
@@ -332,7 +332,8 @@ static __always_inline void lineage_record(const struct lineage_obj *o, __u16 st
 static __always_inline void lineage_note(const struct lineage_obj *o, __u16 step,
 					 const struct xm_label *l, __u64 bytes)
 {
-	struct xm_lseen_key k = { .ino = o->key.ino, .dev = o->key.dev, .step = step };
+	struct xm_lseen_key k = { .ino = o->key.ino, .dev = o->key.dev, .step = step,
+				  .epoch = l->epoch };
 	struct xm_lseen_val *v, init = { .total = bytes, .reported = bytes };
 
 	k.pid = bpf_get_current_pid_tgid() >> 32;
@@ -357,6 +358,10 @@ static __always_inline void lineage_note(const struct lineage_obj *o, __u16 step
  * by chunk keeps one growing label. Nothing is laundered: every byte of the old credit
  * was counted as derived egress once. What was only handed on into streams (passed) does
  * not renew: the process may still hold those bytes. The session fallback never renews.
+ * The epoch moves so that userspace learns at once that the old origins are gone: the
+ * next step of each kind is reported whatever the (process, object, step) totals say
+ * (lineage_note), and its record carries the new epoch. Telling a renewal by a smaller
+ * credit failed for a relay whose next request was as large as the last.
  */
 static __always_inline void label_renew(struct xm_label *l, __u32 session)
 {
@@ -372,6 +377,7 @@ static __always_inline void label_renew(struct xm_label *l, __u32 session)
 	l->egressed = 0;
 	l->n_origins = 0;
 	l->flags &= ~XM_L_UNKNOWN;
+	l->epoch++;
 }
 
 /* Source bytes read by the current process (a watched file, a source service, a map). */

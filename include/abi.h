@@ -398,7 +398,7 @@ struct xm_label {
 	__u32 n_origins;
 	__u32 flags;         /* xm_label_flag */
 	__u32 gen;           /* files: the inode's i_generation, so a reused inode is not derived */
-	__u32 _pad;
+	__u32 epoch;         /* processes: times the label started afresh (label_renew) */
 };
 _Static_assert(sizeof(struct xm_label) == 80, "xm_label layout changed");
 
@@ -408,7 +408,7 @@ struct xm_lseen_key {
 	__u32 dev;
 	__u32 pid;
 	__u32 step;
-	__u32 _pad;
+	__u32 epoch;         /* the process label's: a renewed label reports afresh */
 };
 _Static_assert(sizeof(struct xm_lseen_key) == 24, "xm_lseen_key layout changed");
 
@@ -432,7 +432,7 @@ struct xm_lineage {
 	__u16 obj;           /* xm_lineage_obj */
 	__u16 port;          /* XM_LO_PEER and XM_LO_INET: the peer's port */
 	__u16 path_len;      /* XM_LO_FILE: bytes of path (reversed, as xm_open) */
-	__u32 _pad;
+	__u32 epoch;         /* xm_label.epoch: a change means the label started afresh */
 	char path[XM_PATH_LEN];
 };
 _Static_assert(sizeof(struct xm_lineage) == 16 + 64 + 24 + 32 + 16 + 24 + 256,

@@ -47,6 +47,9 @@ static int on_record(void *ctx, void *data, size_t len)
 	} else if (hdr->type == XM_REC_MMAP && len >= sizeof(h->last_mmap)) {
 		memcpy(&h->last_mmap, data, sizeof(h->last_mmap));
 		h->n_mmap++;
+	} else if (hdr->type == XM_REC_LINEAGE && len >= sizeof(h->last_lineage)) {
+		memcpy(&h->last_lineage, data, sizeof(h->last_lineage));
+		h->n_lineage++;
 	}
 	return 0;
 }

@@ -24,9 +24,10 @@ struct harness {
 	uint32_t loginuid;          /* its audit loginuid */
 	char dir[64];               /* a scratch directory, removed at teardown */
 	/* Ring records of this process seen by harness_consume, newest last. */
-	unsigned n_open, n_mmap;
+	unsigned n_open, n_mmap, n_lineage;
 	struct xm_open last_open;
 	struct xm_mmap last_mmap;
+	struct xm_lineage last_lineage;
 };
 
 /* cmocka group setup/teardown: loads and attaches the sensors, makes the scratch dir. */
@@ -47,7 +48,8 @@ struct xm_flow_key harness_net_flow(const struct harness *h, const char *ip4, ui
 bool harness_flow(const struct harness *h, const struct xm_flow_key *k, struct xm_flow_val *v);
 /* Sum over CPUs of drops[why]. */
 uint64_t harness_drops(const struct harness *h, uint32_t why);
-/* Reads everything in the ring, noting the open and mmap records of this process. */
+/* Reads everything in the ring, noting the open, mmap and lineage records of this
+ * process. */
 void harness_consume(struct harness *h);
 /* Puts an LPM entry for ip4 (mapped form) into the allow map (prefix 96 + bits) or, with
  * port, into the services map. */

@@ -3,12 +3,15 @@
  * Label counts (bpf/lineage.bpf.h, agent/label_index.c): the programs look a label up
  * only under a slot that counts one, so every label created, copied at fork, deleted at
  * exit, or inserted and deleted by the agent must move its slot's count exactly. Runs in
- * order in one process: it has no label until the source read.
+ * order in one process: it has no label until the source read. Last, a label that starts
+ * afresh (label_renew) must be reported at once with its new epoch.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "unit.h"
 #include "harness.h"
 #include "agent/label_index.h"
+#include "agent/mounts.h"
 
 static void io_once(const char *path, size_t len, int flags)
 {
@@ -131,6 +135,69 @@ static void test_fork_counts_the_child_and_exit_uncounts_it(void **state)
 	assert_int_equal(proc_count(h, tgid), 0);
 }
 
+/* Makes this process's label one whose credit has all gone out, from one origin. */
+static void spent_label(const struct harness *h, uint32_t session, struct xm_label *me)
+{
+	assert_int_equal(bpf_map_lookup_elem(h->maps->labels, &h->pid, me), 0);
+	me->passed = me->egressed = me->credit;
+	if (session) {
+		memset(me->origins, 0, sizeof(me->origins));
+		me->origins[0] = (struct xm_origin){ .session = session, .loginuid = 4242 };
+		me->n_origins = 1;
+	}
+	me->flags = 0;
+	assert_int_equal(bpf_map_update_elem(h->maps->labels, &h->pid, me, BPF_EXIST), 0);
+}
+
+/* One request through the pipe: labelled by origin session (as its writer would have),
+ * written (this process's own label, all passed on already, adds nothing) and read. */
+static void request(struct harness *h, const int p[2], uint32_t session, size_t len)
+{
+	struct xm_label obj = { .credit = len, .n_origins = 1 };
+	struct stat st;
+	struct xm_watch_key k;
+	char buf[1024] = { 0 };
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(fstat(p[0], &st), 0);
+	k = (struct xm_watch_key){ .ino = st.st_ino, .dev = mounts_kdev(st.st_dev) };
+	obj.origins[0] = (struct xm_origin){ .session = session, .loginuid = 4243 };
+	assert_int_equal(label_index_insert_obj(h->maps, &k, &obj), 0);
+	assert_int_equal(write(p[1], buf, len), (ssize_t)len);
+	assert_int_equal(read(p[0], buf, len), (ssize_t)len);
+	harness_consume(h);
+}
+
+/*
+ * A relay's label whose credit has all gone out starts afresh for data of another
+ * origin, and says so at once: the read is reported with the new epoch even where the
+ * (process, pipe, read) total alone would hold the record back until it doubled. Without
+ * that, userspace kept the old origin and judged the relay's next upload on its session.
+ */
+static void test_renewed_label_reports_at_once(void **state)
+{
+	struct harness *h = *state;
+	struct xm_label me;
+	unsigned seen;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	spent_label(h, 777, &me);
+	request(h, p, 777, 1000);
+	assert_int_equal(h->last_lineage.epoch, me.epoch);
+	assert_int_equal(h->last_lineage.origins[0].session, 777);
+	spent_label(h, 0, &me);
+	seen = h->n_lineage;
+	request(h, p, 888, 500);
+	assert_int_equal(h->n_lineage, seen + 1);
+	assert_int_equal(h->last_lineage.epoch, me.epoch + 1);
+	assert_int_equal(h->last_lineage.credit, 500);
+	assert_int_equal(h->last_lineage.n_origins, 1);
+	assert_int_equal(h->last_lineage.origins[0].session, 888);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_labelled_write_labels_and_counts_the_file),
 		cmocka_unit_test(test_agent_insert_and_delete_move_the_count),
 		cmocka_unit_test(test_fork_counts_the_child_and_exit_uncounts_it),
+		cmocka_unit_test(test_renewed_label_reports_at_once),
 	};
 
 	return cmocka_run_group_tests_name("bpf_lineage", tests, harness_setup, harness_teardown);

@@ -98,7 +98,7 @@ HE=$(info_session "$T/heidi.info")
 wait_alert --session "$HE"
 check "relay: heidi's upload is judged on her session, origin heidi" \
 	"$(derived --user heidi --session "$HE" --origin-user heidi --hand-off true)" 1
-# What a failure needs to be understood (it was seen twice in the 6.1 guest, not since).
+# What a failure needs to be understood (this output showed a renewal the collector missed).
 if [ "$(derived --user heidi --session "$HE" --origin-user heidi)" != 1 ]; then
 	echo "  heidi's session $HE, erin's $E; every derived alert, then the relay's output:"
 	python3 -c '

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests for lineage in detection (detect_lineage.c through detect.h): the
  * derived_exfiltration threshold and lookback, origins and hand-off from the graph of
- * lineage steps, a relay outside any session judged on its data's origin, a service
+ * lineage steps, a relay outside any session judged on its data's origin (also after
+ * its label renewed), a service
  * with no known origin never alerting, episode updates and closing, a reused pid. */
 #include "unit.h"
 #include "detect/detect.h"
@@ -42,10 +43,11 @@ static struct detect *make(void)
 	return d;
 }
 
-/* A lineage step by pid (session sid, user uid) on object oid with one origin. */
-static void step(struct detect *d, const char *what, uint32_t pid, uint32_t sid, uint32_t uid,
-		 uint64_t oid, const char *name, uint64_t bytes, uint32_t osid, uint32_t ouid,
-		 uint64_t ts)
+/* A lineage step by pid (session sid, user uid) on object oid with one origin, by a
+ * label of the given epoch. */
+static void step_epoch(struct detect *d, const char *what, uint32_t pid, uint32_t sid,
+		       uint32_t uid, uint64_t oid, const char *name, uint64_t bytes, uint32_t osid,
+		       uint32_t ouid, uint64_t ts, uint32_t epoch)
 {
 	struct event ev = { .kind = EV_LINEAGE, .ts_ns = ts, .pid = pid, .session_id = sid,
 			    .loginuid = uid };
@@ -61,7 +63,15 @@ static void step(struct detect *d, const char *what, uint32_t pid, uint32_t sid,
 	ev.lin.n_origins = 1;
 	ev.lin.origin_session[0] = osid;
 	ev.lin.origin_loginuid[0] = ouid;
+	ev.lin.epoch = epoch;
 	detect_lineage(d, &ev);
+}
+
+static void step(struct detect *d, const char *what, uint32_t pid, uint32_t sid, uint32_t uid,
+		 uint64_t oid, const char *name, uint64_t bytes, uint32_t osid, uint32_t ouid,
+		 uint64_t ts)
+{
+	step_epoch(d, what, pid, sid, uid, oid, name, bytes, osid, ouid, ts, 0);
 }
 
 static void act(struct detect *d, enum activity_kind k, uint32_t pid, uint32_t sid,
@@ -141,6 +151,29 @@ static void test_detect_lineage_relay_judged_on_origin(void **state)
 	detect_free(d);
 }
 
+/* The relay's label renewed (a new epoch) for bob's request after alice's had all gone
+ * out. Both requests were the same size, so the credit in the kernel's report did not
+ * shrink: only the epoch says alice's origin is gone, and bob's upload is his alone. */
+static void test_detect_lineage_renewed_relay_judged_on_new_origin(void **state)
+{
+	struct detect *d = make();
+
+	step(d, "read", 30, SESSION_NONE, LOGINUID_NONE, 99, "unix socket 1", 6 * MIB, 1, 1101,
+	     T0);
+	act(d, ACT_DERIVED_EGRESS, 30, SESSION_NONE, LOGINUID_NONE, 6 * MIB, NULL, T0 + S);
+	assert_int_equal(n_alerts, 1);
+	assert_int_equal(alerts[0].session_id, 1);
+	step_epoch(d, "read", 30, SESSION_NONE, LOGINUID_NONE, 98, "unix socket 2", 6 * MIB, 2,
+		   1102, T0 + 2 * S, 1);
+	act(d, ACT_DERIVED_EGRESS, 30, SESSION_NONE, LOGINUID_NONE, 6 * MIB, NULL, T0 + 3 * S);
+	assert_int_equal(n_alerts, 2);
+	assert_int_equal(alerts[1].session_id, 2);
+	assert_string_equal(alerts[1].user, "bob");
+	assert_int_equal(alerts[1].n_origins, 1);
+	assert_int_equal(alerts[1].origins[0].session_id, 2);
+	detect_free(d);
+}
+
 static void test_detect_lineage_service_without_origin_never_alerts(void **state)
 {
 	struct detect *d = make();
@@ -206,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_detect_lineage_hand_off_names_origin),
 		cmocka_unit_test(test_detect_lineage_own_data_is_no_hand_off),
 		cmocka_unit_test(test_detect_lineage_relay_judged_on_origin),
+		cmocka_unit_test(test_detect_lineage_renewed_relay_judged_on_new_origin),
 		cmocka_unit_test(test_detect_lineage_service_without_origin_never_alerts),
 		cmocka_unit_test(test_detect_lineage_lookback_and_episode),
 		cmocka_unit_test(test_detect_lineage_reused_pid_starts_clean),

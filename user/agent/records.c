@@ -365,6 +365,7 @@ static int on_lineage(struct agent *a, const void *data)
 	ev.lin.object = name;
 	ev.lin.bytes = r->bytes;
 	ev.lin.credit = r->credit;
+	ev.lin.epoch = r->epoch;
 	ev.lin.start_ns = r->task.start_ns;
 	ev.lin.n_origins = r->n_origins < LINEAGE_ORIGINS ? r->n_origins : LINEAGE_ORIGINS;
 	for (unsigned i = 0; i < ev.lin.n_origins; i++) {

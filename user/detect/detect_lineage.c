@@ -63,6 +63,7 @@ struct node {
 	char kind[12];              /* objects: "file", "pipe", "unix", "loopback" */
 	char name[192];             /* objects: path or description */
 	uint64_t credit;            /* processes: the last credit the kernel reported */
+	uint32_t epoch;             /* processes: the label's epoch in that report */
 	struct link from[LIN_FROM];
 	unsigned n_from;
 	struct named_bytes sources[LIN_SOURCES];
@@ -231,10 +232,11 @@ static void source_add(struct node *n, const char *name, uint64_t bytes)
 
 static void proc_identity(struct node *p, const struct event *ev)
 {
-	/* The kernel's credit only grows, except when a label whose credit had all gone out
-	 * starts afresh (label_renew in bpf/lineage.bpf.h): what the process passes on from
-	 * now is the new data's, so its past origins, sources and inputs are dropped. */
-	if (ev->lin.credit < p->credit) {
+	/* A label whose credit had all gone out starts afresh with a new epoch (label_renew
+	 * in bpf/lineage.bpf.h): what the process passes on from now is the new data's, so
+	 * its past origins, sources and inputs are dropped. Otherwise the credit only grows;
+	 * a smaller one is a label made anew (a pid's label lost to a full map). */
+	if (ev->lin.epoch != p->epoch || ev->lin.credit < p->credit) {
 		p->n_origins = 0;
 		p->n_sources = 0;
 		p->n_from = 0;
@@ -245,6 +247,7 @@ static void proc_identity(struct node *p, const struct event *ev)
 	memcpy(p->comm, ev->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
 	p->credit = ev->lin.credit;
+	p->epoch = ev->lin.epoch;
 	p->last_ns = ev->ts_ns;
 	for (unsigned i = 0; i < ev->lin.n_origins && i < LINEAGE_ORIGINS; i++)
 		origin_add(p, ev->lin.origin_session[i], ev->lin.origin_loginuid[i]);

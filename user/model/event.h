@@ -37,6 +37,7 @@ struct event_lineage {
 	uint64_t bytes;           /* label bytes this process moved on this object so far */
 	uint64_t credit;          /* the process's source-byte credit after the step */
 	uint64_t start_ns;        /* the process's start (boot clock): tells a reused pid apart */
+	uint32_t epoch;           /* the label's epoch: a change means it started afresh */
 	uint32_t origin_session[LINEAGE_ORIGINS];
 	uint32_t origin_loginuid[LINEAGE_ORIGINS];
 	unsigned n_origins;
