@@ -13,6 +13,7 @@
 # Environment: VMTEST_TIMEOUT (seconds, default 1500), VMTEST_MEM (MiB, default 3072),
 # VMTEST_APPEND (extra kernel command line, e.g. "lsm=lockdown,yama,apparmor" to boot
 # with BPF-LSM inactive, or "lockdown=integrity"), VMTEST_CPU (qemu -cpu, default qemu64),
+# VMTEST_SMP (guest vCPUs, default 2),
 # VMTEST_CACHE (kernels and initramfs images, default .vm). docs/kernel-matrix.md has more.
 # The work is all inside main(), so bash has read the whole file before the long boot.
 set -euo pipefail
@@ -206,7 +207,8 @@ boot() {
 	# qemu64, not max: without AVX the guest's glibc takes its SSE2 string and memory
 	# functions, which TCG runs faster; test_sensors in the 6.1 guest took 69-70 s with
 	# qemu64 against 93-94 s with max, run by turns. The BPF hooks do not depend on it.
-	timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu "${VMTEST_CPU:-qemu64}" -smp 2 \
+	timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu "${VMTEST_CPU:-qemu64}" \
+		-smp "${VMTEST_SMP:-2}" \
 		-m "${VMTEST_MEM:-3072}" "${bios[@]}" -nic none -nographic -no-reboot \
 		-kernel "$(ls "$VM"/root/boot/vmlinuz-*)" -initrd "$VM/boot.cpio.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init ${VMTEST_APPEND:-}" \
