@@ -17,11 +17,16 @@ make -s "$JOBS" all || exit 1
 
 status=0
 # Each step says how long it took: the suite's time budget is watched step by step.
+# verdict NAME RC SECONDS: the step's closing line; a failure fails the suite.
+verdict() {
+	if [ "$2" = 0 ]; then echo "==== $1: ok ($3 s)"
+	else echo "==== $1: FAILED ($3 s)"; status=1; fi
+}
 step() {
-	local name=$1 start=$SECONDS; shift
+	local name=$1 start=$SECONDS rc=0; shift
 	echo "==== $name"
-	if "$@"; then echo "==== $name: ok ($((SECONDS - start)) s)"
-	else echo "==== $name: FAILED ($((SECONDS - start)) s)"; status=1; fi
+	"$@" || rc=$?
+	verdict "$name" "$rc" "$((SECONDS - start))"
 }
 # The guest suites run beside the host's integration tests: under emulation they are
 # CPU-bound, while the host tests mostly wait (29% of two cores over that step, read
@@ -49,8 +54,7 @@ guest_report() {
 		echo "==== vm-$k (beside the host tests)"
 		cat "$VM_LOGS/$k.log"
 		read -r rc took <"$VM_LOGS/$k.rc" 2>/dev/null || { rc=99; took=?; }
-		if [ "$rc" = 0 ]; then echo "==== vm-$k: ok ($took s)"
-		else echo "==== vm-$k: FAILED ($took s)"; status=1; fi
+		verdict "vm-$k" "$rc" "$took"
 	done
 }
 

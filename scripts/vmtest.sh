@@ -32,10 +32,10 @@ shift
 # sock length tracepoints, the 5.19-6.3 io_uring form), takes test_lineage (labels on
 # the fexit fast path and the syscall socket path), the flow quota and the hardening
 # paths (AIO, mremap, datagram destinations, AF_PACKET on the syscall path, io_uring
-# fixed files and sends, the overlay alert); 6.12 the restart over pinned maps, the /proc sweep of dead flows, the
-# map tamper read-back, btrfs device numbers and raw USB. The ring-buffer loss
-# accounting (test_gaps) does not depend on the kernel's hooks and runs on the host
-# only. Any other kernel (5.10) runs them all. The guest_*.sh tests need hardware the
+# fixed files and sends, the overlay alert); 6.12 the restart over pinned maps, the
+# /proc sweep of dead flows, the map tamper read-back, btrfs device numbers and raw USB.
+# The ring-buffer loss accounting (test_gaps) does not depend on the kernel's hooks and
+# runs on the host only. Any other kernel (5.10) runs them all. The guest_*.sh tests need hardware the
 # build host lacks (a USB bus: dummy_hcd here) and run only in guests.
 GUEST_COMMON="test_sensors"
 case $KVER in

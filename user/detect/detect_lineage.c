@@ -234,8 +234,9 @@ static void proc_identity(struct node *p, const struct event *ev)
 {
 	/* A label whose credit had all gone out starts afresh with a new epoch (label_renew
 	 * in bpf/lineage.bpf.h): what the process passes on from now is the new data's, so
-	 * its past origins, sources and inputs are dropped. Otherwise the credit only grows;
-	 * a smaller one is a label made anew (a pid's label lost to a full map). */
+	 * its past origins, sources and inputs are dropped. Otherwise a process label's
+	 * credit only grows: a smaller one is another label's (the session's fallback once
+	 * the label map was full, lineage.bpf.h label_of_current). */
 	if (ev->lin.epoch != p->epoch || ev->lin.credit < p->credit) {
 		p->n_origins = 0;
 		p->n_sources = 0;
