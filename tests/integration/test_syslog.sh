@@ -155,6 +155,10 @@ YAML
 	local pid=$!
 	PIDS+=($pid)
 	wait_until 60 grep -q "$6" "$T/$5.out"
+	# The status is rewritten every tick: wait for one written after the delivery (a
+	# loaded machine delivered the first chain head before the first status existed).
+	rm -f "$T/$1.json"
+	wait_until 30 test -s "$T/$1.json"
 	kill -TERM "$pid"
 	wait "$pid"
 }
